@@ -1,0 +1,435 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Provider names the open-banking provider a connection goes through.
+// +kubebuilder:validation:Enum=TrueLayer;Codat
+type Provider string
+
+const (
+	ProviderTrueLayer Provider = "TrueLayer"
+	ProviderCodat     Provider = "Codat"
+)
+
+// Environment selects the provider's sandbox or live hosts.
+// +kubebuilder:validation:Enum=Sandbox;Live
+type Environment string
+
+const (
+	EnvironmentSandbox Environment = "Sandbox"
+	EnvironmentLive    Environment = "Live"
+)
+
+// DataAPI selects which TrueLayer data API the connection uses.
+// +kubebuilder:validation:Enum=V1;V3;SignupPlus
+type DataAPI string
+
+const (
+	DataAPIV1         DataAPI = "V1"
+	DataAPIV3         DataAPI = "V3"
+	DataAPISignupPlus DataAPI = "SignupPlus"
+)
+
+// Scope is a permission the end user is asked to grant.
+// +kubebuilder:validation:Enum=info;accounts;balance;transactions;cards;direct_debits;standing_orders;offline_access;signupplus
+type Scope string
+
+const (
+	ScopeInfo           Scope = "info"
+	ScopeAccounts       Scope = "accounts"
+	ScopeBalance        Scope = "balance"
+	ScopeTransactions   Scope = "transactions"
+	ScopeCards          Scope = "cards"
+	ScopeDirectDebits   Scope = "direct_debits"
+	ScopeStandingOrders Scope = "standing_orders"
+	ScopeOfflineAccess  Scope = "offline_access"
+	ScopeSignupPlus     Scope = "signupplus"
+)
+
+// DataAccess says whether the consent is for one read or for recurring access.
+// +kubebuilder:validation:Enum=OneTime;Recurring
+type DataAccess string
+
+const (
+	DataAccessOneTime   DataAccess = "OneTime"
+	DataAccessRecurring DataAccess = "Recurring"
+)
+
+// RefreshPolicy says when the access token is refreshed.
+// +kubebuilder:validation:Enum=KeepFresh;OnDemand
+type RefreshPolicy string
+
+const (
+	// RefreshPolicyKeepFresh refreshes the access token before it expires, so the Secret
+	// always holds a usable token.
+	RefreshPolicyKeepFresh RefreshPolicy = "KeepFresh"
+	// RefreshPolicyOnDemand refreshes only when a SyncJob needs a token, and otherwise just
+	// often enough that the refresh token does not go unused past the provider's limit.
+	RefreshPolicyOnDemand RefreshPolicy = "OnDemand"
+)
+
+// BankConnectionSpec is the desired state of one end user's consent at one bank.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.environment) ? self.environment : 'Sandbox') == (has(oldSelf.environment) ? oldSelf.environment : 'Sandbox')",message="environment is immutable: create a new BankConnection to change it"
+// +kubebuilder:validation:XValidation:rule="(has(self.dataAPI) ? self.dataAPI : 'V1') == (has(oldSelf.dataAPI) ? oldSelf.dataAPI : 'V1')",message="dataAPI is immutable: create a new BankConnection to change it"
+// +kubebuilder:validation:XValidation:rule="!has(self.dataAPI) || self.provider == 'TrueLayer'",message="dataAPI is only valid with provider TrueLayer"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'TrueLayer' || (has(self.scopes) && size(self.scopes) > 0)",message="scopes are required with provider TrueLayer"
+// +kubebuilder:validation:XValidation:rule="!has(self.scopes) || !has(self.dataAPI) || self.dataAPI != 'V3' || self.scopes.all(s, s in ['info', 'accounts', 'transactions'])",message="scopes: Data API V3 allows only info, accounts and transactions"
+// +kubebuilder:validation:XValidation:rule="!has(self.dataAPI) || self.dataAPI != 'SignupPlus' || (has(self.scopes) && 'signupplus' in self.scopes)",message="scopes: dataAPI SignupPlus needs the signupplus scope"
+// +kubebuilder:validation:XValidation:rule="!has(self.scopes) || !has(self.dataAccess) || self.dataAccess != 'OneTime' || !('offline_access' in self.scopes)",message="scopes: offline_access contradicts dataAccess OneTime"
+// +kubebuilder:validation:XValidation:rule="(has(self.tokenSecret) && has(self.tokenSecret.name) ? self.tokenSecret.name : '-') == (has(oldSelf.tokenSecret) && has(oldSelf.tokenSecret.name) ? oldSelf.tokenSecret.name : '-')",message="tokenSecret.name is immutable: the tokens live in that Secret"
+type BankConnectionSpec struct {
+	// Provider is the open-banking provider the connection goes through.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="provider is immutable: create a new BankConnection to change it"
+	Provider Provider `json:"provider"`
+
+	// Environment selects the provider's Sandbox or Live hosts. Unset means Sandbox.
+	// The manager's --truelayer-*-url and --codat-url flags override both.
+	// +optional
+	Environment Environment `json:"environment,omitempty"`
+
+	// DataAPI selects the TrueLayer data API: V1 (per-user OAuth tokens), V3
+	// (client-credentials token plus a data connection) or SignupPlus (identity).
+	// Unset means V1. Only valid with provider TrueLayer.
+	// +optional
+	DataAPI DataAPI `json:"dataAPI,omitempty"`
+
+	// ClientSecretRef names a Secret in the connection's namespace holding the
+	// provider credentials: client_id and client_secret for TrueLayer, api_key for Codat.
+	// +required
+	ClientSecretRef SecretReference `json:"clientSecretRef"`
+
+	// ProviderID is the bank (TrueLayer provider id, Codat source key). When set, the
+	// user skips bank selection.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._-]+$`
+	ProviderID string `json:"providerID,omitempty"`
+
+	// Providers filters the banks offered during bank selection, for example
+	// "uk-ob-all" or "uk-cs-mock".
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9-]+$`
+	Providers []string `json:"providers,omitempty"`
+
+	// Scopes are the permissions the user is asked to grant. Required for TrueLayer.
+	// balance and transactions need accounts or cards; standing_orders and
+	// direct_debits need accounts.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=9
+	// +kubebuilder:validation:XValidation:rule="!self.exists(s, s in ['balance', 'transactions']) || self.exists(s, s in ['accounts', 'cards'])",message="balance and transactions need the accounts or cards scope"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(s, s in ['standing_orders', 'direct_debits']) || 'accounts' in self",message="standing_orders and direct_debits need the accounts scope"
+	Scopes []Scope `json:"scopes,omitempty"`
+
+	// DataAccess asks for a one-time read or for recurring access. Unset means Recurring.
+	// +optional
+	DataAccess DataAccess `json:"dataAccess,omitempty"`
+
+	// UserRef is the application's stable id of the end user. It is carried in the
+	// signed OAuth state and stored with every row, so data stays attributed to the
+	// same user across re-consents.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._:@+-]+$`
+	UserRef string `json:"userRef"`
+
+	// Redirect says where the user goes after the consent journey.
+	// +optional
+	Redirect *RedirectSpec `json:"redirect,omitempty"`
+
+	// TokenSecret configures the Secret the tokens are kept in.
+	// +optional
+	TokenSecret *TokenSecretSpec `json:"tokenSecret,omitempty"`
+
+	// Refresh configures when access tokens are refreshed.
+	// +optional
+	Refresh *RefreshSpec `json:"refresh,omitempty"`
+
+	// Reconsent configures the warning before the consent ends and its extension.
+	// +optional
+	Reconsent *ReconsentSpec `json:"reconsent,omitempty"`
+
+	// Suspend stops all provider calls for this connection; tokens may then expire.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// SecretReference names a Secret in the same namespace.
+type SecretReference struct {
+	// Name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// SecretKeyReference names one key of a Secret in the same namespace.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// Key within the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// RedirectSpec says where the user is sent after the consent journey.
+type RedirectSpec struct {
+	// ReturnURL is where the user lands after consenting. It must be https (http is
+	// allowed only for localhost). Unset shows a plain success page.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="returnURL must be an absolute https URL (http only for localhost)"
+	ReturnURL string `json:"returnURL,omitempty"`
+}
+
+// TokenSecretSpec configures the Secret that holds the tokens.
+type TokenSecretSpec struct {
+	// Name of the token Secret. Unset means "<connection name>-token".
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name,omitempty"`
+
+	// EncryptionKeyRef names a 32-byte key (raw or base64) used to encrypt the token
+	// values with AES-256-GCM before they are written to the Secret.
+	// +optional
+	EncryptionKeyRef *SecretKeyReference `json:"encryptionKeyRef,omitempty"`
+}
+
+// RefreshSpec configures token refresh.
+type RefreshSpec struct {
+	// Policy is KeepFresh (default) or OnDemand.
+	// +optional
+	Policy RefreshPolicy `json:"policy,omitempty"`
+
+	// RenewBefore is how long before the access token expires it is refreshed
+	// (KeepFresh). Between 1m and 50m; unset means 10m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('50m')",message="renewBefore must be between 1m and 50m"
+	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
+}
+
+// ReconsentSpec configures the warning before the consent ends.
+type ReconsentSpec struct {
+	// NotifyBefore is how long before the consent expires ConsentExpiring becomes True
+	// and a re-consent link is published. Between 1h and 89 days; unset means 7 days.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h') && duration(self) <= duration('2136h')",message="notifyBefore must be between 1h and 2136h (89 days)"
+	NotifyBefore *metav1.Duration `json:"notifyBefore,omitempty"`
+
+	// AutoExtend calls the provider's consent extension inside the warning window where
+	// the provider allows it (TrueLayer /connections/extend, UK banks).
+	// +optional
+	AutoExtend bool `json:"autoExtend,omitempty"`
+}
+
+// BankConnectionStatus is the observed state of a BankConnection.
+type BankConnectionStatus struct {
+	// ObservedGeneration is the generation of the spec this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled, ConsentExpiring.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// AuthorizationURL is the provider's auth link while the user must consent.
+	// +optional
+	AuthorizationURL string `json:"authorizationURL,omitempty"`
+
+	// ConnectURL is a stable link on the operator's gateway that redirects to the
+	// current authorization link; hand this one to users.
+	// +optional
+	ConnectURL string `json:"connectURL,omitempty"`
+
+	// Consent describes the consent granted at the provider.
+	// +optional
+	Consent *ConsentStatus `json:"consent,omitempty"`
+
+	// Token describes the access token kept in the token Secret (never its value).
+	// +optional
+	Token *TokenStatus `json:"token,omitempty"`
+
+	// ReconsentURL is where the user renews the consent, published inside the warning
+	// window or when re-authorization is required.
+	// +optional
+	ReconsentURL string `json:"reconsentURL,omitempty"`
+
+	// Accounts discovered at the bank.
+	// +optional
+	// +listType=map
+	// +listMapKey=id
+	Accounts []AccountStatus `json:"accounts,omitempty"`
+
+	// UnattendedCalls is the ledger of data calls made without the user present, per
+	// account and endpoint, over the last 24 hours. It enforces the regulatory limit of
+	// four such calls across all SyncJobs of this connection.
+	// +optional
+	// +listType=map
+	// +listMapKey=accountID
+	// +listMapKey=endpoint
+	UnattendedCalls []UnattendedCallEntry `json:"unattendedCalls,omitempty"`
+
+	// LastHandledRefreshAt is the last value of the refresh-requested-at annotation
+	// that was acted on.
+	// +optional
+	LastHandledRefreshAt string `json:"lastHandledRefreshAt,omitempty"`
+
+	// ProviderRefs are the provider's ids for this connection.
+	// +optional
+	ProviderRefs *ProviderRefs `json:"providerRefs,omitempty"`
+}
+
+// ConsentStatus describes the consent at the provider.
+type ConsentStatus struct {
+	// CreatedAt is when the user granted the consent.
+	// +optional
+	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+	// ExpiresAt is when the consent ends unless it is extended.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// Status is the consent's state: Pending, Active, Expired or Revoked.
+	// +optional
+	Status ConsentState `json:"status,omitempty"`
+	// ProviderID is the bank the user chose.
+	// +optional
+	ProviderID string `json:"providerID,omitempty"`
+	// ProviderName is the bank's display name.
+	// +optional
+	ProviderName string `json:"providerName,omitempty"`
+}
+
+// ConsentState is the lifecycle state of a consent.
+// +kubebuilder:validation:Enum=Pending;Active;Expired;Revoked
+type ConsentState string
+
+const (
+	ConsentPending ConsentState = "Pending"
+	ConsentActive  ConsentState = "Active"
+	ConsentExpired ConsentState = "Expired"
+	ConsentRevoked ConsentState = "Revoked"
+)
+
+// TokenStatus describes the access token (never its value).
+type TokenStatus struct {
+	// ExpiresAt is when the current access token expires.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// LastRefreshAt is when the tokens were last refreshed.
+	// +optional
+	LastRefreshAt *metav1.Time `json:"lastRefreshAt,omitempty"`
+	// NextRefreshAt is when the next refresh is due.
+	// +optional
+	NextRefreshAt *metav1.Time `json:"nextRefreshAt,omitempty"`
+	// FailedAttempts counts consecutive failed refreshes; it drives the backoff.
+	// +optional
+	FailedAttempts int32 `json:"failedAttempts,omitempty"`
+	// LastFailureAt is when the last refresh failed.
+	// +optional
+	LastFailureAt *metav1.Time `json:"lastFailureAt,omitempty"`
+}
+
+// AccountStatus is an account or card discovered at the bank.
+type AccountStatus struct {
+	// ID is the provider's account or card id.
+	// +required
+	ID string `json:"id"`
+	// Kind is Account or Card.
+	// +kubebuilder:validation:Enum=Account;Card
+	Kind string `json:"kind"`
+	// DisplayName as the bank shows it.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// Currency of the account.
+	// +optional
+	Currency string `json:"currency,omitempty"`
+}
+
+// UnattendedCallEntry records the unattended data calls for one account and endpoint.
+type UnattendedCallEntry struct {
+	// AccountID is the account (or card) the calls were made for.
+	// +required
+	AccountID string `json:"accountID"`
+	// Endpoint is the data endpoint, for example "transactions" or "balance".
+	// +required
+	Endpoint string `json:"endpoint"`
+	// Calls are the times of the calls made in the last 24 hours, oldest first.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Calls []metav1.Time `json:"calls,omitempty"`
+}
+
+// ProviderRefs are the provider's ids for a connection.
+type ProviderRefs struct {
+	// DataConnectionID is the TrueLayer Data API v3 connection id.
+	// +optional
+	DataConnectionID string `json:"dataConnectionID,omitempty"`
+	// CodatCompanyID is the Codat company created for this user.
+	// +optional
+	CodatCompanyID string `json:"codatCompanyID,omitempty"`
+	// CodatConnectionID is the Codat data connection to the bank.
+	// +optional
+	CodatConnectionID string `json:"codatConnectionID,omitempty"`
+}
+
+// BankConnection is one end user's authorised link to one bank through a provider.
+// The operator runs the consent journey, keeps the tokens fresh in a Secret, tracks the
+// consent's end and asks for re-consent in time.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=bc,categories=banking
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.provider`
+// +kubebuilder:printcolumn:name="Consent Expires",type=date,JSONPath=`.status.consent.expiresAt`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type BankConnection struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitzero"`
+
+	// +required
+	Spec BankConnectionSpec `json:"spec"`
+	// +optional
+	Status BankConnectionStatus `json:"status,omitzero"`
+}
+
+// BankConnectionList is a list of BankConnections.
+//
+// +kubebuilder:object:root=true
+type BankConnectionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitzero"`
+	Items           []BankConnection `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&BankConnection{}, &BankConnectionList{})
+}

@@ -1,0 +1,23 @@
+// Package v1alpha1 contains the v1alpha1 API of the banking.consent-operator.dev group:
+// BankConnection (one end user's consent at one bank through one provider) and SyncJob
+// (scheduled fetches of that connection's data into the store).
+//
+// +kubebuilder:object:generate=true
+// +groupName=banking.consent-operator.dev
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/scheme"
+)
+
+var (
+	// GroupVersion is the group and version of this API.
+	GroupVersion = schema.GroupVersion{Group: "banking.consent-operator.dev", Version: "v1alpha1"}
+
+	// SchemeBuilder registers the types of this API with a runtime.Scheme.
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+
+	// AddToScheme adds the types of this API to a runtime.Scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)
