@@ -1,0 +1,5 @@
+package sandbox_test
+
+import "runtime"
+
+func runtimeGOMAXPROCS() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,216 @@
+package sqlcore
+
+import "strings"
+
+// Column is a table column written and read by the Core.
+type Column struct {
+	Name string
+	Kind Kind
+}
+
+// Table describes a table for bulk writes and reads. Bookkeeping columns
+// with database defaults (created_at, updated_at) are not listed.
+type Table struct {
+	Name    string
+	Columns []Column
+	// Key is the conflict target (the primary key).
+	Key []string
+	// Update lists the columns an upsert overwrites; empty means an
+	// existing key is left as it is.
+	Update []string
+	// Touch says the table has an updated_at column to set on update.
+	Touch bool
+}
+
+// ColumnNames returns the column names in order.
+func (t *Table) ColumnNames() []string {
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// ColumnList returns the column names joined by commas.
+func (t *Table) ColumnList() string { return strings.Join(t.ColumnNames(), ", ") }
+
+func (t *Table) index(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	panic("sqlcore: table " + t.Name + " has no column " + name)
+}
+
+// nonKey lists the columns not in the key: what an upsert overwrites.
+func nonKey(cols []Column, key ...string) []string {
+	var out []string
+	for _, c := range cols {
+		isKey := false
+		for _, k := range key {
+			if c.Name == k {
+				isKey = true
+			}
+		}
+		if !isKey {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func ownerColumns(extra ...Column) []Column {
+	cols := []Column{
+		{"namespace", Text}, {"connection", Text}, {"user_ref", Text}, {"provider", Text},
+	}
+	return append(cols, extra...)
+}
+
+var accountsColumns = ownerColumns(
+	Column{"account_id", Text}, Column{"account_type", Text}, Column{"display_name", Text},
+	Column{"currency", Text}, Column{"number", Text}, Column{"sort_code", Text},
+	Column{"swift_bic", Text}, Column{"iban", Text}, Column{"routing_number", Text},
+	Column{"bsb", Text}, Column{"institution_id", Text}, Column{"update_timestamp", Time},
+	Column{"fetched_at", Time}, Column{"meta", JSON},
+)
+
+// Accounts is keyed by connection and account id.
+var Accounts = &Table{
+	Name:    "accounts",
+	Columns: accountsColumns,
+	Key:     []string{"namespace", "connection", "account_id"},
+	Update:  nonKey(accountsColumns, "namespace", "connection", "account_id"),
+	Touch:   true,
+}
+
+var cardsColumns = ownerColumns(
+	Column{"account_id", Text}, Column{"card_network", Text}, Column{"card_type", Text},
+	Column{"currency", Text}, Column{"display_name", Text}, Column{"partial_card_number", Text},
+	Column{"name_on_card", Text}, Column{"valid_from", Text}, Column{"valid_to", Text},
+	Column{"institution_id", Text}, Column{"update_timestamp", Time}, Column{"fetched_at", Time},
+	Column{"meta", JSON},
+)
+
+// Cards is keyed by connection and card account id.
+var Cards = &Table{
+	Name:    "cards",
+	Columns: cardsColumns,
+	Key:     []string{"namespace", "connection", "account_id"},
+	Update:  nonKey(cardsColumns, "namespace", "connection", "account_id"),
+	Touch:   true,
+}
+
+// Balances is append-only history keyed by account and observation time.
+var Balances = &Table{
+	Name: "balances",
+	Columns: ownerColumns(
+		Column{"account_id", Text}, Column{"observed_at", Time}, Column{"currency", Text},
+		Column{"current", Amount}, Column{"available", Amount}, Column{"overdraft", Amount},
+		Column{"credit_limit", Amount}, Column{"last_statement_balance", Amount},
+		Column{"last_statement_date", Time}, Column{"payment_due", Amount},
+		Column{"payment_due_date", Time}, Column{"update_timestamp", Time},
+	),
+	Key: []string{"namespace", "connection", "account_id", "observed_at"},
+}
+
+var transactionData = []Column{
+	{"normalised_provider_transaction_id", Text}, {"provider_transaction_id", Text},
+	{"timestamp", Time}, {"description", Text}, {"amount", Amount}, {"currency", Text},
+	{"transaction_type", Text}, {"transaction_category", Text},
+	{"transaction_classification", JSON}, {"merchant_name", Text},
+	{"running_balance", Amount}, {"running_balance_currency", Text}, {"meta", JSON},
+}
+
+var transactionsColumns = ownerColumns(append([]Column{{"account_id", Text}}, transactionData...)...)
+
+// Transactions is keyed by connection, account and the provider's stable
+// transaction id.
+var Transactions = &Table{
+	Name:    "transactions",
+	Columns: transactionsColumns,
+	Key:     []string{"namespace", "connection", "account_id", "normalised_provider_transaction_id"},
+	Update: nonKey(transactionsColumns,
+		"namespace", "connection", "account_id", "normalised_provider_transaction_id"),
+	Touch: true,
+}
+
+// Per-account snapshots are replaced as a whole; "position" keeps the
+// provider's order and makes rows without a stable id unique.
+var snapshotKey = []string{"namespace", "connection", "account_id", "position"}
+
+// Pending holds the pending transactions of the latest run per account.
+var Pending = &Table{
+	Name: "pending_transactions",
+	Columns: ownerColumns(append(append([]Column{{"account_id", Text}, {"position", Int}},
+		transactionData...), Column{"fetched_at", Time})...),
+	Key: snapshotKey,
+}
+
+// StandingOrders holds the standing orders of the latest run per account.
+var StandingOrders = &Table{
+	Name: "standing_orders",
+	Columns: ownerColumns(
+		Column{"account_id", Text}, Column{"position", Int}, Column{"frequency", Text},
+		Column{"status", Text}, Column{"timestamp", Time}, Column{"currency", Text},
+		Column{"next_payment_date", Time}, Column{"next_payment_amount", Amount},
+		Column{"first_payment_date", Time}, Column{"first_payment_amount", Amount},
+		Column{"final_payment_date", Time}, Column{"final_payment_amount", Amount},
+		Column{"payee", Text}, Column{"reference", Text}, Column{"meta", JSON},
+		Column{"fetched_at", Time},
+	),
+	Key: snapshotKey,
+}
+
+// DirectDebits holds the direct debits of the latest run per account.
+var DirectDebits = &Table{
+	Name: "direct_debits",
+	Columns: ownerColumns(
+		Column{"account_id", Text}, Column{"position", Int}, Column{"direct_debit_id", Text},
+		Column{"timestamp", Time}, Column{"name", Text}, Column{"status", Text},
+		Column{"previous_payment_timestamp", Time}, Column{"previous_payment_amount", Amount},
+		Column{"currency", Text}, Column{"meta", JSON}, Column{"fetched_at", Time},
+	),
+	Key: snapshotKey,
+}
+
+// Identities holds identity records per scope (account_id "" = connection).
+var Identities = &Table{
+	Name: "identities",
+	Columns: ownerColumns(
+		Column{"account_id", Text}, Column{"position", Int}, Column{"full_name", Text},
+		Column{"title", Text}, Column{"first_name", Text}, Column{"last_name", Text},
+		Column{"date_of_birth", Text}, Column{"branch_id", Text}, Column{"emails", JSON},
+		Column{"phones", JSON}, Column{"addresses", JSON}, Column{"update_timestamp", Time},
+		Column{"meta", JSON}, Column{"fetched_at", Time},
+	),
+	Key: snapshotKey,
+}
+
+// SyncRuns is the bookkeeping of SyncJob runs.
+var SyncRuns = &Table{
+	Name: "sync_runs",
+	Columns: []Column{
+		{"namespace", Text}, {"run_id", Text}, {"sync_job", Text}, {"connection", Text},
+		{"user_ref", Text}, {"provider", Text}, {"started_at", Time}, {"finished_at", Time},
+		{"status", Text}, {"error", Text},
+	},
+	Key: []string{"namespace", "run_id"},
+}
+
+// SyncRunCounts is records stored per run and resource.
+var SyncRunCounts = &Table{
+	Name:    "sync_run_counts",
+	Columns: []Column{{"namespace", Text}, {"run_id", Text}, {"resource", Text}, {"count", Int}},
+	Key:     []string{"namespace", "run_id", "resource"},
+}
+
+// Connections records who owns each connection's data.
+var Connections = &Table{
+	Name:    "connections",
+	Columns: ownerColumns(),
+	Key:     []string{"namespace", "connection"},
+}
+
+// dataTables are the tables DeleteConnection empties (sync runs aside).
+var dataTables = []*Table{Accounts, Cards, Balances, Transactions, Pending, StandingOrders, DirectDebits, Identities}

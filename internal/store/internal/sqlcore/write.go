@@ -1,0 +1,206 @@
+package sqlcore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/consent-operator/consent-operator/internal/store"
+)
+
+// touchConnection records the owner of a connection in the same transaction
+// as its data. The insert does nothing when the row exists and the update
+// matches no row unless userRef or provider changed, so concurrent writers
+// of one connection do not queue behind a row lock on every batch.
+func (c *Core) touchConnection(ctx context.Context, tx Tx, o store.Owner) error {
+	a := c.args()
+	ins := fmt.Sprintf(`INSERT INTO connections (namespace, connection, user_ref, provider)
+VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, connection) DO NOTHING`,
+		a.add(o.Namespace), a.add(o.Connection), a.add(o.UserRef), a.add(o.Provider))
+	if _, err := tx.Exec(ctx, ins, a.vals...); err != nil {
+		return fmt.Errorf("record connection %s: %w", o.Key(), err)
+	}
+	a = c.args()
+	upd := fmt.Sprintf(`UPDATE connections SET user_ref = %s, provider = %s, updated_at = %s
+WHERE namespace = %s AND connection = %s AND (user_ref <> %s OR provider <> %s)`,
+		a.add(o.UserRef), a.add(o.Provider), c.b.Now(), a.add(o.Namespace), a.add(o.Connection),
+		a.add(o.UserRef), a.add(o.Provider))
+	if _, err := tx.Exec(ctx, upd, a.vals...); err != nil {
+		return fmt.Errorf("update connection %s: %w", o.Key(), err)
+	}
+	return nil
+}
+
+// upsert writes one prepared batch in one transaction.
+func (c *Core) upsert(ctx context.Context, o store.Owner, t *Table, rows [][]any) (store.BatchResult, error) {
+	if len(rows) == 0 {
+		return store.BatchResult{}, nil
+	}
+	var res store.BatchResult
+	err := c.b.InTx(ctx, func(tx Tx) error {
+		if err := c.touchConnection(ctx, tx, o); err != nil {
+			return err
+		}
+		ins, upd, err := tx.Upsert(ctx, t, rows)
+		if err != nil {
+			return fmt.Errorf("write %d %s rows of %s: %w", len(rows), t.Name, o.Key(), err)
+		}
+		res = store.BatchResult{Inserted: ins, Updated: upd, Unchanged: len(rows) - ins - upd}
+		return nil
+	})
+	if err != nil {
+		return store.BatchResult{}, err
+	}
+	return res, nil
+}
+
+// UpsertAccounts implements store.Writer.
+func (c *Core) UpsertAccounts(ctx context.Context, o store.Owner, accounts []store.Account) (store.BatchResult, error) {
+	if err := o.Validate(); err != nil {
+		return store.BatchResult{}, err
+	}
+	rows, err := accountRows(c.b, o, accounts)
+	if err != nil {
+		return store.BatchResult{}, err
+	}
+	return c.upsert(ctx, o, Accounts, rows)
+}
+
+// UpsertCards implements store.Writer.
+func (c *Core) UpsertCards(ctx context.Context, o store.Owner, cards []store.Card) (store.BatchResult, error) {
+	if err := o.Validate(); err != nil {
+		return store.BatchResult{}, err
+	}
+	rows, err := cardRows(c.b, o, cards)
+	if err != nil {
+		return store.BatchResult{}, err
+	}
+	return c.upsert(ctx, o, Cards, rows)
+}
+
+// AppendBalances implements store.Writer.
+func (c *Core) AppendBalances(ctx context.Context, o store.Owner, balances []store.Balance) (store.BatchResult, error) {
+	if err := o.Validate(); err != nil {
+		return store.BatchResult{}, err
+	}
+	rows, err := balanceRows(c.b, o, balances)
+	if err != nil {
+		return store.BatchResult{}, err
+	}
+	return c.upsert(ctx, o, Balances, rows)
+}
+
+// UpsertTransactions implements store.Writer.
+func (c *Core) UpsertTransactions(ctx context.Context, o store.Owner, txs []store.Transaction) (store.BatchResult, error) {
+	if err := o.Validate(); err != nil {
+		return store.BatchResult{}, err
+	}
+	rows, err := transactionRows(c.b, o, txs)
+	if err != nil {
+		return store.BatchResult{}, err
+	}
+	return c.upsert(ctx, o, Transactions, rows)
+}
+
+// replace swaps the rows of one account scope of a snapshot table.
+func (c *Core) replace(ctx context.Context, o store.Owner, t *Table, accountID string, rows [][]any) error {
+	return c.b.InTx(ctx, func(tx Tx) error {
+		if err := c.touchConnection(ctx, tx, o); err != nil {
+			return err
+		}
+		a := c.args()
+		del := fmt.Sprintf("DELETE FROM %s WHERE namespace = %s AND connection = %s AND account_id = %s",
+			t.Name, a.add(o.Namespace), a.add(o.Connection), a.add(accountID))
+		if _, err := tx.Exec(ctx, del, a.vals...); err != nil {
+			return fmt.Errorf("clear %s of %s account %q: %w", t.Name, o.Key(), accountID, err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		if err := tx.Insert(ctx, t, rows); err != nil {
+			return fmt.Errorf("write %d %s rows of %s account %q: %w", len(rows), t.Name, o.Key(), accountID, err)
+		}
+		return nil
+	})
+}
+
+func checkSnapshot(o store.Owner, accountID string, fetchedAt time.Time, accountRequired bool) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if accountRequired && accountID == "" {
+		return fmt.Errorf("%w: account id is empty", store.ErrInvalid)
+	}
+	if fetchedAt.IsZero() {
+		return fmt.Errorf("%w: fetch time is zero", store.ErrInvalid)
+	}
+	return nil
+}
+
+// ReplacePending implements store.Writer.
+func (c *Core) ReplacePending(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, txs []store.Transaction) error {
+	if err := checkSnapshot(o, accountID, fetchedAt, true); err != nil {
+		return err
+	}
+	rows, err := pendingRows(c.b, o, accountID, NormTime(fetchedAt), txs)
+	if err != nil {
+		return err
+	}
+	return c.replace(ctx, o, Pending, accountID, rows)
+}
+
+// ReplaceStandingOrders implements store.Writer.
+func (c *Core) ReplaceStandingOrders(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, orders []store.StandingOrder) error {
+	if err := checkSnapshot(o, accountID, fetchedAt, true); err != nil {
+		return err
+	}
+	rows, err := standingOrderRows(c.b, o, accountID, NormTime(fetchedAt), orders)
+	if err != nil {
+		return err
+	}
+	return c.replace(ctx, o, StandingOrders, accountID, rows)
+}
+
+// ReplaceDirectDebits implements store.Writer.
+func (c *Core) ReplaceDirectDebits(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, debits []store.DirectDebit) error {
+	if err := checkSnapshot(o, accountID, fetchedAt, true); err != nil {
+		return err
+	}
+	rows, err := directDebitRows(c.b, o, accountID, NormTime(fetchedAt), debits)
+	if err != nil {
+		return err
+	}
+	return c.replace(ctx, o, DirectDebits, accountID, rows)
+}
+
+// ReplaceIdentity implements store.Writer.
+func (c *Core) ReplaceIdentity(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, ids []store.Identity) error {
+	if err := checkSnapshot(o, accountID, fetchedAt, false); err != nil {
+		return err
+	}
+	rows, err := identityRows(c.b, o, accountID, NormTime(fetchedAt), ids)
+	if err != nil {
+		return err
+	}
+	return c.replace(ctx, o, Identities, accountID, rows)
+}
+
+// DeleteConnection implements store.Writer.
+func (c *Core) DeleteConnection(ctx context.Context, key store.ConnectionKey) error {
+	if err := key.Validate(); err != nil {
+		return err
+	}
+	return c.b.InTx(ctx, func(tx Tx) error {
+		// sync_run_counts rows go with their runs (ON DELETE CASCADE).
+		for _, t := range slices.Concat(dataTables, []*Table{SyncRuns, Connections}) {
+			a := c.args()
+			del := fmt.Sprintf("DELETE FROM %s WHERE namespace = %s AND connection = %s",
+				t.Name, a.add(key.Namespace), a.add(key.Connection))
+			if _, err := tx.Exec(ctx, del, a.vals...); err != nil {
+				return fmt.Errorf("delete %s of %s: %w", t.Name, key, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,117 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/consent-operator/consent-operator/internal/store"
+	"github.com/consent-operator/consent-operator/internal/store/postgres"
+	"github.com/consent-operator/consent-operator/internal/store/storetest"
+)
+
+func openFresh(t *testing.T) store.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), freshDatabase(t))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestContract(t *testing.T) {
+	adminDSN(t) // skip (or, in CI, fail) once rather than in every case
+	storetest.Run(t, openFresh)
+}
+
+// TestConcurrentOpenMigratesOnce: managers starting at the same time on an
+// empty database all succeed and the schema is applied exactly once (the
+// advisory lock serialises them; without it CREATE TABLE would collide).
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	dsn := freshDatabase(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := postgres.Open(context.Background(), dsn)
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var applied int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 {
+		t.Fatalf("schema_migrations has %d rows, want 1", applied)
+	}
+}
+
+// TestRefusesEditedMigration: a database whose applied migration differs
+// from the binary's is refused rather than silently drifting.
+func TestRefusesEditedMigration(t *testing.T) {
+	dsn := freshDatabase(t)
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "UPDATE schema_migrations SET checksum = 'edited'"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = postgres.Open(t.Context(), dsn)
+	if err == nil || !strings.Contains(err.Error(), "differs from the one applied") {
+		t.Fatalf("open with edited migration: %v", err)
+	}
+	if _, err := conn.Exec(t.Context(), "INSERT INTO schema_migrations VALUES (99, 'future', 'x', 'now')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "DELETE FROM schema_migrations WHERE version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = postgres.Open(t.Context(), dsn)
+	if err == nil || !strings.Contains(err.Error(), "newer than this binary") {
+		t.Fatalf("open of a newer schema: %v", err)
+	}
+}
+
+// TestOpenErrorHidesPassword: connection failures must not echo the DSN.
+func TestOpenErrorHidesPassword(t *testing.T) {
+	_, err := postgres.Open(t.Context(), "postgres://u:hunter2-secret@127.0.0.1:1/db?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		t.Fatal("open of a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "hunter2-secret") {
+		t.Fatalf("error leaks the password: %v", err)
+	}
+	_, err = postgres.Open(t.Context(), "postgres://u:hunter2-secret@[bad")
+	if err == nil || strings.Contains(err.Error(), "hunter2-secret") {
+		t.Fatalf("parse error: %v", err)
+	}
+}

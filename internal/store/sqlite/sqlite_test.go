@@ -1,0 +1,109 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/consent-operator/consent-operator/internal/store"
+	"github.com/consent-operator/consent-operator/internal/store/sqlite"
+	"github.com/consent-operator/consent-operator/internal/store/storetest"
+)
+
+func openTemp(t *testing.T) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "data", "store.db"))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, openTemp)
+}
+
+// TestReopenKeepsDataAndMigratesOnce: a second Open of the same file (a
+// manager restart) applies no migration again and sees the data.
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	ctx := t.Context()
+	o := storetest.Owner("ns", "conn", "user")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpsertTransactions(ctx, o, storetest.Transactions("acc", 10, storetest.Base)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	n, err := s.CountTransactions(ctx, store.TransactionQuery{Key: o.Key()})
+	if err != nil || n != 10 {
+		t.Fatalf("after reopen: %d rows, err %v", n, err)
+	}
+}
+
+// TestConcurrentOpen: several processes' worth of Open on a new file at
+// once; each must succeed and the schema must be applied exactly once.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := sqlite.Open(context.Background(), path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
+}
+
+func TestOpenRefusesAmbiguousPath(t *testing.T) {
+	for _, p := range []string{"", "/tmp/x.db?mode=memory", "/tmp/x#y.db"} {
+		if s, err := sqlite.Open(t.Context(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		} else if p != "" && !strings.Contains(err.Error(), "must not contain") {
+			t.Errorf("Open(%q): unexpected error %v", p, err)
+		}
+	}
+}
+
+func TestFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "private.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		t.Fatalf("database file mode %v is readable by others", perm)
+	}
+}

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrInvalid marks input the store refuses (missing keys, malformed
+	// amounts or JSON). Nothing is written when it is returned.
+	ErrInvalid = errors.New("invalid store input")
+	// ErrNotFound marks a read or update of something that does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// BatchResult says what a batched write did. Rows repeated inside one batch
+// count once (the last occurrence wins).
+type BatchResult struct {
+	// Inserted rows did not exist before.
+	Inserted int
+	// Updated rows existed and at least one stored value changed.
+	Updated int
+	// Unchanged rows existed with identical values.
+	Unchanged int
+}
+
+// TransactionQuery selects booked transactions of one connection.
+type TransactionQuery struct {
+	Key ConnectionKey
+	// AccountID filters by account or card when set.
+	AccountID string
+	// From (inclusive) and To (exclusive) bound Timestamp when non-zero.
+	From, To time.Time
+	// Limit caps the result; 0 means no cap.
+	Limit int
+}
+
+// Counts is how many rows a connection has per table.
+type Counts struct {
+	Accounts       int64
+	Cards          int64
+	Balances       int64
+	Transactions   int64
+	Pending        int64
+	StandingOrders int64
+	DirectDebits   int64
+	Identities     int64
+}
+
+// Writer is what the SyncJob controller writes with. Every call runs in one
+// database transaction: it stores all of its rows or none, so a cancelled
+// context or a crash never leaves part of a batch. Re-running a call with the
+// same input stores no duplicates. An error does not prove that nothing was
+// stored: when the context ends while the database commits, the caller
+// cannot know the outcome. Retrying (idempotent) is the answer.
+type Writer interface {
+	// UpsertAccounts inserts or updates accounts by (connection, AccountID).
+	UpsertAccounts(ctx context.Context, owner Owner, accounts []Account) (BatchResult, error)
+	// UpsertCards inserts or updates cards by (connection, AccountID).
+	UpsertCards(ctx context.Context, owner Owner, cards []Card) (BatchResult, error)
+	// AppendBalances adds balance observations; an observation already
+	// stored (same account and ObservedAt) is left as it is.
+	AppendBalances(ctx context.Context, owner Owner, balances []Balance) (BatchResult, error)
+	// UpsertTransactions inserts or updates booked transactions by
+	// (connection, AccountID, NormalisedProviderTransactionID).
+	UpsertTransactions(ctx context.Context, owner Owner, txs []Transaction) (BatchResult, error)
+	// ReplacePending replaces the account's pending transactions with txs.
+	ReplacePending(ctx context.Context, owner Owner, accountID string, fetchedAt time.Time, txs []Transaction) error
+	// ReplaceStandingOrders replaces the account's standing orders.
+	ReplaceStandingOrders(ctx context.Context, owner Owner, accountID string, fetchedAt time.Time, orders []StandingOrder) error
+	// ReplaceDirectDebits replaces the account's direct debits.
+	ReplaceDirectDebits(ctx context.Context, owner Owner, accountID string, fetchedAt time.Time, debits []DirectDebit) error
+	// ReplaceIdentity replaces the identity records of one scope: accountID ""
+	// for the connection (/info), an account id for per-account identity
+	// (Signup+).
+	ReplaceIdentity(ctx context.Context, owner Owner, accountID string, fetchedAt time.Time, ids []Identity) error
+
+	// StartSyncRun records a run as Running. Starting a run id that exists
+	// again is a no-op, so a retried reconcile does not fail.
+	StartSyncRun(ctx context.Context, run SyncRun) error
+	// FinishSyncRun records how a run ended; ErrNotFound if never started.
+	FinishSyncRun(ctx context.Context, result RunResult) error
+
+	// DeleteConnection removes every row of a connection (data and runs),
+	// e.g. when its BankConnection is deleted.
+	DeleteConnection(ctx context.Context, key ConnectionKey) error
+}
+
+// Reader is what tests and applications read back with. Lists are ordered
+// deterministically (by account, then time or position).
+type Reader interface {
+	// ListConnections returns the connections holding data of a user.
+	ListConnections(ctx context.Context, namespace, userRef string) ([]Owner, error)
+	ListAccounts(ctx context.Context, key ConnectionKey) ([]Account, error)
+	ListCards(ctx context.Context, key ConnectionKey) ([]Card, error)
+	// ListBalances returns an account's balance history, oldest first.
+	ListBalances(ctx context.Context, key ConnectionKey, accountID string) ([]Balance, error)
+	// ListTransactions returns booked transactions by Timestamp, then id.
+	ListTransactions(ctx context.Context, q TransactionQuery) ([]Transaction, error)
+	CountTransactions(ctx context.Context, q TransactionQuery) (int64, error)
+	ListPending(ctx context.Context, key ConnectionKey, accountID string) ([]Transaction, error)
+	ListStandingOrders(ctx context.Context, key ConnectionKey, accountID string) ([]StandingOrder, error)
+	ListDirectDebits(ctx context.Context, key ConnectionKey, accountID string) ([]DirectDebit, error)
+	ListIdentity(ctx context.Context, key ConnectionKey, accountID string) ([]Identity, error)
+	Counts(ctx context.Context, key ConnectionKey) (Counts, error)
+	// GetSyncRun returns ErrNotFound for an unknown run.
+	GetSyncRun(ctx context.Context, namespace, runID string) (SyncRun, error)
+	// ListSyncRuns returns runs newest first.
+	ListSyncRuns(ctx context.Context, q RunQuery) ([]SyncRun, error)
+}
+
+// Store is the operator's data store. Implementations are safe for
+// concurrent use.
+type Store interface {
+	Writer
+	Reader
+	// Close releases the database handles.
+	Close() error
+}
