@@ -4,42 +4,86 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/conditions"
+	"github.com/consent-operator/consent-operator/internal/consent"
+	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/metrics"
+	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
+
+// Links is what the reconciler needs from the gateway: signed states and the public
+// URLs users and providers are sent to.
+type Links interface {
+	SignState(gateway.State) (string, error)
+	ConnectURL(namespace, name string) string
+	CallbackURL() string
+}
 
 // BankConnectionReconciler reconciles BankConnection objects.
 type BankConnectionReconciler struct {
 	client.Client
+	// APIReader reads the apiserver directly: credentials Secrets are not cached.
+	APIReader client.Reader
+	Providers provider.Registry
+	Links     Links
+	Tokens    *tokensecret.Store
+	Clock     Clock
+	Recorder  events.EventRecorder
+	Metrics   *metrics.Connections
+
 	MaxConcurrentReconciles int
 }
 
 // +kubebuilder:rbac:groups=banking.consent-operator.dev,resources=bankconnections,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=banking.consent-operator.dev,resources=bankconnections/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=banking.consent-operator.dev,resources=bankconnections/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile brings one BankConnection's status in line with its spec.
+// Reconcile brings one BankConnection's status in line with its spec and the
+// consent at the provider.
 func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	logger := log.FromContext(ctx)
 
 	bc := &bankingv1alpha1.BankConnection{}
 	if err := r.Get(ctx, req.NamespacedName, bc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.Forget(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := bc.DeepCopy()
 
+	if !bc.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, bc)
+	}
+	if !controllerutil.ContainsFinalizer(bc, bankingv1alpha1.FinalizerRevoke) {
+		patch := client.MergeFrom(bc.DeepCopy())
+		controllerutil.AddFinalizer(bc, bankingv1alpha1.FinalizerRevoke)
+		if err := r.Patch(ctx, bc, patch); err != nil {
+			return ctrl.Result{}, ignoreConflict(fmt.Errorf("adding finalizer: %w", err))
+		}
+	}
+
+	before := bc.DeepCopy()
+	s := newConnectionScope(r, bc)
 	defer func() {
 		bc.Status.ObservedGeneration = bc.Generation
+		r.emitTransitionEvents(before, bc)
 		err := patchStatus(ctx, r.Client, before, bc, func(o *bankingv1alpha1.BankConnection) any { return o.Status })
 		if apierrors.IsConflict(err) {
 			logger.V(1).Info("Status patch conflicted, requeueing")
@@ -49,16 +93,43 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		if err != nil && retErr == nil {
 			retErr = err
 		}
+		if retErr == nil {
+			r.Metrics.Observe(bc)
+		}
 	}()
 
 	conditions.InitReady(&bc.Status.Conditions, bc.Generation, "Reconciliation has started")
-	return ctrl.Result{}, nil
+	for _, phase := range []connectionPhase{
+		r.phaseSuspend,
+		r.phaseTokenSecret,
+		r.phaseAuthorize,
+		r.phaseRecoverInterruptedRefresh,
+		r.phaseConsentInfo,
+		r.phaseConsentWindow,
+		r.phaseRefresh,
+		r.phaseReady,
+	} {
+		done, err := phase(ctx, s)
+		if err != nil {
+			if errors.Is(err, errRequeue) {
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, err
+		}
+		if done {
+			break
+		}
+	}
+	return ctrl.Result{RequeueAfter: consent.RequeueAfter(s.now, consent.Earliest(s.deadlines...))}, nil
 }
 
 // SetupWithManager registers the reconciler with the manager.
 func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := ctrl.NewControllerManagedBy(mgr).
 		For(&bankingv1alpha1.BankConnection{}).
+		// Token Secrets are watched so a deleted or edited Secret is noticed; the cache
+		// holds only managed Secrets.
+		Owns(&corev1.Secret{}).
 		Named("bankconnection").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r); err != nil {
@@ -66,3 +137,17 @@ func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return nil
 }
+
+// errRequeue asks for an immediate requeue without reporting an error (an optimistic
+// lock lost to a concurrent writer).
+var errRequeue = errors.New("requeue")
+
+func ignoreConflict(err error) error {
+	if apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// Clock tells the time; tests pass a controllable one shared with the bank sandbox.
+type Clock interface{ Now() time.Time }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,14 +16,6 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
-
-func createNamespace(t *testing.T, name string) string {
-	t.Helper()
-	if err := env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
-		t.Fatalf("creating namespace: %v", err)
-	}
-	return name
-}
 
 // kstatusOf computes the status Flux and kpt would see for obj.
 func kstatusOf(t *testing.T, obj client.Object) status.Status {
@@ -62,18 +53,10 @@ func observed(t *testing.T, obj client.Object, conds func() []metav1.Condition, 
 }
 
 func TestFirstTouchSetsReadyUnknownAndObservedGeneration(t *testing.T) {
-	ns := createNamespace(t, "first-touch")
+	ns := newNamespace(t, "first-touch")
 	ctx := context.Background()
 
-	bc := &bankingv1alpha1.BankConnection{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice"},
-		Spec: bankingv1alpha1.BankConnectionSpec{
-			Provider:        bankingv1alpha1.ProviderTrueLayer,
-			ClientSecretRef: bankingv1alpha1.SecretReference{Name: "truelayer-client"},
-			Scopes:          []bankingv1alpha1.Scope{bankingv1alpha1.ScopeInfo, bankingv1alpha1.ScopeAccounts},
-			UserRef:         "user-1",
-		},
-	}
+	bc := newConnection(ns, "alice")
 	sj := &bankingv1alpha1.SyncJob{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-daily"},
 		Spec: bankingv1alpha1.SyncJobSpec{
@@ -90,16 +73,17 @@ func TestFirstTouchSetsReadyUnknownAndObservedGeneration(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		obj   client.Object
-		conds func() []metav1.Condition
-		gen   func() int64
+		obj    client.Object
+		conds  func() []metav1.Condition
+		gen    func() int64
+		reason string
 	}{
-		{bc, func() []metav1.Condition { return bc.Status.Conditions }, func() int64 { return bc.Status.ObservedGeneration }},
-		{sj, func() []metav1.Condition { return sj.Status.Conditions }, func() int64 { return sj.Status.ObservedGeneration }},
+		{bc, func() []metav1.Condition { return bc.Status.Conditions }, func() int64 { return bc.Status.ObservedGeneration }, bankingv1alpha1.ReasonAwaitingAuthorization},
+		{sj, func() []metav1.Condition { return sj.Status.Conditions }, func() int64 { return sj.Status.ObservedGeneration }, bankingv1alpha1.ReasonProgressing},
 	} {
 		ready := observed(t, tc.obj, tc.conds, tc.gen)
-		if ready.Status != metav1.ConditionUnknown || ready.Reason != bankingv1alpha1.ReasonProgressing {
-			t.Errorf("%T: Ready = %s/%s, want Unknown/Progressing", tc.obj, ready.Status, ready.Reason)
+		if ready.Status != metav1.ConditionUnknown || ready.Reason != tc.reason {
+			t.Errorf("%T: Ready = %s/%s, want Unknown/%s", tc.obj, ready.Status, ready.Reason, tc.reason)
 		}
 		if ready.ObservedGeneration != tc.obj.GetGeneration() {
 			t.Errorf("%T: Ready.observedGeneration = %d, want %d", tc.obj, ready.ObservedGeneration, tc.obj.GetGeneration())

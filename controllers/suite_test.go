@@ -3,33 +3,82 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
-var env *testenv.Env
+// The suite runs the whole manager in-process against a real kube-apiserver, and the
+// bank sandbox over real HTTP. Operator and sandbox share one controllable clock, so
+// tests live through days of token refreshes and a 90-day consent without sleeping.
+var (
+	env        *testenv.Env
+	sb         *sandbox.Server
+	sbURL      string
+	gatewayURL string
+	clk        *clock.Manual
+)
 
-// TestMain runs the controllers' tests against a real kube-apiserver with the whole
-// manager running in-process, as in production.
+// t0 is the simulated time the suite starts at.
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+const (
+	testClientID     = "operator-test"
+	testClientSecret = "operator-test-secret"
+)
+
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
-	testenv.Main(m, &env, func(e *testenv.Env) (stop func(), err error) {
-		opts := manager.DefaultOptions()
-		opts.MetricsAddr, opts.ProbeAddr = "0", "0"
-		ctx, cancel := context.WithCancel(context.Background())
-		mgr, err := manager.New(e.Config, opts)
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("creating manager: %w", err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- mgr.Start(ctx) }()
-		return func() { cancel(); <-done }, nil
+	testenv.Main(m, &env, startSandbox, startManager)
+}
+
+func startSandbox(*testenv.Env) (func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	gatewayListener = ln
+	gatewayURL = "http://" + ln.Addr().String()
+	clk = clock.NewManual(t0)
+	sb, err = sandbox.New(sandbox.Options{
+		Clients: []sandbox.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{gatewayURL + "/callback"}}},
+		Clock:   clk,
+		Seed:    42,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("starting sandbox: %w", err)
+	}
+	hs := httptest.NewServer(sb.Handler())
+	sbURL = hs.URL
+	return func() { hs.Close(); sb.Close() }, nil
+}
+
+var gatewayListener net.Listener
+
+func startManager(e *testenv.Env) (func(), error) {
+	opts := manager.DefaultOptions()
+	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
+	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL = sbURL, sbURL
+	opts.GatewayListener, opts.GatewayPublicURL = gatewayListener, gatewayURL
+	opts.OperatorNamespace = "default"
+	opts.Clock = clk
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := manager.New(ctx, e.Config, opts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	return func() { cancel(); <-done }, nil
 }

@@ -229,6 +229,8 @@ type RefreshSpec struct {
 }
 
 // ReconsentSpec configures the warning before the consent ends.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.autoExtend) || !self.autoExtend || has(self.userSecretRef)",message="autoExtend needs userSecretRef: the provider requires the user's name and email or phone to extend a consent"
 type ReconsentSpec struct {
 	// NotifyBefore is how long before the consent expires ConsentExpiring becomes True
 	// and a re-consent link is published. Between 1h and 89 days; unset means 7 days.
@@ -242,6 +244,12 @@ type ReconsentSpec struct {
 	// the provider allows it (TrueLayer /connections/extend, UK banks).
 	// +optional
 	AutoExtend bool `json:"autoExtend,omitempty"`
+
+	// UserSecretRef names a Secret with the end user's details the provider needs to
+	// extend a consent: keys name, and email or phone. They live in a Secret, not in
+	// the spec, because they are personal data.
+	// +optional
+	UserSecretRef *SecretReference `json:"userSecretRef,omitempty"`
 }
 
 // BankConnectionStatus is the observed state of a BankConnection.
@@ -266,6 +274,11 @@ type BankConnectionStatus struct {
 	// current authorization link; hand this one to users.
 	// +optional
 	ConnectURL string `json:"connectURL,omitempty"`
+
+	// Authorization is the consent journey in progress: the nonce its signed state
+	// carries (each state is accepted once) and when the link expires.
+	// +optional
+	Authorization *AuthorizationStatus `json:"authorization,omitempty"`
 
 	// Consent describes the consent granted at the provider.
 	// +optional
@@ -305,11 +318,27 @@ type BankConnectionStatus struct {
 	ProviderRefs *ProviderRefs `json:"providerRefs,omitempty"`
 }
 
+// AuthorizationStatus is the consent journey in progress.
+type AuthorizationStatus struct {
+	// Nonce identifies the current authorization link; a callback whose state carries
+	// another nonce is a replay and is refused.
+	// +required
+	Nonce string `json:"nonce"`
+	// ExpiresAt is when the link stops working; a new one is published then.
+	// +required
+	ExpiresAt metav1.Time `json:"expiresAt"`
+}
+
 // ConsentStatus describes the consent at the provider.
 type ConsentStatus struct {
-	// CreatedAt is when the user granted the consent.
+	// CreatedAt is when the user granted the consent, as the provider reports it.
 	// +optional
 	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+	// GrantedAt is when the operator received the tokens of this consent (the OAuth
+	// callback). A newer grant in the token Secret makes the operator read the
+	// consent's times again.
+	// +optional
+	GrantedAt *metav1.Time `json:"grantedAt,omitempty"`
 	// ExpiresAt is when the consent ends unless it is extended.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
@@ -322,6 +351,10 @@ type ConsentStatus struct {
 	// ProviderName is the bank's display name.
 	// +optional
 	ProviderName string `json:"providerName,omitempty"`
+	// LastExtendAttemptAt is when the operator last asked the provider to extend the
+	// consent (spec.reconsent.autoExtend); it asks at most once a day.
+	// +optional
+	LastExtendAttemptAt *metav1.Time `json:"lastExtendAttemptAt,omitempty"`
 }
 
 // ConsentState is the lifecycle state of a consent.

@@ -59,6 +59,13 @@ const (
 	ReasonConsentValid = "ConsentValid"
 	// ReasonConsentExtended: the consent was extended at the provider.
 	ReasonConsentExtended = "ConsentExtended"
+	// ReasonTokenSecretUnusable: the token Secret cannot be read or written as
+	// configured (encryption key missing or wrong, a foreign Secret with that name).
+	ReasonTokenSecretUnusable = "TokenSecretUnusable"
+	// ReasonRevokeFailed: the consent could not be revoked at the provider on delete.
+	ReasonRevokeFailed = "RevokeFailed"
+	// ReasonUserDeclined: the user cancelled the consent journey at the provider.
+	ReasonUserDeclined = "UserDeclined"
 )
 
 // SyncJob reasons.

@@ -79,7 +79,7 @@ func run() error {
 	defer stop()
 
 	step("starting the manager")
-	mgr, err := manager.New(cfg, opts)
+	mgr, err := manager.New(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}

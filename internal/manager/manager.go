@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -11,21 +12,39 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/controllers"
+	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/metrics"
+	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
 // leaderElectionID names the Lease replicas compete for.
 const leaderElectionID = "consent-operator.banking.consent-operator.dev"
 
-// New builds a manager with both controllers registered, ready to Start.
-func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+// realClock is the production time source.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// connectionMetrics is registered once per process: controller-runtime's registry is global.
+var connectionMetrics = metrics.NewConnections(crmetrics.Registry)
+
+// New builds a manager with the controllers and the gateway registered, ready to Start.
+func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	scheme := NewScheme()
 	cacheOpts := cache.Options{
 		// Only Secrets the operator manages are cached: a cluster with thousands of
-		// unrelated Secrets must not cost the manager memory. Credentials Secrets are
-		// read uncached (see client.Options.Cache below).
+		// unrelated Secrets must not cost the manager memory. Users' credentials
+		// Secrets are read uncached, when a provider call needs them.
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{bankingv1alpha1.LabelManagedBy: bankingv1alpha1.ManagedByValue})},
 		},
@@ -35,7 +54,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  NewScheme(),
+		Scheme:                  scheme,
 		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
@@ -50,8 +69,62 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
 
+	// The state key is needed before the first reconcile signs a state; the cache is
+	// not running yet, so read it directly.
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("creating direct client: %w", err)
+	}
+	key, err := gateway.EnsureStateKey(ctx, direct, o.OperatorNamespace, o.StateKeySecret)
+	if err != nil {
+		return nil, err
+	}
+
+	tl, err := truelayer.New(truelayer.Options{
+		AuthURL:   o.TrueLayerAuthURL,
+		APIURL:    o.TrueLayerAPIURL,
+		Timeout:   o.ProviderTimeout,
+		RateLimit: truelayer.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
+		Clock:     o.Clock.Now,
+		Observer: func(endpoint string, status int, d time.Duration) {
+			connectionMetrics.ProviderRequest(string(bankingv1alpha1.ProviderTrueLayer), endpoint, status, d)
+		},
+		Logger: ctrl.Log.WithName("truelayer"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating TrueLayer client: %w", err)
+	}
+	providers := provider.Registry{string(bankingv1alpha1.ProviderTrueLayer): tl}
+	tokens := &tokensecret.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}
+
+	gw := &gateway.Server{
+		Client:    mgr.GetClient(),
+		Reader:    mgr.GetAPIReader(),
+		Providers: providers,
+		Tokens:    tokens,
+		Key:       key,
+		PublicURL: o.GatewayPublicURL,
+		Addr:      o.GatewayAddr,
+		Listener:  o.GatewayListener,
+		Clock:     o.Clock,
+		Recorder:  mgr.GetEventRecorder("consent-operator-gateway"),
+		Log:       ctrl.Log.WithName("gateway"),
+	}
+	if o.GatewayAddr != "0" || o.GatewayListener != nil {
+		if err := mgr.Add(gw); err != nil {
+			return nil, fmt.Errorf("adding gateway: %w", err)
+		}
+	}
+
 	if err := (&controllers.BankConnectionReconciler{
 		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Providers:               providers,
+		Links:                   gw,
+		Tokens:                  tokens,
+		Clock:                   o.Clock,
+		Recorder:                mgr.GetEventRecorder("consent-operator"),
+		Metrics:                 connectionMetrics,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, err
@@ -74,7 +147,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 
 // Run builds the manager and runs it until ctx is cancelled.
 func Run(ctx context.Context, cfg *rest.Config, o Options) error {
-	mgr, err := New(cfg, o)
+	mgr, err := New(ctx, cfg, o)
 	if err != nil {
 		return err
 	}

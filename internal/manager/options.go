@@ -5,8 +5,17 @@ package manager
 
 import (
 	"flag"
+	"net"
+	"os"
 	"time"
 )
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
 
 // Options configure the manager. Every field has a command-line flag (see BindFlags).
 type Options struct {
@@ -30,8 +39,30 @@ type Options struct {
 	// CodatURL overrides the Codat API host.
 	CodatURL string
 
+	// ProviderQPS and ProviderBurst bound requests per second to each provider host.
+	ProviderQPS   float64
+	ProviderBurst int
+	// ProviderTimeout bounds each provider HTTP request.
+	ProviderTimeout time.Duration
+
+	// GatewayAddr is where the gateway (connect links, OAuth callback, webhooks) listens.
+	GatewayAddr string
+	// GatewayListener, when set, is used instead of listening on GatewayAddr (tests and
+	// make dev pick a free port before they know the public URL).
+	GatewayListener net.Listener
+	// GatewayPublicURL is how users and providers reach the gateway.
+	GatewayPublicURL string
+	// OperatorNamespace holds the operator's own Secrets (the state-signing key).
+	OperatorNamespace string
+	// StateKeySecret names the Secret holding the OAuth state-signing key.
+	StateKeySecret string
+
 	// GracefulShutdownTimeout bounds how long runnables get to stop.
 	GracefulShutdownTimeout time.Duration
+
+	// Clock is the time source; nil means the real clock. Tests share the bank
+	// sandbox's controllable clock.
+	Clock interface{ Now() time.Time }
 }
 
 // DefaultOptions returns the options a production deployment starts from.
@@ -40,6 +71,13 @@ func DefaultOptions() Options {
 		MetricsAddr:             ":8080",
 		ProbeAddr:               ":8081",
 		MaxConcurrentReconciles: 4,
+		ProviderQPS:             20,
+		ProviderBurst:           40,
+		ProviderTimeout:         30 * time.Second,
+		GatewayAddr:             ":8082",
+		GatewayPublicURL:        "http://localhost:8082",
+		OperatorNamespace:       envOr("POD_NAMESPACE", "consent-operator-system"),
+		StateKeySecret:          "consent-operator-state-key",
 		GracefulShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -55,5 +93,12 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.TrueLayerAuthURL, "truelayer-auth-url", o.TrueLayerAuthURL, "TrueLayer auth server base URL, used instead of the Sandbox/Live host when set.")
 	fs.StringVar(&o.TrueLayerAPIURL, "truelayer-api-url", o.TrueLayerAPIURL, "TrueLayer API base URL, used instead of the Sandbox/Live host when set.")
 	fs.StringVar(&o.CodatURL, "codat-url", o.CodatURL, "Codat API base URL, used instead of the default host when set.")
+	fs.Float64Var(&o.ProviderQPS, "provider-qps", o.ProviderQPS, "Maximum requests per second to each provider host.")
+	fs.IntVar(&o.ProviderBurst, "provider-burst", o.ProviderBurst, "Burst of requests allowed above --provider-qps.")
+	fs.DurationVar(&o.ProviderTimeout, "provider-timeout", o.ProviderTimeout, "Timeout of one provider HTTP request.")
+	fs.StringVar(&o.GatewayAddr, "gateway-bind-address", o.GatewayAddr, "Address the gateway (connect links, OAuth callback, webhooks) listens on.")
+	fs.StringVar(&o.GatewayPublicURL, "gateway-public-url", o.GatewayPublicURL, "URL users and providers reach the gateway at; its /callback is the OAuth redirect URI to register.")
+	fs.StringVar(&o.OperatorNamespace, "operator-namespace", o.OperatorNamespace, "Namespace of the operator's own Secrets (default: $POD_NAMESPACE).")
+	fs.StringVar(&o.StateKeySecret, "state-key-secret", o.StateKeySecret, "Secret (in --operator-namespace) holding the OAuth state-signing key; created on first start.")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", o.GracefulShutdownTimeout, "How long running work gets to finish on shutdown.")
 }

@@ -22,3 +22,16 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Consistently checks cond keeps returning nil for d. It asserts that something does
+// not happen (no write, no call), which can only be observed over a window.
+func Consistently(t testing.TB, d time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if err := cond(); err != nil {
+			t.Fatalf("condition broken: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -92,6 +92,24 @@ func Start() (*Env, error) {
 	return &Env{Config: cfg, Client: c, env: env}, nil
 }
 
+// Kubeconfig writes a kubeconfig for an admin user of the control plane into dir and
+// returns its path, for tests that run kubectl.
+func (e *Env) Kubeconfig(dir string) (string, error) {
+	user, err := e.env.AddUser(envtest.User{Name: "test-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("creating admin user: %w", err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("rendering kubeconfig: %w", err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	return path, nil
+}
+
 // Stop stops the control plane.
 func (e *Env) Stop() error {
 	if err := e.env.Stop(); err != nil {

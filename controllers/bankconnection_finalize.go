@@ -1,0 +1,118 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
+)
+
+// revokeDeadline bounds how long deletion waits for the provider to accept the
+// revocation before giving up (with a Warning event) so a dead provider cannot block
+// deletion forever.
+const revokeDeadline = 5 * time.Minute
+
+// finalize revokes the consent at the provider, then removes (or releases) the token
+// Secret and the finalizer.
+func (r *BankConnectionReconciler) finalize(ctx context.Context, bc *bankingv1alpha1.BankConnection) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(bc, bankingv1alpha1.FinalizerRevoke) {
+		return ctrl.Result{}, nil
+	}
+	logger := log.FromContext(ctx)
+	s := newConnectionScope(r, bc)
+
+	if res, done, err := r.revoke(ctx, s); !done || err != nil {
+		return res, err
+	}
+	if err := r.releaseTokenSecret(ctx, bc); err != nil {
+		return ctrl.Result{}, err
+	}
+	patch := client.MergeFrom(bc.DeepCopy())
+	controllerutil.RemoveFinalizer(bc, bankingv1alpha1.FinalizerRevoke)
+	if err := r.Patch(ctx, bc, patch); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("removing finalizer: %w", err))
+	}
+	r.Metrics.Forget(bc.Namespace, bc.Name)
+	logger.Info("BankConnection finalized")
+	return ctrl.Result{}, nil
+}
+
+// revoke asks the provider to end the consent. done is false while a retryable failure
+// is retried within revokeDeadline.
+func (r *BankConnectionReconciler) revoke(ctx context.Context, s *connectionScope) (ctrl.Result, bool, error) {
+	bc := s.bc
+	if c := bc.Status.Consent; c != nil && (c.Status == bankingv1alpha1.ConsentExpired || c.Status == bankingv1alpha1.ConsentRevoked) {
+		return ctrl.Result{}, true, nil // nothing left to revoke
+	}
+	sealer, err := r.Tokens.Sealer(ctx, bc)
+	if err != nil {
+		r.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonRevokeFailed, "Revoke", "Cannot read the token Secret to revoke the consent: "+err.Error())
+		return ctrl.Result{}, true, nil
+	}
+	snap, err := r.Tokens.Load(ctx, bc, sealer, true)
+	if err != nil || !snap.HasTokens {
+		return ctrl.Result{}, true, nil // never authorized, or tokens unreadable: nothing to revoke with
+	}
+	s.sealer, s.snap = sealer, snap
+	pc, conn, err := r.connection(ctx, s)
+	if err == nil {
+		err = pc.Revoke(ctx, conn, session(s))
+	}
+	if err == nil {
+		r.event(bc, corev1.EventTypeNormal, "Revoked", "Revoke", "The consent was revoked at the provider")
+		return ctrl.Result{}, true, nil
+	}
+	switch provider.ClassOf(err) {
+	case provider.ClassRetryLater, provider.ClassRateLimited:
+		if s.now.Before(bc.DeletionTimestamp.Add(revokeDeadline)) {
+			return ctrl.Result{RequeueAfter: 10 * time.Second}, false, nil
+		}
+	case provider.ClassNeedsHuman:
+		if pe, _ := provider.AsError(err); pe != nil && pe.Reason != provider.ReasonInvalidClientCredentials {
+			return ctrl.Result{}, true, nil // consent already ended at the provider
+		}
+	}
+	r.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonRevokeFailed, "Revoke",
+		"The consent could not be revoked and may still be active at the provider: "+err.Error())
+	return ctrl.Result{}, true, nil
+}
+
+// releaseTokenSecret deletes the token Secret, or, with the keep annotation, removes
+// the connection's ownerRef so the Secret survives. Deleting explicitly (rather than
+// relying on garbage collection) frees the tokens even where no garbage collector runs.
+func (r *BankConnectionReconciler) releaseTokenSecret(ctx context.Context, bc *bankingv1alpha1.BankConnection) error {
+	sec := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: tokensecret.Name(bc)}, sec); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if tokensecret.CheckOwned(sec, bc) != nil {
+		return nil // not ours: leave it alone
+	}
+	if bc.Annotations[bankingv1alpha1.AnnotationKeepTokenSecret] == "true" {
+		patch := client.MergeFrom(sec.DeepCopy())
+		var owners []metav1.OwnerReference
+		for _, o := range sec.OwnerReferences {
+			if o.UID != bc.UID {
+				owners = append(owners, o)
+			}
+		}
+		sec.OwnerReferences = owners
+		return client.IgnoreNotFound(r.Patch(ctx, sec, patch))
+	}
+	if err := r.Delete(ctx, sec, client.Preconditions{UID: &sec.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting token Secret: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,629 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/conditions"
+	"github.com/consent-operator/consent-operator/internal/connection"
+	"github.com/consent-operator/consent-operator/internal/consent"
+	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
+)
+
+// authorizationTTL is how long an authorization link stays valid. Users get the
+// stable connect URL; the link behind it is renewed when it expires.
+const authorizationTTL = 24 * time.Hour
+
+// extendInterval is how often autoExtend asks the provider while inside the window.
+const extendInterval = 24 * time.Hour
+
+// phaseSuspend stops everything while spec.suspend is true, keeping Ready's status.
+func (r *BankConnectionReconciler) phaseSuspend(_ context.Context, s *connectionScope) (bool, error) {
+	if !s.bc.Spec.Suspend {
+		return false, nil
+	}
+	status := metav1.ConditionUnknown
+	if c := apimeta.FindStatusCondition(s.bc.Status.Conditions, bankingv1alpha1.ConditionReady); c != nil {
+		status = c.Status
+	}
+	conditions.MarkAbnormal(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
+	s.setReady(status, bankingv1alpha1.ReasonSuspended, "Suspended: no provider calls are made and tokens are not refreshed")
+	return true, nil
+}
+
+// phaseTokenSecret loads the token Secret (from the cache) and its encryption key.
+func (r *BankConnectionReconciler) phaseTokenSecret(ctx context.Context, s *connectionScope) (bool, error) {
+	sealer, err := r.Tokens.Sealer(ctx, s.bc)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	snap, err := r.Tokens.Load(ctx, s.bc, sealer, false)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	s.sealer, s.snap = sealer, snap
+	if snap.HasTokens {
+		tok := tokenStatus(s.bc)
+		tok.ExpiresAt = timePtr(snap.Tokens.ExpiresAt)
+	}
+	return false, nil
+}
+
+// phaseAuthorize publishes the authorization link while the user has not consented.
+func (r *BankConnectionReconciler) phaseAuthorize(ctx context.Context, s *connectionScope) (bool, error) {
+	if s.snap.HasTokens {
+		return false, nil
+	}
+	if err := r.ensureAuthorization(ctx, s); err != nil {
+		return r.fail(ctx, s, err)
+	}
+	bc := s.bc
+	if bc.Status.Consent == nil {
+		bc.Status.Consent = &bankingv1alpha1.ConsentStatus{}
+	}
+	bc.Status.Consent.Status = bankingv1alpha1.ConsentPending
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
+	s.setReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization,
+		"Waiting for the user to consent at the link in status.connectURL")
+	return true, nil
+}
+
+// ensureAuthorization keeps a valid authorization link (and its single-use nonce) in
+// status, renewing it shortly before it expires.
+func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *connectionScope) error {
+	bc := s.bc
+	if a := bc.Status.Authorization; a != nil && bc.Status.AuthorizationURL != "" && a.ExpiresAt.After(s.now.Add(time.Minute)) {
+		s.requeueAt(a.ExpiresAt.Add(-time.Minute))
+		return nil
+	}
+	if !r.mayCall(s) {
+		return nil
+	}
+	pc, conn, err := r.connection(ctx, s)
+	if err != nil {
+		return err
+	}
+	nonce, err := newNonce()
+	if err != nil {
+		return err
+	}
+	expires := s.now.Add(authorizationTTL).UTC().Truncate(time.Second)
+	next := &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires)}
+	state, err := r.signState(bc, next)
+	if err != nil {
+		return err
+	}
+	auth, err := pc.BeginAuthorization(ctx, conn, state)
+	if err != nil {
+		return err
+	}
+	resetFailures(bc)
+	bc.Status.Authorization = next
+	bc.Status.AuthorizationURL = auth.URL
+	bc.Status.ConnectURL = r.Links.ConnectURL(bc.Namespace, bc.Name)
+	connection.MergeRefs(bc, auth.Refs)
+	s.requeueAt(expires.Add(-time.Minute))
+	return nil
+}
+
+// signState signs the OAuth state of an authorization attempt. Signing is
+// deterministic, so the state of the current attempt can be signed again later.
+func (r *BankConnectionReconciler) signState(bc *bankingv1alpha1.BankConnection, a *bankingv1alpha1.AuthorizationStatus) (string, error) {
+	state, err := r.Links.SignState(gateway.State{
+		Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), UserRef: bc.Spec.UserRef,
+		Nonce: a.Nonce, Expiry: a.ExpiresAt.Time,
+	})
+	if err != nil {
+		return "", fmt.Errorf("signing state: %w", err)
+	}
+	return state, nil
+}
+
+// currentState is the signed state of the authorization attempt in status.
+func (r *BankConnectionReconciler) currentState(s *connectionScope) (string, error) {
+	if s.bc.Status.Authorization == nil {
+		return "", fmt.Errorf("no authorization attempt in status")
+	}
+	return r.signState(s.bc, s.bc.Status.Authorization)
+}
+
+// phaseRecoverInterruptedRefresh notices a refresh that was cut off between the
+// provider's answer and storing the new tokens, and forces a refresh to find out
+// whether the stored refresh token still works.
+func (r *BankConnectionReconciler) phaseRecoverInterruptedRefresh(ctx context.Context, s *connectionScope) (bool, error) {
+	if !s.snap.InFlight {
+		return false, nil
+	}
+	// The cache may lag behind the write that cleared the marker: confirm.
+	fresh, err := r.Tokens.Load(ctx, s.bc, s.sealer, true)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	s.snap = fresh
+	if fresh.InFlight {
+		s.interrupted = true
+		r.event(s.bc, "Warning", bankingv1alpha1.ReasonRefreshInterrupted, "Recover",
+			"A token refresh was interrupted before its result was stored; refreshing again to check the stored refresh token")
+	}
+	return false, nil
+}
+
+// phaseRefresh refreshes the tokens when the policy says so.
+func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	if !s.snap.HasTokens {
+		return false, nil
+	}
+	if c := bc.Status.Consent; consentKnown(s) && !s.now.Before(c.ExpiresAt.Time) {
+		return false, nil // expired: phaseConsentWindow stalls without calling the provider
+	}
+	tok := tokenStatus(bc)
+	requested := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
+	forced := requested != "" && requested != bc.Status.LastHandledRefreshAt
+	d := consent.DecideRefresh(s.now, consent.RefreshState{
+		Key:             string(bc.UID),
+		Policy:          orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
+		RenewBefore:     renewBefore(bc),
+		TokenExpiresAt:  s.snap.Tokens.ExpiresAt,
+		LastRefreshAt:   lastRefresh(s),
+		FailedAttempts:  tok.FailedAttempts,
+		LastFailureAt:   timeOf(tok.LastFailureAt),
+		Forced:          forced || s.interrupted,
+		HasRefreshToken: s.snap.Tokens.RefreshToken != "",
+	})
+	tok.NextRefreshAt = timePtr(d.At)
+	if !d.Now {
+		s.requeueAt(d.At)
+		return false, nil
+	}
+	if done, err := r.refresh(ctx, s); done || err != nil {
+		return done, err
+	}
+	if forced {
+		bc.Status.LastHandledRefreshAt = requested
+	}
+	return false, nil
+}
+
+// refresh performs one refresh. The new refresh token is stored before anything else
+// happens; the in-flight marker brackets the provider call.
+func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	pc, conn, err := r.connection(ctx, s)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	if err := r.confirmFresh(ctx, s); err != nil {
+		return false, err
+	}
+	fresh, err := r.Tokens.Load(ctx, bc, s.sealer, true)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	if !fresh.HasTokens || !s.interrupted && !fresh.Tokens.ExpiresAt.Equal(s.snap.Tokens.ExpiresAt) {
+		return false, errRequeue // the cache lags behind a refresh that already happened
+	}
+	if err := r.Tokens.MarkInFlight(ctx, fresh, s.now); err != nil {
+		if errors.Is(err, tokensecret.ErrChanged) {
+			return false, errRequeue
+		}
+		return false, err
+	}
+	tokens, err := pc.Refresh(ctx, conn, fresh.Tokens.RefreshToken)
+	if err != nil {
+		pe, answered := provider.AsError(err)
+		if answered && pe.Status != 0 {
+			// The provider answered with an error: the stored refresh token still stands.
+			if cerr := r.Tokens.ClearInFlight(ctx, bc); cerr != nil {
+				return false, cerr
+			}
+		}
+		r.Metrics.Refreshed(string(bc.Spec.Provider), err, string(provider.ClassOf(err)))
+		if s.interrupted && provider.ClassOf(err) == provider.ClassNeedsHuman {
+			s.stall(bankingv1alpha1.ReasonRefreshInterrupted,
+				"The refresh token was lost when a refresh was interrupted; the user must consent again at status.reconsentURL")
+			return true, r.publishReconsent(ctx, s, "")
+		}
+		return r.fail(ctx, s, err)
+	}
+	if tokens.RefreshToken == "" {
+		tokens.RefreshToken = fresh.Tokens.RefreshToken
+	}
+	if err := r.Tokens.Save(ctx, bc, tokens, s.sealer); err != nil {
+		// The marker stays: the next reconcile reports the interruption.
+		return false, fmt.Errorf("storing refreshed tokens: %w", err)
+	}
+	r.Metrics.Refreshed(string(bc.Spec.Provider), nil, "")
+	s.snap.Tokens, s.snap.InFlight, s.interrupted = tokens, false, false
+	tok := tokenStatus(bc)
+	tok.ExpiresAt = timePtr(tokens.ExpiresAt)
+	tok.LastRefreshAt = timePtr(s.now)
+	resetFailures(bc)
+	d := consent.DecideRefresh(s.now, consent.RefreshState{
+		Key: string(bc.UID), Policy: orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
+		RenewBefore: renewBefore(bc), TokenExpiresAt: tokens.ExpiresAt, LastRefreshAt: s.now,
+		HasRefreshToken: tokens.RefreshToken != "",
+	})
+	tok.NextRefreshAt = timePtr(d.At)
+	s.requeueAt(d.At)
+	return false, nil
+}
+
+// phaseConsentInfo reads the consent's times from the provider once per consent.
+func (r *BankConnectionReconciler) phaseConsentInfo(ctx context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	if consentKnown(s) {
+		return false, nil
+	}
+	if !r.mayCall(s) {
+		return true, nil
+	}
+	pc, conn, err := r.connection(ctx, s)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	info, err := pc.Consent(ctx, conn, session(s))
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	resetFailures(bc)
+	prev := bc.Status.Consent
+	bc.Status.Consent = &bankingv1alpha1.ConsentStatus{
+		CreatedAt:    timePtr(info.CreatedAt),
+		GrantedAt:    timePtr(s.snap.GrantedAt),
+		ExpiresAt:    timePtr(info.ExpiresAt),
+		Status:       bankingv1alpha1.ConsentActive,
+		ProviderID:   info.ProviderID,
+		ProviderName: info.ProviderName,
+	}
+	if prev != nil {
+		bc.Status.Consent.LastExtendAttemptAt = prev.LastExtendAttemptAt
+	}
+	return false, nil
+}
+
+// phaseConsentWindow places the consent in its life: valid, expiring (warn, publish a
+// re-consent link, extend where allowed) or expired (stalled until the user consents).
+func (r *BankConnectionReconciler) phaseConsentWindow(ctx context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	c := bc.Status.Consent
+	if !consentKnown(s) {
+		return false, nil
+	}
+	phase, next := consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc))
+	switch phase {
+	case consent.PhaseExpired:
+		c.Status = bankingv1alpha1.ConsentExpired
+		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
+			bankingv1alpha1.ReasonConsentExpired, "The consent has expired")
+		s.stall(bankingv1alpha1.ReasonConsentExpired, "The consent has expired; the user must consent again at status.reconsentURL")
+		return true, r.publishReconsent(ctx, s, "")
+
+	case consent.PhaseExpiring:
+		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue,
+			bankingv1alpha1.ReasonConsentExpiringSoon, "The consent expires soon; send the user to status.reconsentURL")
+		s.requeueAt(next)
+		if bc.Spec.Reconsent != nil && bc.Spec.Reconsent.AutoExtend {
+			extended, done, err := r.extend(ctx, s)
+			if done || err != nil {
+				return done, err
+			}
+			if extended {
+				return r.phaseConsentWindow(ctx, s)
+			}
+			if bc.Status.ReconsentURL != "" && bc.Status.ReconsentURL != bc.Status.ConnectURL {
+				return false, nil // the provider's user_input_link stands
+			}
+		}
+		if err := r.publishReconsent(ctx, s, ""); err != nil {
+			return r.fail(ctx, s, err)
+		}
+		return false, nil
+
+	default:
+		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
+			bankingv1alpha1.ReasonConsentValid, "The consent is valid beyond the warning window")
+		bc.Status.ReconsentURL = ""
+		bc.Status.Authorization = nil
+		bc.Status.AuthorizationURL = ""
+		s.requeueAt(next)
+		return false, nil
+	}
+}
+
+// confirmFresh checks, before a provider call that changes state at the provider
+// (refresh, extend), that the decision was made on the latest version of the object:
+// the cache may not yet show the status a previous reconcile wrote. A stale view asks
+// for a requeue instead of a second call.
+func (r *BankConnectionReconciler) confirmFresh(ctx context.Context, s *connectionScope) error {
+	latest := &bankingv1alpha1.BankConnection{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.bc), latest); err != nil {
+		return fmt.Errorf("reading the latest BankConnection: %w", err)
+	}
+	if latest.ResourceVersion != s.bc.ResourceVersion {
+		return errRequeue
+	}
+	return nil
+}
+
+// consentKnown is true when status holds the times of the consent behind the current
+// tokens: read, and not superseded by a newer consent journey.
+func consentKnown(s *connectionScope) bool {
+	c := s.bc.Status.Consent
+	if c == nil || c.ExpiresAt == nil {
+		return false
+	}
+	return s.snap.GrantedAt.IsZero() || timeOf(c.GrantedAt).Equal(s.snap.GrantedAt)
+}
+
+// extend asks the provider to extend the consent, at most once per extendInterval.
+func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScope) (extended, done bool, err error) {
+	bc := s.bc
+	c := bc.Status.Consent
+	if last := timeOf(c.LastExtendAttemptAt); !last.IsZero() && s.now.Before(last.Add(extendInterval)) {
+		s.requeueAt(last.Add(extendInterval))
+		return false, false, nil
+	}
+	if !r.mayCall(s) {
+		return false, true, nil
+	}
+	pc, conn, err := r.connection(ctx, s)
+	if err == nil {
+		conn.User, err = connection.EndUser(ctx, r.APIReader, bc)
+	}
+	if err == nil {
+		// The user_input_link of a partial extension leads back to the callback.
+		if err = r.ensureAuthorization(ctx, s); err == nil {
+			conn.ExtendState, err = r.currentState(s)
+		}
+	}
+	if err != nil {
+		done, err := r.fail(ctx, s, err)
+		return false, done, err
+	}
+	if err := r.confirmFresh(ctx, s); err != nil {
+		return false, false, err
+	}
+	c.LastExtendAttemptAt = timePtr(s.now)
+	s.requeueAt(s.now.Add(extendInterval))
+	ext, err := pc.Extend(ctx, conn, session(s))
+	if err != nil {
+		done, err := r.fail(ctx, s, err)
+		return false, done, err
+	}
+	resetFailures(bc)
+	if ext.Outcome != provider.ExtendNoActionNeeded {
+		bc.Status.ReconsentURL = ext.UserInputLink
+		return false, false, nil
+	}
+	if ext.Tokens != nil {
+		if err := r.Tokens.Save(ctx, bc, *ext.Tokens, s.sealer); err != nil {
+			return false, false, fmt.Errorf("storing tokens from the extension: %w", err)
+		}
+		s.snap.Tokens = *ext.Tokens
+		tok := tokenStatus(bc)
+		tok.ExpiresAt = timePtr(ext.Tokens.ExpiresAt)
+		tok.LastRefreshAt = timePtr(s.now)
+	}
+	if !ext.ExpiresAt.IsZero() {
+		c.ExpiresAt = timePtr(ext.ExpiresAt)
+	} else {
+		c.ExpiresAt = nil // read the new end from the provider
+		return false, false, errRequeue
+	}
+	bc.Status.ReconsentURL = ""
+	r.event(bc, "Normal", bankingv1alpha1.ReasonConsentExtended, "Extend", "The consent was extended at the provider")
+	return true, false, nil
+}
+
+// publishReconsent keeps an authorization link for a new consent journey and points
+// status.reconsentURL at the stable connect link (or at link, when the provider gave one).
+func (r *BankConnectionReconciler) publishReconsent(ctx context.Context, s *connectionScope, link string) error {
+	if link != "" {
+		s.bc.Status.ReconsentURL = link
+		return nil
+	}
+	if err := r.ensureAuthorization(ctx, s); err != nil {
+		var nh *connection.NeedsHumanError
+		if errors.As(err, &nh) {
+			return nil // already stalled for a reason a human must fix first
+		}
+		return err
+	}
+	s.bc.Status.ReconsentURL = r.Links.ConnectURL(s.bc.Namespace, s.bc.Name)
+	return nil
+}
+
+// phaseReady reports a usable connection.
+func (r *BankConnectionReconciler) phaseReady(_ context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	if bc.Status.Consent != nil {
+		bc.Status.Consent.Status = bankingv1alpha1.ConsentActive
+	}
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
+	s.setReady(metav1.ConditionTrue, bankingv1alpha1.ReasonAuthorized,
+		fmt.Sprintf("Consent active; Secret %s holds a valid access token", tokensecret.Name(bc)))
+	return true, nil
+}
+
+// fail turns an error into conditions. Problems a human must fix stall the connection;
+// provider outages and throttling back off (Ready keeps its status, the message says
+// why); anything else (apiserver errors) is returned for controller-runtime's backoff.
+func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope, err error) (bool, error) {
+	bc := s.bc
+	var nh *connection.NeedsHumanError
+	if errors.As(err, &nh) {
+		s.stall(nh.Reason, nh.Message)
+		return true, nil
+	}
+	var unusable *tokensecret.UnusableError
+	if errors.As(err, &unusable) {
+		s.stall(bankingv1alpha1.ReasonTokenSecretUnusable, capitalize(unusable.Error()))
+		return true, nil
+	}
+	pe, ok := provider.AsError(err)
+	if !ok {
+		return false, err
+	}
+	if pe.Class == provider.ClassNeedsHuman {
+		reason := stallReason(pe.Reason)
+		if c := bc.Status.Consent; c != nil {
+			switch reason {
+			case bankingv1alpha1.ReasonConsentExpired:
+				c.Status = bankingv1alpha1.ConsentExpired
+			case bankingv1alpha1.ReasonConsentRevoked:
+				c.Status = bankingv1alpha1.ConsentRevoked
+			}
+		}
+		s.stall(reason, stallMessage(reason, pe))
+		if reason != bankingv1alpha1.ReasonInvalidClientCredentials {
+			return true, r.publishReconsent(ctx, s, "")
+		}
+		return true, nil
+	}
+
+	tok := tokenStatus(bc)
+	tok.FailedAttempts++
+	tok.LastFailureAt = timePtr(s.now)
+	retry := s.now.Add(consent.Backoff(string(bc.UID), tok.FailedAttempts))
+	if pe.RetryAfter > 0 && s.now.Add(pe.RetryAfter).After(retry) {
+		retry = s.now.Add(pe.RetryAfter)
+	}
+	s.requeueAt(retry)
+	reason := bankingv1alpha1.ReasonProviderUnavailable
+	if pe.Class == provider.ClassRateLimited {
+		reason = bankingv1alpha1.ReasonRateLimited
+	}
+	msg := fmt.Sprintf("Provider call failed, retrying with backoff: %s", pe.Error())
+	status := metav1.ConditionUnknown
+	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue &&
+		s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now) {
+		status = metav1.ConditionTrue // the current token still works
+	}
+	s.setReady(status, reason, msg)
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, true, reason, msg)
+	return true, nil
+}
+
+// mayCall is false while the backoff after a failed provider call runs, so a status
+// write (which triggers another reconcile) never causes an extra provider call.
+func (r *BankConnectionReconciler) mayCall(s *connectionScope) bool {
+	tok := s.bc.Status.Token
+	if tok == nil || tok.FailedAttempts == 0 || tok.LastFailureAt == nil {
+		return true
+	}
+	retry := tok.LastFailureAt.Add(consent.Backoff(string(s.bc.UID), tok.FailedAttempts))
+	if s.now.Before(retry) {
+		s.requeueAt(retry)
+		return false
+	}
+	return true
+}
+
+func stallReason(providerReason string) string {
+	switch providerReason {
+	case provider.ReasonConsentExpired:
+		return bankingv1alpha1.ReasonConsentExpired
+	case provider.ReasonConsentRevoked:
+		return bankingv1alpha1.ReasonConsentRevoked
+	case provider.ReasonInvalidClientCredentials:
+		return bankingv1alpha1.ReasonInvalidClientCredentials
+	default:
+		return bankingv1alpha1.ReasonReauthorizationRequired
+	}
+}
+
+func stallMessage(reason string, pe *provider.Error) string {
+	switch reason {
+	case bankingv1alpha1.ReasonInvalidClientCredentials:
+		return "The provider rejected the client credentials: " + pe.Error()
+	case bankingv1alpha1.ReasonConsentExpired:
+		return "The consent has expired; the user must consent again at status.reconsentURL"
+	case bankingv1alpha1.ReasonConsentRevoked:
+		return "The consent was revoked; the user must consent again at status.reconsentURL"
+	default:
+		return "The provider requires the user to authorize again at status.reconsentURL: " + pe.Error()
+	}
+}
+
+func tokenStatus(bc *bankingv1alpha1.BankConnection) *bankingv1alpha1.TokenStatus {
+	if bc.Status.Token == nil {
+		bc.Status.Token = &bankingv1alpha1.TokenStatus{}
+	}
+	return bc.Status.Token
+}
+
+func resetFailures(bc *bankingv1alpha1.BankConnection) {
+	if bc.Status.Token != nil {
+		bc.Status.Token.FailedAttempts = 0
+		bc.Status.Token.LastFailureAt = nil
+	}
+}
+
+func session(s *connectionScope) provider.Session {
+	t := s.snap.Tokens
+	return provider.Session{Tokens: &t, Refs: connection.Refs(s.bc)}
+}
+
+// lastRefresh is when the refresh token was last used or issued.
+func lastRefresh(s *connectionScope) time.Time {
+	if t := s.bc.Status.Token; t != nil && t.LastRefreshAt != nil {
+		return t.LastRefreshAt.Time
+	}
+	if c := s.bc.Status.Consent; c != nil && c.CreatedAt != nil {
+		return c.CreatedAt.Time
+	}
+	if s.snap.Secret != nil {
+		return s.snap.Secret.CreationTimestamp.Time
+	}
+	return s.now
+}
+
+func refreshPolicy(bc *bankingv1alpha1.BankConnection) bankingv1alpha1.RefreshPolicy {
+	if bc.Spec.Refresh == nil {
+		return ""
+	}
+	return bc.Spec.Refresh.Policy
+}
+
+func renewBefore(bc *bankingv1alpha1.BankConnection) time.Duration {
+	if bc.Spec.Refresh == nil || bc.Spec.Refresh.RenewBefore == nil {
+		return consent.DefaultRenewBefore
+	}
+	return bc.Spec.Refresh.RenewBefore.Duration
+}
+
+func notifyBefore(bc *bankingv1alpha1.BankConnection) time.Duration {
+	if bc.Spec.Reconsent == nil || bc.Spec.Reconsent.NotifyBefore == nil {
+		return consent.DefaultNotifyBefore
+	}
+	return bc.Spec.Reconsent.NotifyBefore.Duration
+}
+
+func newNonce() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("reading nonce: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

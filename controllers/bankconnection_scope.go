@@ -1,0 +1,94 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/conditions"
+	"github.com/consent-operator/consent-operator/internal/connection"
+	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
+)
+
+// connectionPhase is one step of a BankConnection reconcile. It returns done=true when
+// the later phases must not run (the connection waits for a user, or is stalled).
+type connectionPhase func(ctx context.Context, s *connectionScope) (done bool, err error)
+
+// connectionScope carries what the phases of one reconcile share.
+type connectionScope struct {
+	bc  *bankingv1alpha1.BankConnection
+	now time.Time
+
+	sealer *tokensecret.Sealer
+	snap   tokensecret.Snapshot
+	// interrupted is true when a refresh was interrupted before its tokens were stored.
+	interrupted bool
+
+	// conn is built lazily: only phases that call the provider need credentials.
+	conn   *provider.Connection
+	client provider.Client
+
+	// deadlines are the times the controller must look again; it requeues at the earliest.
+	deadlines []time.Time
+}
+
+func newConnectionScope(r *BankConnectionReconciler, bc *bankingv1alpha1.BankConnection) *connectionScope {
+	return &connectionScope{bc: bc, now: r.Clock.Now()}
+}
+
+func (s *connectionScope) requeueAt(t time.Time) { s.deadlines = append(s.deadlines, t) }
+
+// setReady records the Ready condition.
+func (s *connectionScope) setReady(status metav1.ConditionStatus, reason, message string) {
+	conditions.Set(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionReady, status, reason, message)
+}
+
+// stall marks the connection as needing a human: Stalled=True and Ready=False with the
+// same reason, and nothing in flight.
+func (s *connectionScope) stall(reason, message string) {
+	conditions.MarkAbnormal(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionStalled, true, reason, message)
+	conditions.MarkAbnormal(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
+	s.setReady(metav1.ConditionFalse, reason, message)
+}
+
+// connection returns the provider client and the provider's view of the connection.
+func (r *BankConnectionReconciler) connection(ctx context.Context, s *connectionScope) (provider.Client, provider.Connection, error) {
+	if s.conn != nil {
+		return s.client, *s.conn, nil
+	}
+	pc, err := r.Providers.For(string(s.bc.Spec.Provider))
+	if err != nil {
+		return nil, provider.Connection{}, &connection.NeedsHumanError{Reason: bankingv1alpha1.ReasonInvalidClientCredentials, Message: err.Error()}
+	}
+	conn, err := connection.Resolve(ctx, r.APIReader, s.bc, r.Links.CallbackURL())
+	if err != nil {
+		return nil, provider.Connection{}, err
+	}
+	s.client, s.conn = pc, &conn
+	return pc, conn, nil
+}
+
+func orDefault[T ~string](v, def T) T {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func timePtr(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
+	return &mt
+}
+
+func timeOf(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}

@@ -1,0 +1,138 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/testenv"
+)
+
+var nsCounter atomic.Int32
+
+// newNamespace creates a namespace with the TrueLayer client credentials Secret.
+func newNamespace(t *testing.T, prefix string) string {
+	t.Helper()
+	ns := fmt.Sprintf("%s-%d", prefix, nsCounter.Add(1))
+	ctx := context.Background()
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatalf("creating namespace: %v", err)
+	}
+	creds := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "truelayer-client"},
+		StringData: map[string]string{"client_id": testClientID, "client_secret": testClientSecret},
+	}
+	if err := env.Client.Create(ctx, creds); err != nil {
+		t.Fatalf("creating client Secret: %v", err)
+	}
+	return ns
+}
+
+// newConnection returns a V1 BankConnection with the usual scopes.
+func newConnection(ns, name string) *bankingv1alpha1.BankConnection {
+	return &bankingv1alpha1.BankConnection{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: bankingv1alpha1.BankConnectionSpec{
+			Provider:        bankingv1alpha1.ProviderTrueLayer,
+			ClientSecretRef: bankingv1alpha1.SecretReference{Name: "truelayer-client"},
+			Providers:       []string{"uk-cs-mock"},
+			Scopes: []bankingv1alpha1.Scope{bankingv1alpha1.ScopeInfo, bankingv1alpha1.ScopeAccounts,
+				bankingv1alpha1.ScopeBalance, bankingv1alpha1.ScopeTransactions, bankingv1alpha1.ScopeOfflineAccess},
+			UserRef:  "user-" + name,
+			Redirect: &bankingv1alpha1.RedirectSpec{ReturnURL: "http://localhost:3000/done"},
+		},
+	}
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := env.Client.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+// waitFor polls bc until check passes.
+func waitFor(t *testing.T, bc *bankingv1alpha1.BankConnection, check func(*bankingv1alpha1.BankConnection) error) {
+	t.Helper()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(bc), bc); err != nil {
+			return err
+		}
+		if bc.Status.ObservedGeneration != bc.Generation {
+			return fmt.Errorf("observedGeneration %d != generation %d", bc.Status.ObservedGeneration, bc.Generation)
+		}
+		return check(bc)
+	})
+}
+
+// hasCondition checks a condition's status and reason.
+func hasCondition(condType string, status metav1.ConditionStatus, reason string) func(*bankingv1alpha1.BankConnection) error {
+	return func(bc *bankingv1alpha1.BankConnection) error {
+		c := apimeta.FindStatusCondition(bc.Status.Conditions, condType)
+		if c == nil {
+			return fmt.Errorf("no %s condition", condType)
+		}
+		if c.Status != status || (reason != "" && c.Reason != reason) {
+			return fmt.Errorf("%s = %s/%s (%s), want %s/%s", condType, c.Status, c.Reason, c.Message, status, reason)
+		}
+		return nil
+	}
+}
+
+func isReady(bc *bankingv1alpha1.BankConnection) error {
+	return hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionTrue, bankingv1alpha1.ReasonAuthorized)(bc)
+}
+
+var pokes atomic.Int64
+
+// poke makes the controller look at bc now. Tests move the shared clock; the
+// controller's requeue timers run on real time, so the test asks for the reconcile
+// the timer would have caused.
+func poke(t *testing.T, bc *bankingv1alpha1.BankConnection) {
+	t.Helper()
+	patch := client.MergeFrom(bc.DeepCopy())
+	if bc.Annotations == nil {
+		bc.Annotations = map[string]string{}
+	}
+	bc.Annotations["test.consent-operator.dev/poke"] = strconv.FormatInt(pokes.Add(1), 10)
+	if err := env.Client.Patch(context.Background(), bc, patch); err != nil {
+		t.Fatalf("poking %s: %v", bc.Name, err)
+	}
+}
+
+// consentJourney plays the user: opens status.connectURL and completes the mock
+// bank's dialog over real HTTP through the gateway, as john with the given password
+// (providers-api.md §5: "doe" is a normal user, "eternal" one whose consent the
+// provider extends without the user).
+func consentJourney(t *testing.T, bc *bankingv1alpha1.BankConnection, password string) testenv.Page {
+	t.Helper()
+	b := testenv.NewBrowser()
+	b.Password = password
+	b.Stop = func(u *url.URL) bool { return u.Host == "localhost:3000" }
+	page, err := b.Visit(bc.Status.ConnectURL)
+	if err != nil {
+		t.Fatalf("consent journey: %v", err)
+	}
+	return page
+}
+
+// tokenCalls counts the operator's calls to the token endpoint at the sandbox.
+func tokenCalls() int64 {
+	return sb.CallTotal(sandbox.CallFilter{Client: testClientID, Endpoint: "POST /connect/token"})
+}
+
+// callsTo counts the operator's calls to one sandbox endpoint (any client).
+func callsTo(endpoint string) int64 {
+	return sb.CallTotal(sandbox.CallFilter{Endpoint: endpoint})
+}

@@ -1,0 +1,110 @@
+// Package metrics defines the operator's Prometheus metrics. They are registered with
+// controller-runtime's registry and served on the manager's metrics endpoint. Labels
+// never carry token values, user ids or URLs with ids.
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+)
+
+// Connections holds the BankConnection metrics.
+type Connections struct {
+	consentExpiry *prometheus.GaugeVec
+	tokenExpiry   *prometheus.GaugeVec
+	condition     *prometheus.GaugeVec
+	refreshes     *prometheus.CounterVec
+	requests      *prometheus.HistogramVec
+}
+
+// NewConnections creates the metrics and registers them with reg.
+func NewConnections(reg prometheus.Registerer) *Connections {
+	m := &Connections{
+		consentExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "consent_operator_consent_expiry_timestamp_seconds",
+			Help: "When the connection's consent ends (Unix time).",
+		}, []string{"namespace", "name", "provider"}),
+		tokenExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "consent_operator_token_expiry_timestamp_seconds",
+			Help: "When the connection's current access token expires (Unix time).",
+		}, []string{"namespace", "name", "provider"}),
+		condition: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "consent_operator_connection_condition",
+			Help: "1 when the connection has the condition with the status and reason, per connection.",
+		}, []string{"namespace", "name", "type", "status", "reason"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consent_operator_token_refreshes_total",
+			Help: "Token refreshes by result (success, failure) and failure reason.",
+		}, []string{"provider", "result", "reason"}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "consent_operator_provider_request_duration_seconds",
+			Help:    "Duration of requests to providers by endpoint and HTTP status (0: no answer).",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"provider", "endpoint", "status"}),
+	}
+	reg.MustRegister(m.consentExpiry, m.tokenExpiry, m.condition, m.refreshes, m.requests)
+	return m
+}
+
+// Observe records a connection's current expiry times and conditions.
+func (m *Connections) Observe(bc *bankingv1alpha1.BankConnection) {
+	if m == nil {
+		return
+	}
+	p := string(bc.Spec.Provider)
+	if c := bc.Status.Consent; c != nil && c.ExpiresAt != nil {
+		m.consentExpiry.WithLabelValues(bc.Namespace, bc.Name, p).Set(unix(c.ExpiresAt))
+	} else {
+		m.consentExpiry.DeleteLabelValues(bc.Namespace, bc.Name, p)
+	}
+	if t := bc.Status.Token; t != nil && t.ExpiresAt != nil {
+		m.tokenExpiry.WithLabelValues(bc.Namespace, bc.Name, p).Set(unix(t.ExpiresAt))
+	} else {
+		m.tokenExpiry.DeleteLabelValues(bc.Namespace, bc.Name, p)
+	}
+	m.condition.DeletePartialMatch(prometheus.Labels{"namespace": bc.Namespace, "name": bc.Name})
+	for _, t := range []string{bankingv1alpha1.ConditionReady, bankingv1alpha1.ConditionStalled, bankingv1alpha1.ConditionConsentExpiring, bankingv1alpha1.ConditionReconciling} {
+		if c := apimeta.FindStatusCondition(bc.Status.Conditions, t); c != nil {
+			m.condition.WithLabelValues(bc.Namespace, bc.Name, t, string(c.Status), c.Reason).Set(1)
+		}
+	}
+}
+
+// Forget drops a deleted connection's series.
+func (m *Connections) Forget(namespace, name string) {
+	if m == nil {
+		return
+	}
+	match := prometheus.Labels{"namespace": namespace, "name": name}
+	m.consentExpiry.DeletePartialMatch(match)
+	m.tokenExpiry.DeletePartialMatch(match)
+	m.condition.DeletePartialMatch(match)
+}
+
+// Refreshed counts a refresh; reason is empty on success.
+func (m *Connections) Refreshed(provider string, err error, reason string) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	if err != nil {
+		result = "failure"
+	}
+	m.refreshes.WithLabelValues(provider, result, reason).Inc()
+}
+
+// ProviderRequest records one provider request. endpoint is a route pattern.
+func (m *Connections) ProviderRequest(provider, endpoint string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(provider, endpoint, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+func unix(t *metav1.Time) float64 { return float64(t.Unix()) }
