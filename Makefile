@@ -22,6 +22,7 @@ help: ## Show the targets.
 manifests: ## Generate CRDs and RBAC from the API types and kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	cp config/crd/bases/*.yaml charts/consent-operator/files/crds/
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods.
@@ -29,9 +30,10 @@ generate: ## Generate DeepCopy methods.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated code or manifests are stale.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config charts/consent-operator/files/crds)" ]; then \
 		echo "Generated files are stale; run 'make manifests generate' and commit:"; \
-		git status --porcelain -- api config; git diff --stat -- api config; exit 1; fi
+		git status --porcelain -- api config charts/consent-operator/files/crds; \
+		git diff --stat -- api config charts/consent-operator/files/crds; exit 1; fi
 
 .PHONY: fmt
 fmt: ## Run gofmt.
@@ -60,11 +62,21 @@ postgres: ## Start a private PostgreSQL on 127.0.0.1 for the store tests (instal
 test: envtest postgres ## Run all tests: envtest suites on a real kube-apiserver, store tests on PostgreSQL and SQLite.
 	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
+.PHONY: test-chart
+test-chart: envtest ## Render and check the Helm chart (server-side dry run on envtest) and the Argo CD health checks.
+	$(GO) test -count=1 ./test/chart/ ./test/argocd/
+
 ##@ Run
 
 .PHONY: run
 run: ## Run the manager against the cluster of the current kubeconfig.
 	$(GO) run ./cmd/consent-operator $(ARGS)
+
+IMG ?= ghcr.io/consent-operator/consent-operator:dev
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a Docker engine with BuildKit).
+	docker build -t $(IMG) .
 
 .PHONY: dev
 dev: envtest ## Start a local control plane, install the CRDs and run the manager; Ctrl-C stops everything.

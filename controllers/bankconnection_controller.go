@@ -102,6 +102,7 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	for _, phase := range []connectionPhase{
 		r.phaseSuspend,
 		r.phaseTokenSecret,
+		r.phaseStalled,
 		r.phaseAuthorize,
 		r.phaseRecoverInterruptedRefresh,
 		r.phaseConsentInfo,

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -139,6 +140,47 @@ func (r *BankConnectionReconciler) currentState(s *connectionScope) (string, err
 	return r.signState(s.bc, s.bc.Status.Authorization)
 }
 
+// msgCredentialsRejected starts the Stalled message of credentials the provider
+// refused (as opposed to a missing Secret, which is re-checked on every reconcile).
+const msgCredentialsRejected = "The provider rejected the client credentials"
+
+// stalledByProvider are the Stalled reasons a provider's answer caused; retrying
+// cannot help until something changes.
+var stalledByProvider = map[string]bool{
+	bankingv1alpha1.ReasonConsentRevoked:          true,
+	bankingv1alpha1.ReasonReauthorizationRequired: true,
+	bankingv1alpha1.ReasonRefreshInterrupted:      true,
+}
+
+// phaseStalled keeps a connection the provider refused stalled, making no provider
+// call, until something a human does could have fixed it: a spec change, a new
+// consent journey, or a refresh request (the way to retry after fixing credentials).
+func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != bc.Generation {
+		return false, nil
+	}
+	rejected := c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected)
+	if !stalledByProvider[c.Reason] && !rejected {
+		return false, nil
+	}
+	requested := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
+	if requested != "" && requested != bc.Status.LastHandledRefreshAt {
+		return false, nil
+	}
+	if cs := bc.Status.Consent; s.snap.HasTokens && cs != nil && !s.snap.GrantedAt.IsZero() && !timeOf(cs.GrantedAt).Equal(s.snap.GrantedAt) {
+		return false, nil // the user consented again
+	}
+	if rejected {
+		return true, nil // fixed by editing the Secret, then requesting a refresh
+	}
+	if err := r.publishReconsent(ctx, s, ""); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // phaseRecoverInterruptedRefresh notices a refresh that was cut off between the
 // provider's answer and storing the new tokens, and forces a refresh to find out
 // whether the stored refresh token still works.
@@ -188,13 +230,13 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 		s.requeueAt(d.At)
 		return false, nil
 	}
-	if done, err := r.refresh(ctx, s); done || err != nil {
-		return done, err
-	}
-	if forced {
+	done, err := r.refresh(ctx, s)
+	if forced && err == nil && (!done || apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)) {
+		// Handled: refreshed, or failed in a way only a human can fix. A transient
+		// failure keeps the request open, so it is retried with backoff.
 		bc.Status.LastHandledRefreshAt = requested
 	}
-	return false, nil
+	return done, err
 }
 
 // refresh performs one refresh. The new refresh token is stored before anything else
@@ -446,9 +488,13 @@ func (r *BankConnectionReconciler) publishReconsent(ctx context.Context, s *conn
 	return nil
 }
 
-// phaseReady reports a usable connection.
+// phaseReady reports a usable connection. While a failed provider call is being
+// retried with backoff, the failure's conditions stand until a call succeeds.
 func (r *BankConnectionReconciler) phaseReady(_ context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
+	if t := bc.Status.Token; t != nil && t.FailedAttempts > 0 {
+		return true, nil
+	}
 	if bc.Status.Consent != nil {
 		bc.Status.Consent.Status = bankingv1alpha1.ConsentActive
 	}
@@ -498,11 +544,16 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 	tok := tokenStatus(bc)
 	tok.FailedAttempts++
 	tok.LastFailureAt = timePtr(s.now)
-	retry := s.now.Add(consent.Backoff(string(bc.UID), tok.FailedAttempts))
+	// From the recorded (second-precision) failure time, as DecideRefresh computes it.
+	retry := tok.LastFailureAt.Add(consent.Backoff(string(bc.UID), tok.FailedAttempts))
 	if pe.RetryAfter > 0 && s.now.Add(pe.RetryAfter).After(retry) {
 		retry = s.now.Add(pe.RetryAfter)
 	}
 	s.requeueAt(retry)
+	if tok.NextRefreshAt != nil && tok.NextRefreshAt.Time.Before(retry) {
+		// What the next reconcile will compute, so it writes nothing new.
+		tok.NextRefreshAt = timePtr(retry)
+	}
 	reason := bankingv1alpha1.ReasonProviderUnavailable
 	if pe.Class == provider.ClassRateLimited {
 		reason = bankingv1alpha1.ReasonRateLimited
@@ -549,7 +600,7 @@ func stallReason(providerReason string) string {
 func stallMessage(reason string, pe *provider.Error) string {
 	switch reason {
 	case bankingv1alpha1.ReasonInvalidClientCredentials:
-		return "The provider rejected the client credentials: " + pe.Error()
+		return msgCredentialsRejected + "; fix the client Secret, then set the refresh-requested-at annotation: " + pe.Error()
 	case bankingv1alpha1.ReasonConsentExpired:
 		return "The consent has expired; the user must consent again at status.reconsentURL"
 	case bankingv1alpha1.ReasonConsentRevoked:

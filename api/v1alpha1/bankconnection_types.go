@@ -441,7 +441,8 @@ type ProviderRefs struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.provider`
-// +kubebuilder:printcolumn:name="Consent Expires",type=date,JSONPath=`.status.consent.expiresAt`
+// Future times print as text: kubectl renders a future "date" column as <invalid>.
+// +kubebuilder:printcolumn:name="Consent Expires",type=string,JSONPath=`.status.consent.expiresAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BankConnection struct {
 	metav1.TypeMeta `json:",inline"`

@@ -11,10 +11,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -23,7 +29,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/sandbox/codat"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -38,8 +47,12 @@ func run() error {
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr = "127.0.0.1:8080"
 	opts.ProbeAddr = "127.0.0.1:8081"
+	opts.GatewayAddr = "127.0.0.1:8082"
+	opts.GatewayPublicURL = "http://127.0.0.1:8082"
+	opts.OperatorNamespace = "default"
 	opts.BindFlags(flag.CommandLine)
 	noSamples := flag.Bool("no-samples", false, "Do not apply config/samples.")
+	sandboxAddr := flag.String("sandbox-addr", "127.0.0.1:8480", "Address of the bank sandbox.")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseDevMode(false)))
 
@@ -78,7 +91,15 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	step("starting the manager")
+	step("starting the bank sandbox on http://" + *sandboxAddr)
+	sandboxURL, stopSandbox, err := startSandbox(*sandboxAddr, opts.GatewayPublicURL+"/callback")
+	if err != nil {
+		return err
+	}
+	defer stopSandbox()
+	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL, opts.CodatURL = sandboxURL, sandboxURL, sandboxURL
+
+	step("starting the manager (gateway on " + opts.GatewayPublicURL + ")")
 	mgr, err := manager.New(ctx, cfg, opts)
 	if err != nil {
 		return err
@@ -99,15 +120,26 @@ func run() error {
 	}
 
 	kubectl := filepath.Join(assets, "kubectl")
+	connect := ""
+	if !*noSamples {
+		if connect, err = waitForConnectURL(ctx, mgr.GetClient(), "default", "alice-monzo"); err != nil {
+			return err
+		}
+	}
 	fmt.Printf(`
-consent-operator is running on a local control plane.
+consent-operator is running on a local control plane, with the bank sandbox.
 
-  export KUBECONFIG=%s
-  %s get bc,sj
-  %s wait --for=condition=Ready bc/alice-monzo --timeout=5m
+  1. Open the connect link in a browser and consent at the mock bank (user john, password doe):
+       %s
+  2. In another terminal:
+       export KUBECONFIG=%s
+       %s get bc,sj
+       %s wait --for=condition=Ready bc/alice-monzo --timeout=5m
+       %s get secret alice-monzo-token -o jsonpath='{.data.access_token}' | base64 -d
 
+Sandbox admin API: http://%s/sandbox-admin/  (clock, faults, call counts)
 Press Ctrl-C to stop everything.
-`, kubeconfig, kubectl, kubectl)
+`, connect, kubeconfig, kubectl, kubectl, kubectl, *sandboxAddr)
 
 	select {
 	case <-ctx.Done():
@@ -122,6 +154,49 @@ Press Ctrl-C to stop everything.
 }
 
 func step(msg string) { fmt.Fprintln(os.Stderr, ">>", msg) }
+
+// startSandbox serves the bank sandbox (TrueLayer and Codat) with the client of
+// config/samples registered for the gateway's callback.
+func startSandbox(addr, callback string) (string, func(), error) {
+	sb, err := sandbox.New(sandbox.Options{
+		Clients: []sandbox.Client{{ID: "sandbox-demo", Secret: "sandbox-demo-secret", RedirectURIs: []string{callback}}},
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("creating sandbox: %w", err)
+	}
+	if _, err := sb.MountCodat(codat.Options{APIKeys: []string{"sandbox-demo-codat-key"}}); err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("sandbox listening on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: sb.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() {
+		step("stopping the bank sandbox")
+		_ = hs.Close()
+		sb.Close()
+	}, nil
+}
+
+// waitForConnectURL waits until the operator published the connection's connect link.
+func waitForConnectURL(ctx context.Context, c client.Client, namespace, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		bc := &bankingv1alpha1.BankConnection{}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, bc); err == nil && bc.Status.ConnectURL != "" {
+			return bc.Status.ConnectURL, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("waiting for %s/%s's connect link: %w", namespace, name, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
 
 // writeKubeconfig creates an admin user on the control plane and writes its kubeconfig.
 func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {

@@ -55,6 +55,10 @@ type Connection struct {
 	// so that the callback reached through the extension's user_input_link
 	// carries a state the gateway can verify.
 	ExtendState string
+	// CodatDeleteCompany asks Revoke to delete the whole Codat company rather
+	// than only its data connection (the codat-delete-company annotation).
+	// Other providers ignore it.
+	CodatDeleteCompany bool
 }
 
 // EndUser is what a provider may need to know about the end user.

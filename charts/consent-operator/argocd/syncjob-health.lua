@@ -1,0 +1,67 @@
+-- Argo CD health check for banking.consent-operator.dev/SyncJob.
+-- Ready is Unknown while a run is pending or the connection is not Ready yet
+-- (WaitingForConnection), False when the last run failed (RunFailed) or runs are
+-- deferred (BudgetExhausted); Stalled=True means the spec needs fixing.
+local hs = {}
+
+local function condition(conditions, condType)
+  for _, c in ipairs(conditions or {}) do
+    if c.type == condType then
+      return c
+    end
+  end
+  return nil
+end
+
+local function describe(c, fallback)
+  if c == nil then
+    return fallback
+  end
+  if c.message ~= nil and c.message ~= "" then
+    return (c.reason or c.type) .. ": " .. c.message
+  end
+  return c.reason or fallback
+end
+
+local status = obj.status
+if status == nil or status.conditions == nil then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to reconcile"
+  return hs
+end
+
+local generation = obj.metadata.generation
+if generation ~= nil and (status.observedGeneration == nil or status.observedGeneration < generation) then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to observe generation " .. string.format("%d", generation)
+  return hs
+end
+
+local stalled = condition(status.conditions, "Stalled")
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = describe(stalled, "Stalled")
+  return hs
+end
+
+if obj.spec ~= nil and obj.spec.suspend == true then
+  hs.status = "Suspended"
+  hs.message = "Suspended: no new runs are started"
+  return hs
+end
+
+local ready = condition(status.conditions, "Ready")
+if ready == nil or ready.status == "Unknown" then
+  hs.status = "Progressing"
+  hs.message = describe(ready, "Waiting for the operator to reconcile")
+  return hs
+end
+if ready.status == "False" then
+  hs.status = "Degraded"
+  hs.message = describe(ready, "Not ready")
+  return hs
+end
+
+hs.status = "Healthy"
+hs.message = describe(ready, "Ready")
+return hs

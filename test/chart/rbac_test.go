@@ -1,0 +1,131 @@
+package chart_test
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// permission is one (group, resource, resourceName, verb) grant; comparing sets of them
+// ignores how rules happen to be grouped.
+type permission struct{ group, resource, name, verb string }
+
+func permissions(rules []rbacv1.PolicyRule) []permission {
+	var out []permission
+	for _, r := range rules {
+		names := r.ResourceNames
+		if len(names) == 0 {
+			names = []string{""}
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, n := range names {
+					for _, v := range r.Verbs {
+						out = append(out, permission{g, res, n, v})
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b permission) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	return slices.Compact(out)
+}
+
+func checkNoWildcards(t *testing.T, what string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	for _, r := range rules {
+		if len(r.NonResourceURLs) > 0 {
+			t.Errorf("%s grants non-resource URLs %v", what, r.NonResourceURLs)
+		}
+		for _, s := range slices.Concat(r.APIGroups, r.Resources, r.Verbs, r.ResourceNames) {
+			if strings.Contains(s, "*") {
+				t.Errorf("%s has a wildcard in rule %+v", what, r)
+			}
+		}
+	}
+}
+
+// The manager's ClusterRole must grant exactly what controller-gen derives from the
+// +kubebuilder:rbac markers in config/rbac/role.yaml: no more (least privilege), no less
+// (the manager would fail at runtime).
+func TestClusterRoleEqualsGeneratedRole(t *testing.T) {
+	data, err := os.ReadFile(repoPath(t, "config", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var generated rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(data, &generated); err != nil {
+		t.Fatalf("config/rbac/role.yaml: %v", err)
+	}
+	want := permissions(generated.Rules)
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			objs := mustRender(t, vs.files...)
+			var manager *rbacv1.ClusterRole
+			for _, o := range find(objs, "ClusterRole") {
+				if strings.HasSuffix(o.GetName(), "-manager") {
+					manager = one[rbacv1.ClusterRole](t, []*unstructuredObj{o}, "ClusterRole")
+				}
+			}
+			if manager == nil {
+				t.Fatal("no manager ClusterRole rendered")
+			}
+			checkNoWildcards(t, "manager ClusterRole", manager.Rules)
+			got := permissions(manager.Rules)
+			if !slices.Equal(got, want) {
+				t.Errorf("manager ClusterRole differs from config/rbac/role.yaml\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+// The namespaced Role grants only the Lease and the state-key Secret, by name where
+// Kubernetes allows it.
+func TestNamespacedRoleIsPinned(t *testing.T) {
+	objs := mustRender(t)
+	role := one[rbacv1.Role](t, objs, "Role")
+	checkNoWildcards(t, "Role", role.Rules)
+	want := []permission{
+		{"", "events", "", "create"}, {"", "events", "", "patch"},
+		{"", "secrets", "", "create"},
+		{"", "secrets", "consent-operator-state-key", "get"},
+		{"", "secrets", "consent-operator-state-key", "patch"},
+		{"", "secrets", "consent-operator-state-key", "update"},
+		{"coordination.k8s.io", "leases", "", "create"},
+		{"coordination.k8s.io", "leases", "consent-operator.banking.consent-operator.dev", "get"},
+		{"coordination.k8s.io", "leases", "consent-operator.banking.consent-operator.dev", "patch"},
+		{"coordination.k8s.io", "leases", "consent-operator.banking.consent-operator.dev", "update"},
+		{"events.k8s.io", "events", "", "create"}, {"events.k8s.io", "events", "", "patch"},
+	}
+	slices.SortFunc(want, func(a, b permission) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	if got := permissions(role.Rules); !slices.Equal(got, want) {
+		t.Errorf("Role permissions\n got %v\nwant %v", got, want)
+	}
+	binding := one[rbacv1.RoleBinding](t, objs, "RoleBinding")
+	if binding.RoleRef.Name != role.Name || len(binding.Subjects) != 1 || binding.Subjects[0].Name != "consent-operator" {
+		t.Errorf("RoleBinding does not bind the Role to the ServiceAccount: %+v", binding)
+	}
+}
+
+// kube-state-metrics only needs to list and watch the two kinds.
+func TestKubeStateMetricsClusterRoleIsReadOnly(t *testing.T) {
+	for _, o := range find(mustRender(t, productionValues), "ClusterRole") {
+		if !strings.HasSuffix(o.GetName(), "-kube-state-metrics") {
+			continue
+		}
+		role := one[rbacv1.ClusterRole](t, []*unstructuredObj{o}, "ClusterRole")
+		checkNoWildcards(t, o.GetName(), role.Rules)
+		for _, p := range permissions(role.Rules) {
+			if p.verb != "list" && p.verb != "watch" {
+				t.Errorf("kube-state-metrics ClusterRole grants %v", p)
+			}
+		}
+		return
+	}
+	t.Fatal("no kube-state-metrics ClusterRole rendered")
+}
