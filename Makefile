@@ -66,6 +66,23 @@ test: envtest postgres ## Run all tests: envtest suites on a real kube-apiserver
 test-chart: envtest ## Render and check the Helm chart (server-side dry run on envtest) and the Argo CD health checks.
 	$(GO) test -count=1 ./test/chart/ ./test/argocd/
 
+##@ Scale and faults
+
+# Sizes `make bench-scale` runs, one after the other (10000 takes about an hour on 2 cores).
+SCALE_SIZES ?= 1000 5000
+
+.PHONY: bench-scale
+bench-scale: envtest ## Scale benchmark: N BankConnections + 10,000 unrelated Secrets, manager as a process; prints the figures (docs/benchmarks.md).
+	$(GO) build -o $(BIN)/consent-operator ./cmd/consent-operator
+	for n in $(SCALE_SIZES); do \
+		$(GO) test ./test/scale/ -run '^TestScale$$' -count=1 -v -timeout 120m -args -scale.n=$$n -scale.unrelated=10000 \
+			-scale.steady=60s -scale.manager-binary=$(BIN)/consent-operator -scale.report=$(BIN)/bench-scale.md || exit 1; \
+	done
+
+.PHONY: test-faults
+test-faults: envtest ## Fault suite, full size: 20 SIGKILLs of the manager in a refresh storm, an apiserver restart, sandbox faults.
+	$(GO) test ./test/faults/ -run '^TestFaults$$' -count=1 -v -timeout 30m -args -faults.n=500 -faults.kills=20 -faults.kills-per-round=4
+
 ##@ Run
 
 .PHONY: run

@@ -47,6 +47,9 @@ type BankConnectionReconciler struct {
 	Metrics   *metrics.Connections
 
 	MaxConcurrentReconciles int
+
+	// checks remembers when consents the provider keeps were last checked.
+	checks checkLedger
 }
 
 // +kubebuilder:rbac:groups=banking.consent-operator.dev,resources=bankconnections,verbs=get;list;watch;update;patch
@@ -64,6 +67,7 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.Get(ctx, req.NamespacedName, bc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.Forget(req.Namespace, req.Name)
+			r.checks.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -81,7 +85,11 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 
 	before := bc.DeepCopy()
 	s := newConnectionScope(r, bc)
+	stale := false
 	defer func() {
+		if stale {
+			return // computed from an outdated object: writing it could undo a newer status
+		}
 		bc.Status.ObservedGeneration = bc.Generation
 		r.emitTransitionEvents(before, bc)
 		err := patchStatus(ctx, r.Client, before, bc, func(o *bankingv1alpha1.BankConnection) any { return o.Status })
@@ -99,20 +107,11 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}()
 
 	conditions.InitReady(&bc.Status.Conditions, bc.Generation, "Reconciliation has started")
-	for _, phase := range []connectionPhase{
-		r.phaseSuspend,
-		r.phaseTokenSecret,
-		r.phaseStalled,
-		r.phaseAuthorize,
-		r.phaseRecoverInterruptedRefresh,
-		r.phaseConsentInfo,
-		r.phaseConsentWindow,
-		r.phaseRefresh,
-		r.phaseReady,
-	} {
+	for _, phase := range r.phasesFor(bc) {
 		done, err := phase(ctx, s)
 		if err != nil {
 			if errors.Is(err, errRequeue) {
+				stale = errors.Is(err, errStale)
 				return ctrl.Result{Requeue: true}, nil
 			}
 			return ctrl.Result{}, err
@@ -142,6 +141,11 @@ func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // errRequeue asks for an immediate requeue without reporting an error (an optimistic
 // lock lost to a concurrent writer).
 var errRequeue = errors.New("requeue")
+
+// errStale is errRequeue for a reconcile that found its cached object outdated before
+// it changed anything at the provider: its status is not written, since it was
+// computed from old data and could undo a newer status.
+var errStale = fmt.Errorf("%w: the cached object is outdated", errRequeue)
 
 func ignoreConflict(err error) error {
 	if apierrors.IsConflict(err) {

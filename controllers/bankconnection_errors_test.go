@@ -169,7 +169,12 @@ func TestRevokedConsentStalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	forceRefresh(t, bc)
-	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, ""))
+	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
+		if bc.Status.ReconsentURL == "" {
+			return errString("no re-consent link yet")
+		}
+		return hasCondition(bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, "")(bc)
+	})
 	stalled := conditionReason(bc, bankingv1alpha1.ConditionStalled)
 	if stalled != bankingv1alpha1.ReasonConsentRevoked && stalled != bankingv1alpha1.ReasonReauthorizationRequired {
 		t.Fatalf("revoked consent stalled with %s", stalled)
@@ -205,10 +210,12 @@ func TestInterruptedRefreshIsDetected(t *testing.T) {
 	rotateBehindTheOperatorsBack(t, string(s.Data[tokensecret.KeyRefreshToken]))
 	markInFlight(t, leo)
 	poke(t, leo)
-	waitFor(t, leo, hasCondition(bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonRefreshInterrupted))
-	if leo.Status.ReconsentURL == "" {
-		t.Fatal("no re-consent link after a lost refresh token")
-	}
+	waitFor(t, leo, func(bc *bankingv1alpha1.BankConnection) error {
+		if bc.Status.ReconsentURL == "" {
+			return errString("no re-consent link after a lost refresh token")
+		}
+		return hasCondition(bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonRefreshInterrupted)(bc)
+	})
 	_ = ctx
 }
 

@@ -252,7 +252,7 @@ func assertQuiet(t *testing.T, bc *bankingv1alpha1.BankConnection) {
 			return err
 		}
 		if now.ResourceVersion != rv {
-			return fmt.Errorf("written with nothing due (resourceVersion %s -> %s)", rv, now.ResourceVersion)
+			return fmt.Errorf("written with nothing due (resourceVersion %s -> %s):\nbefore %+v\nafter  %+v", rv, now.ResourceVersion, bc.Status, now.Status)
 		}
 		if got := sb.CallTotal(sandbox.CallFilter{}); got != calls {
 			return fmt.Errorf("%d provider calls with nothing due", got-calls)

@@ -92,6 +92,12 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	if !r.mayCall(s) {
 		return nil
 	}
+	// A new nonce invalidates the link a user may already have opened: only issue one
+	// when this reconcile saw the latest status (a lagging cache may just not show the
+	// current link yet).
+	if err := r.confirmFresh(ctx, s); err != nil {
+		return err // errRequeue: look again at once, on the latest version
+	}
 	pc, conn, err := r.connection(ctx, s)
 	if err != nil {
 		return err
@@ -110,6 +116,7 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	if err != nil {
 		return err
 	}
+	s.changed = true
 	resetFailures(bc)
 	bc.Status.Authorization = next
 	bc.Status.AuthorizationURL = auth.URL
@@ -263,6 +270,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		}
 		return false, err
 	}
+	s.changed = true // whatever the provider answers, this reconcile's status must be written
 	tokens, err := pc.Refresh(ctx, conn, fresh.Tokens.RefreshToken)
 	if err != nil {
 		pe, answered := provider.AsError(err)
@@ -288,6 +296,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		return false, fmt.Errorf("storing refreshed tokens: %w", err)
 	}
 	r.Metrics.Refreshed(string(bc.Spec.Provider), nil, "")
+	s.changed = true
 	s.snap.Tokens, s.snap.InFlight, s.interrupted = tokens, false, false
 	tok := tokenStatus(bc)
 	tok.ExpiresAt = timePtr(tokens.ExpiresAt)
@@ -395,7 +404,10 @@ func (r *BankConnectionReconciler) confirmFresh(ctx context.Context, s *connecti
 		return fmt.Errorf("reading the latest BankConnection: %w", err)
 	}
 	if latest.ResourceVersion != s.bc.ResourceVersion {
-		return errRequeue
+		if s.changed {
+			return errRequeue
+		}
+		return errStale // nothing changed yet: drop this reconcile's status too
 	}
 	return nil
 }
@@ -440,6 +452,7 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 	}
 	c.LastExtendAttemptAt = timePtr(s.now)
 	s.requeueAt(s.now.Add(extendInterval))
+	s.changed = true
 	ext, err := pc.Extend(ctx, conn, session(s))
 	if err != nil {
 		done, err := r.fail(ctx, s, err)
@@ -477,7 +490,11 @@ func (r *BankConnectionReconciler) publishReconsent(ctx context.Context, s *conn
 		s.bc.Status.ReconsentURL = link
 		return nil
 	}
-	if err := r.ensureAuthorization(ctx, s); err != nil {
+	ensure := r.ensureAuthorization
+	if keptByProvider(s.bc) {
+		ensure = r.renewKeptLink
+	}
+	if err := ensure(ctx, s); err != nil {
 		var nh *connection.NeedsHumanError
 		if errors.As(err, &nh) {
 			return nil // already stalled for a reason a human must fix first
@@ -561,8 +578,8 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 	msg := fmt.Sprintf("Provider call failed, retrying with backoff: %s", pe.Error())
 	status := metav1.ConditionUnknown
 	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue &&
-		s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now) {
-		status = metav1.ConditionTrue // the current token still works
+		(keptByProvider(bc) || s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now)) {
+		status = metav1.ConditionTrue // the current token still works, or the provider keeps the consent
 	}
 	s.setReady(status, reason, msg)
 	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, true, reason, msg)

@@ -21,6 +21,9 @@ type connectionPhase func(ctx context.Context, s *connectionScope) (done bool, e
 type connectionScope struct {
 	bc  *bankingv1alpha1.BankConnection
 	now time.Time
+	// changed is true once this reconcile changed something at the provider; its
+	// status must then be written even if the cache turns out to lag.
+	changed bool
 
 	sealer *tokensecret.Sealer
 	snap   tokensecret.Snapshot

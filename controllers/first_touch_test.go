@@ -79,7 +79,7 @@ func TestFirstTouchSetsReadyUnknownAndObservedGeneration(t *testing.T) {
 		reason string
 	}{
 		{bc, func() []metav1.Condition { return bc.Status.Conditions }, func() int64 { return bc.Status.ObservedGeneration }, bankingv1alpha1.ReasonAwaitingAuthorization},
-		{sj, func() []metav1.Condition { return sj.Status.Conditions }, func() int64 { return sj.Status.ObservedGeneration }, bankingv1alpha1.ReasonProgressing},
+		{sj, func() []metav1.Condition { return sj.Status.Conditions }, func() int64 { return sj.Status.ObservedGeneration }, bankingv1alpha1.ReasonWaitingForConnection},
 	} {
 		ready := observed(t, tc.obj, tc.conds, tc.gen)
 		if ready.Status != metav1.ConditionUnknown || ready.Reason != tc.reason {

@@ -15,6 +15,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/manager"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
+	sandboxcodat "github.com/consent-operator/consent-operator/internal/sandbox/codat"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -27,6 +28,7 @@ var (
 	sbURL      string
 	gatewayURL string
 	clk        *clock.Manual
+	codatEmu   *sandboxcodat.Emulator
 )
 
 // t0 is the simulated time the suite starts at.
@@ -35,6 +37,7 @@ var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 const (
 	testClientID     = "operator-test"
 	testClientSecret = "operator-test-secret"
+	testCodatAPIKey  = "operator-test-codat-key"
 )
 
 func TestMain(m *testing.M) {
@@ -54,9 +57,16 @@ func startSandbox(*testenv.Env) (func(), error) {
 		Clients: []sandbox.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{gatewayURL + "/callback"}}},
 		Clock:   clk,
 		Seed:    42,
+		// Async results complete after the run has recorded its tasks, as with a
+		// real provider, so the webhook finds them.
+		AsyncDelay: 300 * time.Millisecond,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)
+	}
+	// Codat's emulator shares the sandbox's address, clock and mock bank.
+	if codatEmu, err = sb.MountCodat(sandboxcodat.Options{APIKeys: []string{testCodatAPIKey}}); err != nil {
+		return nil, fmt.Errorf("mounting Codat: %w", err)
 	}
 	hs := httptest.NewServer(sb.Handler())
 	sbURL = hs.URL
@@ -69,9 +79,19 @@ func startManager(e *testenv.Env) (func(), error) {
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
 	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL = sbURL, sbURL
+	opts.CodatURL = sbURL
 	opts.GatewayListener, opts.GatewayPublicURL = gatewayListener, gatewayURL
 	opts.OperatorNamespace = "default"
 	opts.Clock = clk
+	opts.PollInterval = 5 * time.Second // well after the sandbox's webhooks (300 ms, retried after 1 s)
+	dir, err := os.MkdirTemp("", "controllers-store-")
+	if err != nil {
+		return nil, err
+	}
+	if testStoreDSN, testStore, err = openTestStore(dir); err != nil {
+		return nil, err
+	}
+	opts.Store = testStoreDSN
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, e.Config, opts)
 	if err != nil {
@@ -80,5 +100,5 @@ func startManager(e *testenv.Env) (func(), error) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	return func() { cancel(); <-done }, nil
+	return func() { cancel(); <-done; testStore.Close(); os.RemoveAll(dir) }, nil
 }

@@ -172,11 +172,43 @@ type ActiveRun struct {
 	// counted against the unattended-call budget).
 	// +optional
 	Attended bool `json:"attended,omitempty"`
+	// Phase is the stage of the run: ConnectionData (accounts, cards, info, identity)
+	// then AccountData (balances, transactions, pending, standing orders, direct debits
+	// per account).
+	// +optional
+	// +kubebuilder:validation:Enum=ConnectionData;AccountData
+	Phase RunPhase `json:"phase,omitempty"`
+	// PollAttempts counts polls of the provider's tasks without an answer; it spaces the
+	// polls out when no webhook arrives.
+	// +optional
+	PollAttempts int32 `json:"pollAttempts,omitempty"`
+	// NextPollAt is when the provider's tasks are polled next if no webhook says they
+	// are ready before then.
+	// +optional
+	NextPollAt *metav1.Time `json:"nextPollAt,omitempty"`
+	// Counts are the records stored so far, per resource.
+	// +optional
+	// +listType=map
+	// +listMapKey=resource
+	Counts []ResourceCount `json:"counts,omitempty"`
+	// Errors are the failures of single fetches so far; the run ends PartiallySucceeded.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Errors []string `json:"errors,omitempty"`
 	// Tasks are the provider's asynchronous tasks the run waits for.
 	// +optional
 	// +listType=atomic
 	Tasks []ProviderTask `json:"tasks,omitempty"`
 }
+
+// RunPhase is the stage of a run.
+type RunPhase string
+
+const (
+	RunPhaseConnectionData RunPhase = "ConnectionData"
+	RunPhaseAccountData    RunPhase = "AccountData"
+)
 
 // ProviderTask is an asynchronous request the provider is preparing.
 type ProviderTask struct {
@@ -192,6 +224,14 @@ type ProviderTask struct {
 	// ResultsURI is where the results are collected.
 	// +optional
 	ResultsURI string `json:"resultsURI,omitempty"`
+	// From and To are the transaction window the task asked for.
+	// +optional
+	From *metav1.Time `json:"from,omitempty"`
+	// +optional
+	To *metav1.Time `json:"to,omitempty"`
+	// Card is true when AccountID is a card.
+	// +optional
+	Card bool `json:"card,omitempty"`
 	// Done is true once the results were stored.
 	// +optional
 	Done bool `json:"done,omitempty"`

@@ -51,6 +51,7 @@ func run() error {
 	opts.GatewayPublicURL = "http://127.0.0.1:8082"
 	opts.OperatorNamespace = "default"
 	opts.BindFlags(flag.CommandLine)
+	opts.DataDir = "" // set below, under bin/dev, unless --data-dir is given
 	noSamples := flag.Bool("no-samples", false, "Do not apply config/samples.")
 	sandboxAddr := flag.String("sandbox-addr", "127.0.0.1:8480", "Address of the bank sandbox.")
 	flag.Parse()
@@ -86,6 +87,9 @@ func run() error {
 	kubeconfig, err := writeKubeconfig(env, filepath.Join(root, "bin", "dev"))
 	if err != nil {
 		return err
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join(root, "bin", "dev", "data")
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -136,10 +140,12 @@ consent-operator is running on a local control plane, with the bank sandbox.
        %s get bc,sj
        %s wait --for=condition=Ready bc/alice-monzo --timeout=5m
        %s get secret alice-monzo-token -o jsonpath='{.data.access_token}' | base64 -d
+  3. Once Ready, the backfill SyncJob runs and stores the data in %s:
+       %s get sj alice-monzo-backfill -o jsonpath='{.status.recentRuns[0].counts}'
 
 Sandbox admin API: http://%s/sandbox-admin/  (clock, faults, call counts)
 Press Ctrl-C to stop everything.
-`, connect, kubeconfig, kubectl, kubectl, kubectl, *sandboxAddr)
+`, connect, kubeconfig, kubectl, kubectl, kubectl, filepath.Join(opts.DataDir, "consent-operator.db"), kubectl, *sandboxAddr)
 
 	select {
 	case <-ctx.Done():

@@ -17,6 +17,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/connection"
+	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/provider"
 )
 
@@ -60,6 +61,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusBadRequest, "Invalid request", "The request could not be read.")
 		return
 	}
+	if r.Form.Get("state") == "" && (r.Form.Get("connection_id") != "" || r.Form.Get("error") != "") {
+		s.noStateReturn(w, r)
+		return
+	}
 	st, err := s.Key.Verify(r.Form.Get("state"), s.Clock.Now())
 	switch {
 	case errors.Is(err, ErrStateExpired):
@@ -81,6 +86,12 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writePage(w, http.StatusNotFound, "Unknown connection", "This link belongs to a connection that no longer exists.")
+		return
+	}
+	if consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI) {
+		// The state only names the connection: the return authorises nothing, so it is
+		// not single-use (Codat's link stays the same across re-authorisations).
+		s.providerReturn(w, r, bc)
 		return
 	}
 	if a := bc.Status.Authorization; a == nil || a.Nonce != st.Nonce {

@@ -20,6 +20,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/codat"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
@@ -32,8 +33,11 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-// connectionMetrics is registered once per process: controller-runtime's registry is global.
-var connectionMetrics = metrics.NewConnections(crmetrics.Registry)
+// Metrics are registered once per process: controller-runtime's registry is global.
+var (
+	connectionMetrics = metrics.NewConnections(crmetrics.Registry)
+	syncJobMetrics    = metrics.NewSyncJobs(crmetrics.Registry)
+)
 
 // New builds a manager with the controllers and the gateway registered, ready to Start.
 func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
@@ -94,7 +98,28 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating TrueLayer client: %w", err)
 	}
-	providers := provider.Registry{string(bankingv1alpha1.ProviderTrueLayer): tl}
+	cd, err := codat.New(codat.Options{
+		BaseURL:   o.CodatURL,
+		Timeout:   o.ProviderTimeout,
+		RateLimit: codat.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
+		Clock:     o.Clock.Now,
+		Observer: func(endpoint string, status int, d time.Duration) {
+			connectionMetrics.ProviderRequest(string(bankingv1alpha1.ProviderCodat), endpoint, status, d)
+		},
+		Logger: ctrl.Log.WithName("codat"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating Codat client: %w", err)
+	}
+	providers := provider.Registry{
+		string(bankingv1alpha1.ProviderTrueLayer): tl,
+		string(bankingv1alpha1.ProviderCodat):     cd,
+	}
+	// The gateway finds the BankConnection of a TrueLayer v3 return by its data
+	// connection id (the return carries no state).
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &bankingv1alpha1.BankConnection{}, gateway.IndexDataConnectionID, gateway.DataConnectionIDOf); err != nil {
+		return nil, fmt.Errorf("indexing BankConnections by data connection id: %w", err)
+	}
 	tokens := &tokensecret.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}
 
 	gw := &gateway.Server{
@@ -129,12 +154,30 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}).SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
-	if err := (&controllers.SyncJobReconciler{
-		Client:                  mgr.GetClient(),
-		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
-	}).SetupWithManager(mgr); err != nil {
+	db, err := openStore(ctx, o)
+	if err != nil {
 		return nil, err
 	}
+	if err := mgr.Add(closeOnStop{db}); err != nil {
+		return nil, fmt.Errorf("adding store: %w", err)
+	}
+	jobs := &controllers.SyncJobReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Providers:               providers,
+		Store:                   db,
+		Tokens:                  tokens,
+		Links:                   gw,
+		Clock:                   o.Clock,
+		Recorder:                mgr.GetEventRecorder("consent-operator"),
+		Metrics:                 syncJobMetrics,
+		PollInterval:            o.PollInterval,
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+	}
+	if err := jobs.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	gw.Handle("POST /webhooks/truelayer/{token}", gateway.WebhookHandler(key, jobs.Notify, syncJobMetrics.Webhook, ctrl.Log.WithName("webhook")))
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("adding health check: %w", err)

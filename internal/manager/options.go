@@ -57,6 +57,18 @@ type Options struct {
 	// StateKeySecret names the Secret holding the OAuth state-signing key.
 	StateKeySecret string
 
+	// Store is the database: a SQLite file path ("sqlite:///path" or a plain path) or a
+	// postgres:// DSN. Empty means a SQLite file in DataDir.
+	Store string
+	// StoreDSNFile reads the DSN from a file (a mounted Secret), so the password is
+	// not on the command line. CONSENT_OPERATOR_STORE_DSN does the same from the
+	// environment.
+	StoreDSNFile string
+	// DataDir holds the embedded SQLite store by default.
+	DataDir string
+	// PollInterval is the first wait for async results when no webhook arrives.
+	PollInterval time.Duration
+
 	// GracefulShutdownTimeout bounds how long runnables get to stop.
 	GracefulShutdownTimeout time.Duration
 
@@ -78,6 +90,8 @@ func DefaultOptions() Options {
 		GatewayPublicURL:        "http://localhost:8082",
 		OperatorNamespace:       envOr("POD_NAMESPACE", "consent-operator-system"),
 		StateKeySecret:          "consent-operator-state-key",
+		DataDir:                 "/var/lib/consent-operator",
+		PollInterval:            15 * time.Second,
 		GracefulShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -100,5 +114,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.GatewayPublicURL, "gateway-public-url", o.GatewayPublicURL, "URL users and providers reach the gateway at; its /callback is the OAuth redirect URI to register.")
 	fs.StringVar(&o.OperatorNamespace, "operator-namespace", o.OperatorNamespace, "Namespace of the operator's own Secrets (default: $POD_NAMESPACE).")
 	fs.StringVar(&o.StateKeySecret, "state-key-secret", o.StateKeySecret, "Secret (in --operator-namespace) holding the OAuth state-signing key; created on first start.")
+	fs.StringVar(&o.Store, "store", o.Store, "Database for fetched data: a SQLite file (path or sqlite:///path) or a postgres:// DSN (prefer --store-dsn-file or $CONSENT_OPERATOR_STORE_DSN for DSNs with passwords). Default: SQLite in --data-dir.")
+	fs.StringVar(&o.StoreDSNFile, "store-dsn-file", o.StoreDSNFile, "File holding the database DSN (a mounted Secret).")
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of the embedded SQLite store.")
+	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "First wait for async results when no webhook arrives (doubles up to 10m).")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", o.GracefulShutdownTimeout, "How long running work gets to finish on shutdown.")
 }

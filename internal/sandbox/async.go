@@ -80,7 +80,7 @@ func (s *Server) startTask(w http.ResponseWriter, r *http.Request, conn *connect
 	}
 	s.tasks[t.id] = t
 	s.mu.Unlock()
-	if webhookURI != "" {
+	if webhookURI != "" && !s.webhooksOff.Load() {
 		wb := webhookBody{
 			RequestTimestamp: ts(t.requestedAt), RequestURI: t.requestURI, ResultsURI: resultsURI,
 			CredentialsID: conn.id, TaskID: t.id, Status: "Succeeded",

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
@@ -40,8 +41,10 @@ type Server struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
-	bg        sync.WaitGroup
-	webhooks  *http.Client
+	// webhooksOff suppresses async webhook delivery (SetWebhookDelivery).
+	webhooksOff atomic.Bool
+	bg          sync.WaitGroup
+	webhooks    *http.Client
 }
 
 // New creates a sandbox.

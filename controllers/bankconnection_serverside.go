@@ -1,0 +1,473 @@
+package controllers
+
+// Consents the provider keeps server-side: TrueLayer Data API v3 (a data connection
+// used with the client's shared client-credentials token and its Connection-Id) and
+// Codat (a company holding a data connection to the bank). There are no per-user
+// tokens, so there is no token Secret and nothing to refresh or extend: "authorised"
+// is what the provider answers when asked (Client.Consent), and the reconciler asks
+//
+//   - while the user has not authorised yet, or must authorise again: on a schedule
+//     that starts at every 30 s and slows down the longer the link goes unused
+//     (consent.NextCheck), and at once when the gateway reports that the user came
+//     back from the provider (the refresh-requested-at annotation);
+//   - while the consent is active: hourly, to notice a revocation at the bank.
+//
+// SyncJobs of a v3 connection call the Data API with the TrueLayer client's shared
+// client-credentials token (kept by the TrueLayer client, keyed by client id and
+// secret) and status.providerRefs.dataConnectionID as Connection-Id; those of a Codat
+// connection use the client Secret's api_key with the company and connection ids.
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/conditions"
+	"github.com/consent-operator/consent-operator/internal/connection"
+	"github.com/consent-operator/consent-operator/internal/consent"
+	"github.com/consent-operator/consent-operator/internal/provider"
+)
+
+// keptLinkTTL is how long the signed state in a kept consent's link stays valid. It
+// is longer than authorizationTTL because the link itself does not change (Codat
+// re-authorises through the same linkUrl; a v3 hosted page stays with its data
+// connection): renewing it only re-signs the state Codat's redirect carries back.
+const keptLinkTTL = 7 * 24 * time.Hour
+
+// Stable messages of kept consents.
+const (
+	msgKeptAwaiting = "Waiting for the user to authorise at the link in status.connectURL; the operator confirms with the provider"
+	msgKeptRevoked  = "The consent was revoked at the provider; the user must authorise again at status.reconsentURL"
+	msgKeptExpired  = "The consent has expired; the user must authorise again at status.reconsentURL"
+	msgKeptV3Ready  = "Data connection authorised at TrueLayer; SyncJobs use the client's shared token with its Connection-Id (no token Secret)"
+	msgCodatReady   = "Codat data connection Linked; SyncJobs read through Codat with the client Secret's api_key (no token Secret)"
+	msgV3Expiring   = "The consent expires soon; Data API v3 has no extension, so the user authorises a new connection once it ends"
+)
+
+func keptByProvider(bc *bankingv1alpha1.BankConnection) bool {
+	return consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI)
+}
+
+func isV3(bc *bankingv1alpha1.BankConnection) bool {
+	return bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer && bc.Spec.DataAPI == bankingv1alpha1.DataAPIV3
+}
+
+// phasesFor returns the phases of a reconcile: token phases for consents held as
+// tokens, the provider check for consents the provider keeps.
+func (r *BankConnectionReconciler) phasesFor(bc *bankingv1alpha1.BankConnection) []connectionPhase {
+	if keptByProvider(bc) {
+		return []connectionPhase{r.phaseSuspend, r.phaseKeptByProvider}
+	}
+	return []connectionPhase{
+		r.phaseSuspend,
+		r.phaseTokenSecret,
+		r.phaseStalled,
+		r.phaseAuthorize,
+		r.phaseRecoverInterruptedRefresh,
+		r.phaseConsentInfo,
+		r.phaseConsentWindow,
+		r.phaseRefresh,
+		r.phaseReady,
+	}
+}
+
+// phaseKeptByProvider runs the whole life of a consent the provider keeps: start the
+// journey once, check with the provider when the schedule (or a request) says so,
+// and map its answer to conditions.
+func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	requested := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
+	forced := requested != "" && requested != bc.Status.LastHandledRefreshAt
+	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled); c != nil &&
+		c.Status == metav1.ConditionTrue && c.ObservedGeneration == bc.Generation && !forced &&
+		c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) {
+		return true, nil // fixed by editing the Secret, then setting the refresh-requested-at annotation
+	}
+
+	if !journeyStarted(bc) {
+		if !r.mayCall(s) {
+			return true, nil
+		}
+		if err := r.ensureKeptLink(ctx, s, true); err != nil {
+			return r.fail(ctx, s, err)
+		}
+		awaitUser(s)
+		r.scheduleCheck(s)
+		return true, nil
+	}
+
+	phase := checkPhaseOf(bc)
+	key := client.ObjectKeyFromObject(bc)
+	last, seen := r.checks.get(key)
+	if !seen && phase == consent.CheckActive {
+		// After a restart, spread the checks of active consents over one interval
+		// instead of asking the provider about all of them at once.
+		last = s.now.Add(-consent.Jitter(string(bc.UID), consent.ActiveCheckInterval))
+		r.checks.set(key, last)
+	}
+	due := consent.NextCheck(consent.CheckState{Phase: phase, Since: linkIssuedAt(bc, s.now), Last: last})
+	if !forced && s.now.Before(due) && !keptWindowEnded(s) {
+		s.requeueAt(due)
+		if t := bc.Status.Token; t == nil || t.FailedAttempts == 0 {
+			// Restate what the last check found (a no-op unless something else
+			// rewrote the conditions); a failure's conditions stand until a call succeeds.
+			switch phase {
+			case consent.CheckPending:
+				awaitUser(s)
+			case consent.CheckActive:
+				markKeptReady(s)
+				applyKeptWindow(s)
+			}
+		}
+		if phase == consent.CheckStalled && bc.Status.AuthorizationURL == "" && r.mayCall(s) {
+			// A stall whose re-consent link could not be made yet.
+			return true, r.publishReconsent(ctx, s, "")
+		}
+		return true, nil
+	}
+	if !r.mayCall(s) {
+		return true, nil
+	}
+	return r.checkKeptConsent(ctx, s, phase, forced, requested)
+}
+
+// checkKeptConsent asks the provider where the consent stands.
+func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *connectionScope, phase consent.CheckPhase, forced bool, requested string) (bool, error) {
+	bc := s.bc
+	pc, conn, err := r.connection(ctx, s)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	key := client.ObjectKeyFromObject(bc)
+	r.checks.set(key, s.now)
+	done, err := r.applyKeptCheck(ctx, s, pc, conn, phase, forced, requested)
+	if errors.Is(err, errStale) {
+		// What this check found is not written: check again on the latest object.
+		r.checks.set(key, time.Time{})
+	}
+	return done, err
+}
+
+// applyKeptCheck asks the provider and maps its answer to status.
+func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection,
+	phase consent.CheckPhase, forced bool, requested string) (bool, error) {
+	bc := s.bc
+	info, err := pc.Consent(ctx, conn, provider.Session{Refs: conn.Refs})
+	if forced && (err == nil || provider.ClassOf(err) == provider.ClassNeedsHuman) {
+		// Handled; a transient failure keeps the request open for the backoff's retry.
+		bc.Status.LastHandledRefreshAt = requested
+	}
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	resetKeptFailures(bc)
+	switch info.Status {
+	case "Active":
+		return r.keptConsentActive(ctx, s, pc, conn, info)
+	case "Pending":
+		if phase != consent.CheckStalled {
+			awaitUser(s)
+		} // else the re-consent link waits for the user and the stall stands
+		r.scheduleCheck(s)
+		return true, nil
+	case "Expired":
+		if phase == consent.CheckPending && isV3(bc) {
+			// The link lapsed before the user used it: a new journey, still pending.
+			if err := r.ensureKeptLink(ctx, s, true); err != nil {
+				return r.fail(ctx, s, err)
+			}
+			awaitUser(s)
+			r.scheduleCheck(s)
+			return true, nil
+		}
+		return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
+	case "Revoked":
+		return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentRevoked)
+	}
+	return r.fail(ctx, s, &provider.Error{Class: provider.ClassRetryLater, Op: "consent", Code: "malformed_response",
+		Description: "unknown consent status " + info.Status})
+}
+
+// keptConsentActive records an active consent and reports the connection Ready.
+func (r *BankConnectionReconciler) keptConsentActive(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection, info provider.Consent) (bool, error) {
+	bc := s.bc
+	if bc.Spec.Provider == bankingv1alpha1.ProviderCodat && conn.Refs.CodatConnectionID == "" {
+		// The user chose the bank in Codat Link: learn the connection it created.
+		grant, err := pc.CompleteAuthorization(ctx, conn, provider.Callback{})
+		if err != nil {
+			return r.fail(ctx, s, err)
+		}
+		connection.MergeRefs(bc, grant.Refs)
+	}
+	bc.Status.Consent = &bankingv1alpha1.ConsentStatus{
+		CreatedAt:    timePtr(info.CreatedAt),
+		ExpiresAt:    timePtr(info.ExpiresAt),
+		Status:       bankingv1alpha1.ConsentActive,
+		ProviderID:   info.ProviderID,
+		ProviderName: info.ProviderName,
+	}
+	bc.Status.Authorization = nil
+	bc.Status.AuthorizationURL = ""
+	bc.Status.ReconsentURL = ""
+	markKeptReady(s)
+	if applyKeptWindow(s) == consent.PhaseExpired {
+		return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
+	}
+	r.scheduleCheck(s)
+	return true, nil
+}
+
+// markKeptReady reports an active consent kept by the provider.
+func markKeptReady(s *connectionScope) {
+	bc := s.bc
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
+	msg := msgCodatReady
+	if isV3(bc) {
+		msg = msgKeptV3Ready
+	}
+	s.setReady(metav1.ConditionTrue, bankingv1alpha1.ReasonAuthorized, msg)
+}
+
+// applyKeptWindow sets ConsentExpiring from the consent's end, when the provider
+// tells one (v3; Codat does not), and requeues at the window's next change.
+func applyKeptWindow(s *connectionScope) consent.Phase {
+	bc := s.bc
+	c := bc.Status.Consent
+	if c == nil || c.ExpiresAt == nil {
+		return consent.PhaseUnknown
+	}
+	phase, next := consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc))
+	switch phase {
+	case consent.PhaseExpiring:
+		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue,
+			bankingv1alpha1.ReasonConsentExpiringSoon, msgV3Expiring)
+	case consent.PhaseValid:
+		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
+			bankingv1alpha1.ReasonConsentValid, "The consent is valid beyond the warning window")
+	}
+	s.requeueAt(next)
+	return phase
+}
+
+// keptWindowEnded is true when an active consent's recorded end has passed, so the
+// provider is asked at once rather than at the next hourly check.
+func keptWindowEnded(s *connectionScope) bool {
+	c := s.bc.Status.Consent
+	return c != nil && c.Status == bankingv1alpha1.ConsentActive && c.ExpiresAt != nil && !s.now.Before(c.ExpiresAt.Time)
+}
+
+// stallKept records a consent that ended at the provider and publishes a re-consent
+// link: for Codat the same data connection's linkUrl, for v3 a new data connection
+// (an ended one cannot be authorised again).
+func (r *BankConnectionReconciler) stallKept(ctx context.Context, s *connectionScope, reason string) (bool, error) {
+	bc := s.bc
+	state, msg := bankingv1alpha1.ConsentRevoked, msgKeptRevoked
+	if reason == bankingv1alpha1.ReasonConsentExpired {
+		state, msg = bankingv1alpha1.ConsentExpired, msgKeptExpired
+		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
+			bankingv1alpha1.ReasonConsentExpired, "The consent has expired")
+	}
+	if bc.Status.Consent == nil {
+		bc.Status.Consent = &bankingv1alpha1.ConsentStatus{}
+	}
+	bc.Status.Consent.Status = state
+	s.stall(reason, msg)
+	if err := r.publishReconsent(ctx, s, ""); err != nil {
+		return false, err
+	}
+	r.scheduleCheck(s)
+	return true, nil
+}
+
+// renewKeptLink is publishReconsent's link for a consent the provider keeps. It is
+// called when the provider said the consent ended: a v3 data connection that ended
+// cannot be authorised again, so the user gets a new one; Codat re-authorises the
+// same data connection through its linkUrl.
+func (r *BankConnectionReconciler) renewKeptLink(ctx context.Context, s *connectionScope) error {
+	return r.ensureKeptLink(ctx, s, isV3(s.bc))
+}
+
+// ensureKeptLink keeps the provider's link for the user in status. fresh starts a new
+// journey at the provider (the first one, or a v3 connection replacing one that
+// ended); otherwise the current link stands and only its signed state is renewed when
+// it expires. Providers refs are recorded once: every call that may create something
+// at the provider first confirms that the cached object is the latest, so a stale
+// cache cannot create a second data connection or company.
+func (r *BankConnectionReconciler) ensureKeptLink(ctx context.Context, s *connectionScope, fresh bool) error {
+	bc := s.bc
+	if !fresh && bc.Status.AuthorizationURL != "" {
+		if a := bc.Status.Authorization; a != nil && a.ExpiresAt.After(s.now.Add(time.Minute)) {
+			s.requeueAt(a.ExpiresAt.Add(-time.Minute))
+			return nil
+		}
+		if isV3(bc) {
+			// TrueLayer's v3 return carries no state: only the schedule's anchor moves.
+			next, err := newKeptAuthorization(s.now)
+			if err != nil {
+				return err
+			}
+			bc.Status.Authorization = next
+			s.requeueAt(next.ExpiresAt.Add(-time.Minute))
+			return nil
+		}
+	}
+	pc, conn, err := r.connection(ctx, s)
+	if err != nil {
+		return err
+	}
+	if err := r.confirmFresh(ctx, s); err != nil {
+		if errors.Is(err, errRequeue) {
+			// Nothing this reconcile found has changed anything at the provider, so
+			// its status is dropped rather than written over a newer one.
+			return errStale
+		}
+		return err
+	}
+	next, err := newKeptAuthorization(s.now)
+	if err != nil {
+		return err
+	}
+	state, err := r.signState(bc, next)
+	if err != nil {
+		return err
+	}
+	if fresh && isV3(bc) {
+		conn.Refs.DataConnectionID = ""
+	}
+	auth, err := pc.BeginAuthorization(ctx, conn, state)
+	if err != nil {
+		return r.keptLinkFailed(s, err)
+	}
+	resetKeptFailures(bc)
+	bc.Status.Authorization = next
+	bc.Status.AuthorizationURL = auth.URL
+	bc.Status.ConnectURL = r.Links.ConnectURL(bc.Namespace, bc.Name)
+	connection.MergeRefs(bc, auth.Refs)
+	s.requeueAt(next.ExpiresAt.Add(-time.Minute))
+	return nil
+}
+
+// keptLinkFailed turns a transient failure to get a link into the connection's
+// backoff (so the retry costs one provider call per step) while the conditions of
+// the moment stand; other errors go to the caller.
+func (r *BankConnectionReconciler) keptLinkFailed(s *connectionScope, err error) error {
+	pe, ok := provider.AsError(err)
+	if !ok || pe.Class == provider.ClassNeedsHuman {
+		return err
+	}
+	bc := s.bc
+	tok := tokenStatus(bc)
+	tok.FailedAttempts++
+	tok.LastFailureAt = timePtr(s.now)
+	retry := tok.LastFailureAt.Add(consent.Backoff(string(bc.UID), tok.FailedAttempts))
+	if pe.RetryAfter > 0 && s.now.Add(pe.RetryAfter).After(retry) {
+		retry = s.now.Add(pe.RetryAfter)
+	}
+	s.requeueAt(retry)
+	reason := bankingv1alpha1.ReasonProviderUnavailable
+	if pe.Class == provider.ClassRateLimited {
+		reason = bankingv1alpha1.ReasonRateLimited
+	}
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, true, reason,
+		"Getting the link for the user failed, retrying with backoff: "+pe.Error())
+	return nil
+}
+
+func newKeptAuthorization(now time.Time) (*bankingv1alpha1.AuthorizationStatus, error) {
+	nonce, err := newNonce()
+	if err != nil {
+		return nil, err
+	}
+	return &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(now.Add(keptLinkTTL).UTC().Truncate(time.Second))}, nil
+}
+
+// awaitUser reports a connection waiting for the user's first authorisation.
+func awaitUser(s *connectionScope) {
+	bc := s.bc
+	bc.Status.Consent = &bankingv1alpha1.ConsentStatus{Status: bankingv1alpha1.ConsentPending}
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
+	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
+	s.setReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization, msgKeptAwaiting)
+}
+
+// scheduleCheck requeues at the next check the schedule allows.
+func (r *BankConnectionReconciler) scheduleCheck(s *connectionScope) {
+	last, _ := r.checks.get(client.ObjectKeyFromObject(s.bc))
+	s.requeueAt(consent.NextCheck(consent.CheckState{Phase: checkPhaseOf(s.bc), Since: linkIssuedAt(s.bc, s.now), Last: last}))
+}
+
+// journeyStarted is true once the provider assigned the connection its ids.
+func journeyStarted(bc *bankingv1alpha1.BankConnection) bool {
+	refs := connection.Refs(bc)
+	if bc.Spec.Provider == bankingv1alpha1.ProviderCodat {
+		return refs.CodatCompanyID != ""
+	}
+	return refs.DataConnectionID != ""
+}
+
+func checkPhaseOf(bc *bankingv1alpha1.BankConnection) consent.CheckPhase {
+	switch {
+	case apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionStalled):
+		return consent.CheckStalled
+	case bc.Status.Consent != nil && bc.Status.Consent.Status == bankingv1alpha1.ConsentActive:
+		return consent.CheckActive
+	default:
+		return consent.CheckPending
+	}
+}
+
+// linkIssuedAt is when the user was given the current link: the anchor of the check
+// schedule, kept in status (on the injected clock) so a restart does not reset it.
+func linkIssuedAt(bc *bankingv1alpha1.BankConnection, now time.Time) time.Time {
+	if a := bc.Status.Authorization; a != nil {
+		return a.ExpiresAt.Add(-keptLinkTTL)
+	}
+	return now
+}
+
+func resetKeptFailures(bc *bankingv1alpha1.BankConnection) {
+	resetFailures(bc)
+	if t := bc.Status.Token; t != nil && *t == (bankingv1alpha1.TokenStatus{}) {
+		bc.Status.Token = nil
+	}
+}
+
+// checkLedger remembers when this process last asked the provider about each kept
+// consent. It lives in memory on purpose: writing the time of every check to status
+// would make each poll an API write (and another reconcile); losing it on restart
+// costs at most one early check per connection.
+type checkLedger struct {
+	mu   sync.Mutex
+	last map[types.NamespacedName]time.Time
+}
+
+func (l *checkLedger) get(key types.NamespacedName) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.last[key]
+	return t, ok
+}
+
+func (l *checkLedger) set(key types.NamespacedName, t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last = map[types.NamespacedName]time.Time{}
+	}
+	l.last[key] = t
+}
+
+func (l *checkLedger) forget(key types.NamespacedName) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.last, key)
+}

@@ -1,0 +1,75 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// SyncJobs holds the SyncJob metrics.
+type SyncJobs struct {
+	runs     *prometheus.CounterVec
+	records  *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	budget   *prometheus.GaugeVec
+	webhooks *prometheus.CounterVec
+}
+
+// NewSyncJobs creates the metrics and registers them with reg.
+func NewSyncJobs(reg prometheus.Registerer) *SyncJobs {
+	m := &SyncJobs{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consent_operator_syncjob_runs_total",
+			Help: "SyncJob runs by result (Succeeded, PartiallySucceeded, Failed, Deferred).",
+		}, []string{"namespace", "name", "result"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "consent_operator_syncjob_records_stored_total",
+			Help: "Records stored by SyncJob runs, by resource (new rows only).",
+		}, []string{"namespace", "name", "resource"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "consent_operator_syncjob_run_duration_seconds",
+			Help:    "Duration of SyncJob runs from start to finish.",
+			Buckets: []float64{.1, .5, 1, 5, 15, 60, 300, 900, 3600},
+		}, []string{"namespace", "name"}),
+		budget: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "consent_operator_unattended_calls_remaining",
+			Help: "Fewest unattended calls left in the rolling 24 hours over the accounts and endpoints of a connection.",
+		}, []string{"namespace", "connection"}),
+	}
+	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "consent_operator_webhooks_total",
+		Help: "Provider webhooks received by the gateway, by result (accepted, unknown, malformed).",
+	}, []string{"result"})
+	reg.MustRegister(m.runs, m.records, m.duration, m.budget, m.webhooks)
+	return m
+}
+
+// Run records a finished (or deferred) run.
+func (m *SyncJobs) Run(namespace, name, result string, d time.Duration, stored map[string]int64) {
+	if m == nil {
+		return
+	}
+	m.runs.WithLabelValues(namespace, name, result).Inc()
+	if d > 0 {
+		m.duration.WithLabelValues(namespace, name).Observe(d.Seconds())
+	}
+	for r, n := range stored {
+		m.records.WithLabelValues(namespace, name, r).Add(float64(n))
+	}
+}
+
+// Budget records the remaining unattended calls of a connection.
+func (m *SyncJobs) Budget(namespace, connection string, remaining int) {
+	if m == nil {
+		return
+	}
+	m.budget.WithLabelValues(namespace, connection).Set(float64(remaining))
+}
+
+// Webhook counts a webhook received by the gateway.
+func (m *SyncJobs) Webhook(result string) {
+	if m == nil {
+		return
+	}
+	m.webhooks.WithLabelValues(result).Inc()
+}

@@ -1,0 +1,190 @@
+package truelayer_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
+)
+
+// The values the fuzzed client holds; an answer may echo them, an error must not.
+const (
+	fuzzClientSecret = "fuzz-client-secret-6b1f0c"
+	fuzzRefreshToken = "fuzz-refresh-token-93d2aa"
+	fuzzAccessToken  = "fuzz-access-token-51e7c4"
+	fuzzCode         = "fuzz-auth-code-0d84be"
+	// fuzzMaxBody is the client's response bound; seeds go over it.
+	fuzzMaxBody = 4096
+)
+
+var fuzzNow = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+// fuzzAnswer is what the fake TrueLayer answers to every request.
+type fuzzAnswer struct {
+	mu          sync.Mutex
+	status      int
+	contentType string
+	retryAfter  string
+	body        []byte
+}
+
+func (a *fuzzAnswer) set(status int, contentType, retryAfter string, body []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.status, a.contentType, a.retryAfter, a.body = status, contentType, retryAfter, body
+}
+
+func (a *fuzzAnswer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	a.mu.Lock()
+	status, ct, ra, body := a.status, a.contentType, a.retryAfter, a.body
+	a.mu.Unlock()
+	if ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	if ra != "" {
+		w.Header().Set("Retry-After", ra)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body) // the client may hang up on an oversized body
+}
+
+// FuzzProviderResponse feeds arbitrary answers (status, content type, Retry-After,
+// body, including malformed and oversized bodies) to the TrueLayer client's code
+// exchange, refresh and consent read over a real socket. Whatever the answer: no
+// panic, every failure is a classified *provider.Error, no error text carries a
+// secret the client sent (even when the answer echoes it), a non-2xx answer is never
+// a success, and a success has a usable token.
+func FuzzProviderResponse(f *testing.F) {
+	seeds := []struct {
+		status int
+		ct, ra string
+		body   string
+		op     uint8
+	}{
+		{200, "application/json", "", `{"access_token":"a","expires_in":3600,"token_type":"Bearer","refresh_token":"r","scope":"info"}`, 0},
+		{200, "application/json", "", `{"access_token":"a","expires_in":-5,"token_type":"mac"}`, 1},
+		{200, "application/json", "", `{"results":[{"consent_status":"Authorised","consent_created_at":"2026-03-01T10:00:00Z","consent_expires_at":"2026-05-30T10:00:00Z","provider":{"provider_id":"mock"}}]}`, 2},
+		{200, "application/json", "", `{"results":[{"consent_created_at":"yesterday"}]}`, 2},
+		{200, "application/json", "", `{"results":[]}`, 2},
+		{200, "application/json", "", `{"access_token":`, 1},
+		{200, "text/html", "", `<html>ok</html>`, 0},
+		{400, "application/json", "", `{"error":"invalid_grant"}`, 1},
+		{400, "application/json", "", `{"error":"invalid_grant","error_description":"token ` + fuzzRefreshToken + ` is invalid"}`, 1},
+		{401, "application/json", "", `{"error":"invalid_client","error_description":"client secret ` + fuzzClientSecret + ` wrong","error_details":{"reason":"` + fuzzClientSecret + `"}}`, 0},
+		{400, "application/json", "", `{"error":"invalid_request","error_details":{"reason":"Invalid refresh_token"}}`, 1},
+		{403, "application/problem+json", "", `{"type":"https://docs.truelayer.com/#access_denied","title":"Forbidden","status":403,"detail":"` + fuzzAccessToken + `","errors":{"f":["` + fuzzCode + `"]}}`, 2},
+		{429, "application/json", "120", `{"error":"provider_too_many_requests"}`, 1},
+		{429, "application/json", "Wed, 21 Oct 2015 07:28:00 GMT", `{"error":"provider_request_limit_exceeded"}`, 2},
+		{503, "application/json", "-1", `{"error":"provider_error"}`, 0},
+		{504, "text/html", "", "<html><body>504 Gateway Time-out</body></html>", 1},
+		{500, "", "", "", 2},
+		{302, "text/html", "", "moved", 0},
+		{200, "application/json", "", strings.Repeat(" ", fuzzMaxBody) + `{"access_token":"a"}`, 1},
+		{502, "application/json", "", `{"error":"` + strings.Repeat("x", 3*fuzzMaxBody) + `"}`, 2},
+		{200, "application/json", "", "\x00\xff\xfe{\"", 0},
+		{200, "application/json", "", `{"access_token":"a","expires_in":9223372036854775807}`, 1},
+		{200, "application/json", "", `null`, 2},
+	}
+	for _, s := range seeds {
+		f.Add(s.status, s.ct, s.ra, []byte(s.body), s.op)
+	}
+
+	answer := &fuzzAnswer{}
+	hs := httptest.NewServer(answer)
+	f.Cleanup(hs.Close)
+	client, err := truelayer.New(truelayer.Options{
+		AuthURL: hs.URL, APIURL: hs.URL, MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
+		RateLimit: truelayer.RateLimit{PerSecond: -1},
+		Clock:     func() time.Time { return fuzzNow },
+		Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	conn := provider.Connection{
+		Namespace: "fuzz", Name: "conn", UID: "uid-1", Environment: "Sandbox", DataAPI: "V1", DataAccess: "Recurring",
+		Credentials: provider.Credentials{ClientID: "fuzz-client", ClientSecret: fuzzClientSecret},
+		Scopes:      []string{"info", "accounts", "offline_access"}, UserRef: "user-1", RedirectURI: "http://127.0.0.1/callback",
+	}
+	secrets := []string{fuzzClientSecret, fuzzRefreshToken, fuzzAccessToken, fuzzCode}
+
+	f.Fuzz(func(t *testing.T, status int, contentType, retryAfter string, body []byte, op uint8) {
+		status = 200 + abs(status)%400 // net/http refuses to send codes outside [100, 999]; 1xx are not answers
+		if !validHeader(contentType) || !validHeader(retryAfter) {
+			t.Skip("not a header value a server can send")
+		}
+		answer.set(status, contentType, retryAfter, body)
+		var err error
+		ctx := context.Background()
+		var tokens *provider.Tokens
+		switch op % 3 {
+		case 0:
+			grant, err2 := client.CompleteAuthorization(ctx, conn, provider.Callback{Code: fuzzCode, Scope: "info accounts offline_access"})
+			err, tokens = err2, grant.Tokens
+		case 1:
+			tok, err2 := client.Refresh(ctx, conn, fuzzRefreshToken)
+			err, tokens = err2, &tok
+		case 2:
+			cons, err2 := client.Consent(ctx, conn, provider.Session{Tokens: &provider.Tokens{AccessToken: fuzzAccessToken, RefreshToken: fuzzRefreshToken}})
+			err = err2
+			if err == nil && cons.Status == "" {
+				t.Fatalf("consent read without a status: %+v", cons)
+			}
+		}
+		if err != nil {
+			pe, ok := provider.AsError(err)
+			if !ok {
+				t.Fatalf("unclassified error %T: %v", err, err)
+			}
+			switch pe.Class {
+			case provider.ClassNeedsHuman, provider.ClassRetryLater, provider.ClassRateLimited, provider.ClassInvalidRequest:
+			default:
+				t.Fatalf("error with unknown class %q: %v", pe.Class, err)
+			}
+			for _, s := range secrets {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("error text carries a secret the client sent: %v", err)
+				}
+			}
+			if pe.RetryAfter < 0 {
+				t.Fatalf("negative Retry-After %s", pe.RetryAfter)
+			}
+			return
+		}
+		if status < 200 || status > 299 {
+			t.Fatalf("HTTP %d accepted as a success", status)
+		}
+		if len(body) > fuzzMaxBody {
+			t.Fatalf("a %d-byte body was read past the %d-byte bound", len(body), fuzzMaxBody)
+		}
+		if tokens != nil && (tokens.AccessToken == "" || !tokens.ExpiresAt.After(fuzzNow)) {
+			t.Fatalf("success without a usable token: expires %s, access token set: %v", tokens.ExpiresAt, tokens.AccessToken != "")
+		}
+	})
+}
+
+func abs(v int) int {
+	if v < 0 {
+		if v == -v { // the most negative int
+			return 0
+		}
+		return -v
+	}
+	return v
+}
+
+// validHeader reports whether net/http would send v as a header value.
+func validHeader(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
