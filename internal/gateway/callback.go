@@ -125,6 +125,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.complete(ctx, bc, provider.Callback{Code: code, Scope: r.Form.Get("scope")}); err != nil {
 		log.Error(err, "Completing authorization")
+		s.release(ctx, bc)
 		s.event(bc, corev1.EventTypeWarning, "AuthorizationFailed", "Authorize", "The consent journey could not be completed: "+err.Error())
 		writePage(w, http.StatusBadGateway, "Not connected", "The connection could not be completed. Please start again from the link you were given.")
 		return
@@ -140,6 +141,14 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 
 var errReplayed = errors.New("authorization already used")
 
+// consumedNonce marks an authorization attempt whose state was used; the operator
+// never signs a state with it, so it matches no callback.
+const consumedNonce = "consumed"
+
+// claimHold is how long a consumed attempt holds off a new link while its code is
+// exchanged; a failed exchange releases it at once.
+const claimHold = 5 * time.Minute
+
 // claim consumes the nonce with an optimistic-locked status write, so two concurrent
 // callbacks with the same state cannot both proceed.
 func (s *Server) claim(ctx context.Context, bc *bankingv1alpha1.BankConnection, nonce string) error {
@@ -148,7 +157,12 @@ func (s *Server) claim(ctx context.Context, bc *bankingv1alpha1.BankConnection, 
 			return errReplayed
 		}
 		before := bc.DeepCopy()
-		bc.Status.Authorization = nil
+		// The attempt stays in status, marked consumed, while the code is exchanged:
+		// the reconciler keeps the link instead of minting a second one for a user
+		// who is already through, and the state cannot be used again.
+		bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{
+			Nonce: consumedNonce, ExpiresAt: metav1.NewTime(s.Clock.Now().Add(claimHold).UTC().Truncate(time.Second)),
+		}
 		err := s.Client.Status().Patch(ctx, bc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 		if apierrors.IsConflict(err) {
 			if gerr := s.Reader.Get(ctx, client.ObjectKeyFromObject(bc), bc); gerr != nil {
@@ -156,6 +170,22 @@ func (s *Server) claim(ctx context.Context, bc *bankingv1alpha1.BankConnection, 
 			}
 		}
 		return err
+	})
+}
+
+// release drops a consumed attempt after a failed exchange, so the reconciler
+// publishes a new link at once (best effort: it also does when the hold ends).
+func (s *Server) release(ctx context.Context, bc *bankingv1alpha1.BankConnection) {
+	_ = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := s.Reader.Get(ctx, client.ObjectKeyFromObject(bc), bc); err != nil {
+			return err
+		}
+		if a := bc.Status.Authorization; a == nil || a.Nonce != consumedNonce {
+			return nil
+		}
+		before := bc.DeepCopy()
+		bc.Status.Authorization = nil
+		return s.Client.Status().Patch(ctx, bc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 	})
 }
 

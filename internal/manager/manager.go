@@ -46,6 +46,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	scheme := NewScheme()
 	cacheOpts := cache.Options{
+		// The operator never reads managedFields; dropping them from cached objects
+		// roughly halves the memory a BankConnection and its Secret cost.
+		DefaultTransform: cache.TransformStripManagedFields(),
 		// Only Secrets the operator manages are cached: a cluster with thousands of
 		// unrelated Secrets must not cost the manager memory. Users' credentials
 		// Secrets are read uncached, when a provider call needs them.

@@ -169,6 +169,9 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	}
 	pe := classify(cl.kind, parseErrorBody(resp), conn, c.opts.Clock())
 	pe.Op = cl.op
+	// The code is the provider's text too: a provider (or an attacker in between)
+	// echoing a secret there must not carry it into errors, status or logs.
+	pe.Code = redact(pe.Code, cl.secrets)
 	pe.Description = redact(pe.Description, cl.secrets)
 	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
 		pe.RetryAfter = ra

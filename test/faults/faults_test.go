@@ -1,0 +1,354 @@
+// Package faults is the fault suite: the manager as a separate process, killed with
+// SIGKILL at random moments of a refresh storm while the sandbox rotates and
+// invalidates refresh tokens and injects 5xx, 429, timeouts and dropped connections,
+// and the kube-apiserver is restarted once. Afterwards every connection must be
+// Ready, no refresh token may have been lost silently, and no connection may have
+// been retried faster than the backoff allows. Plain `go test` runs a CI size;
+// `make test-faults` the full one.
+package faults
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/consent"
+	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/test/scale/harness"
+)
+
+var (
+	flagN        = flag.Int("faults.n", 50, "number of BankConnections")
+	flagKills    = flag.Int("faults.kills", 5, "SIGKILLs of the manager during the storm")
+	flagPerRound = flag.Int("faults.kills-per-round", 2, "kills per storm round (each round forces a refresh of every connection)")
+	flagFraction = flag.Float64("faults.fraction", 0.02, "probability of each injected fault kind per token call")
+	flagSettle   = flag.Duration("faults.settle", 4*time.Minute, "how long connections get to recover after the last fault")
+	flagBinary   = flag.String("faults.manager-binary", "", "prebuilt consent-operator binary (default: go build ./cmd/consent-operator)")
+	flagSeed     = flag.Uint64("faults.seed", 0, "seed of the kill moments (0: from the clock; printed)")
+)
+
+const (
+	operatorNS      = "consent-operator-system"
+	testNS          = "faults"
+	concurrency     = 4
+	providerTimeout = 2 * time.Second
+	// faultLatency is longer than the manager's provider timeout: a timeout.
+	faultLatency = 3 * time.Second
+)
+
+func init() { log.SetLogger(logr.Discard()) }
+
+func TestFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault suite skipped in -short mode")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	n := *flagN
+	seed := *flagSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	rng := rand.New(rand.NewPCG(seed, seed>>1))
+	logf := func(format string, args ...any) {
+		t.Logf("[%s] %s", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+	logf("seed %d, %d connections, %d kills", seed, n, *flagKills)
+
+	binary := *flagBinary
+	built := make(chan error, 1)
+	go func() {
+		if binary != "" {
+			built <- nil
+			return
+		}
+		var err error
+		binary, err = harness.BuildManager(ctx, dir)
+		built <- err
+	}()
+	cp, err := harness.StartControlPlane(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		if err := cp.Stop(); err != nil {
+			t.Log(err)
+		}
+	}()
+	gatewayAddr, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gatewayURL := "http://" + gatewayAddr
+	sb, err := harness.StartSandbox(sandbox.Options{
+		Clients:        []sandbox.Client{{ID: harness.ClientID, Secret: harness.ClientSecret, RedirectURIs: []string{harness.CallbackURL(gatewayURL)}}},
+		TokenAlgorithm: sandbox.AlgES256,
+		RefreshMode:    sandbox.RefreshRotateInvalidate,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	c := cp.Client
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.PrepareNamespace(ctx, c, testNS); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-built; err != nil {
+		t.Fatal(err)
+	}
+	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log"), Args: []string{
+		"--metrics-bind-address=0", "--gateway-bind-address=" + gatewayAddr, "--gateway-public-url=" + gatewayURL,
+		"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"),
+		"--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
+		fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency), "--provider-timeout=" + providerTimeout.String(),
+	}}
+	defer func() {
+		if err := mgr.Stop(); err != nil {
+			t.Log(err)
+		}
+	}()
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Which connections ever reported what (every version the watch delivers).
+	var mu sync.Mutex
+	interrupted := map[string]bool{} // RefreshInterrupted seen
+	otherStalls := map[string]string{}
+	users := &harness.Users{SB: sb, GatewayURL: gatewayURL, Concurrency: concurrency, Observe: func(bc *bankingv1alpha1.BankConnection) {
+		reason := harness.StalledReason(bc)
+		if reason == "" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if reason == bankingv1alpha1.ReasonRefreshInterrupted {
+			interrupted[bc.Name] = true
+		} else {
+			otherStalls[bc.Name] = reason
+		}
+	}}
+	if err := harness.StartUsers(ctx, cp.Config, testNS, users); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.Parallel(ctx, n, concurrency, func(ctx context.Context, i int) error {
+		return c.Create(ctx, harness.NewConnection(testNS, harness.ConnectionName(i)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.WaitCount(ctx, n, 3*time.Minute, harness.IsReady, nil); err != nil {
+		t.Fatalf("initial consents: %v", err)
+	}
+	initialConsents := users.Completed.Load()
+	logf("%d connections Ready (%d consents)", n, initialConsents)
+
+	// The storm.
+	faults := []sandbox.Fault{
+		{Kind: sandbox.FaultError, Error: "provider_error"},             // 503
+		{Kind: sandbox.FaultError, Error: "internal_server_error"},      // 500
+		{Kind: sandbox.FaultError, Error: "provider_too_many_requests"}, // 429
+		{Kind: sandbox.FaultLatency, Latency: faultLatency},             // client timeout
+		{Kind: sandbox.FaultDrop},                                       // connection closed, no answer
+		{Kind: sandbox.FaultHTML504},                                    // a load balancer's page
+	}
+	for _, f := range faults {
+		f.Endpoint, f.Fraction = "POST /connect/token", *flagFraction
+		if _, err := sb.InjectFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stormStart := time.Now()
+	killTimes := []time.Time{}
+	crashes := 0 // start-ups that failed (the apiserver was down) and were retried
+	round := 0
+	lastRound := ""
+	request := func() {
+		round++
+		lastRound = fmt.Sprintf("storm-%d", round)
+		err := harness.Parallel(ctx, n, 8, func(ctx context.Context, i int) error {
+			bc := &bankingv1alpha1.BankConnection{}
+			key := client.ObjectKey{Namespace: testNS, Name: harness.ConnectionName(i)}
+			if err := c.Get(ctx, key, bc); err != nil {
+				return err
+			}
+			patch := client.MergeFrom(bc.DeepCopy())
+			if bc.Annotations == nil {
+				bc.Annotations = map[string]string{}
+			}
+			bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt] = lastRound
+			return c.Patch(ctx, bc, patch)
+		})
+		if err != nil {
+			t.Fatalf("requesting refreshes: %v", err)
+		}
+		logf("round %d: a refresh of every connection requested", round)
+	}
+	apiserverRestartAt := *flagKills / 2
+	for k := 0; k < *flagKills; k++ {
+		if k%*flagPerRound == 0 {
+			request()
+		}
+		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond) // a random moment of the storm
+		if err := mgr.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		killTimes = append(killTimes, time.Now())
+		if k == apiserverRestartAt {
+			// The apiserver goes away while the manager restarts, and comes back.
+			if err := cp.StopAPIServer(); err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				time.Sleep(5 * time.Second) // an outage the manager must ride out
+				if err := cp.StartAPIServer(); err != nil {
+					t.Error(err)
+				}
+			}()
+			logf("kill %d, and the kube-apiserver is down for 5 s", k+1)
+		} else {
+			logf("kill %d", k+1)
+		}
+		crashes += startLikeKubelet(ctx, t, mgr)
+	}
+	sb.ClearFaults()
+	faultsEnd := time.Now()
+	logf("faults cleared; waiting for every connection to handle %s and be Ready", lastRound)
+
+	settled := func(bc *bankingv1alpha1.BankConnection) bool {
+		return harness.IsReady(bc) && bc.Status.LastHandledRefreshAt == lastRound
+	}
+	if err := users.WaitCount(ctx, n, *flagSettle, settled, func(got int) { logf("%d/%d settled", got, n) }); err != nil {
+		list, _ := users.List(ctx)
+		for _, bc := range list {
+			if !settled(&bc) {
+				t.Logf("%s: lastHandled=%q conditions=%+v token=%+v", bc.Name, bc.Status.LastHandledRefreshAt, bc.Status.Conditions, bc.Status.Token)
+			}
+		}
+		t.Fatalf("after the storm: %v (manager log %s)", err, mgr.LogPath)
+	}
+	logf("all %d connections Ready with the last refresh request handled, %s after the last fault", n, time.Since(faultsEnd).Round(time.Second))
+
+	// What the sandbox saw.
+	calls := sb.Tokens.Calls(stormStart)
+	var refreshCalls, failedCalls int
+	perConn := map[string][]harness.TokenCall{}
+	for _, call := range calls {
+		if call.Grant != "refresh_token" {
+			continue
+		}
+		refreshCalls++
+		if call.Status != 200 {
+			failedCalls++
+		}
+		perConn[call.Connection] = append(perConn[call.Connection], call)
+	}
+	lost := map[string]int64{}
+	for _, e := range sb.Errors(sandbox.CallFilter{Error: "invalid_grant"}) {
+		lost[e.Connection] += e.Count
+	}
+	violations := backoffViolations(perConn, append(killTimes, stormStart))
+	reconsents := users.Completed.Load() - initialConsents
+
+	mu.Lock()
+	defer mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| measure | value |\n|---|---|\n")
+	fmt.Fprintf(&b, "| connections / storm rounds / SIGKILLs / apiserver restarts | %d / %d / %d / 1 |\n", n, round, len(killTimes))
+	fmt.Fprintf(&b, "| injected on POST /connect/token, each | %.0f%% of calls: 503, 500, 429, %s latency (timeout %s), drop, HTML 504 |\n", 100**flagFraction, faultLatency, providerTimeout)
+	fmt.Fprintf(&b, "| manager start-ups that exited (apiserver down) and were restarted | %d |\n", crashes)
+	fmt.Fprintf(&b, "| refresh calls (rounds x N) | %d (%d) |\n", refreshCalls, round*n)
+	fmt.Fprintf(&b, "| refresh calls that failed (fault or kill) | %d |\n", failedCalls)
+	fmt.Fprintf(&b, "| retries faster than the backoff (no restart in between) | %d |\n", violations)
+	fmt.Fprintf(&b, "| refresh tokens lost (sandbox connections with invalid_grant) | %d |\n", len(lost))
+	fmt.Fprintf(&b, "| connections that reported RefreshInterrupted | %d |\n", len(interrupted))
+	fmt.Fprintf(&b, "| re-consents the users completed | %d |\n", reconsents)
+	fmt.Fprintf(&b, "| other Stalled reasons seen | %d %v |\n", len(otherStalls), otherStalls)
+	fmt.Fprintf(&b, "| settle time after the last fault | %s |\n", time.Since(faultsEnd).Round(time.Second))
+	t.Log(b.String())
+
+	if len(otherStalls) != 0 {
+		t.Errorf("connections stalled for reasons the faults must not cause: %v", otherStalls)
+	}
+	if len(lost) > len(interrupted) {
+		t.Errorf("%d refresh tokens were lost but only %d connections reported RefreshInterrupted: a loss went unreported", len(lost), len(interrupted))
+	}
+	if violations != 0 {
+		t.Errorf("%d retries came sooner than the backoff allows", violations)
+	}
+	// Every connection handled the last round's request with a refresh of its own.
+	if refreshCalls < n {
+		t.Errorf("%d refresh calls for %d connections: the sandbox did not see the storm", refreshCalls, n)
+	}
+	// Every call beyond the minimum must be explained by a failure or a kill: one retry
+	// per failed call, plus the refreshes in flight at each kill (at most one per worker).
+	if limit := round*n + failedCalls + len(killTimes)*concurrency + int(reconsents); refreshCalls > limit {
+		t.Errorf("%d refresh calls, more than the %d that failures and kills explain", refreshCalls, limit)
+	}
+}
+
+// startLikeKubelet starts the manager, and starts it again after a second whenever
+// it exits during start-up (as kubelet restarts a crashing container), for up to two
+// minutes. It returns the number of failed start-ups.
+func startLikeKubelet(ctx context.Context, t *testing.T, mgr *harness.Manager) int {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for failed := 0; ; failed++ {
+		err := mgr.Start(ctx)
+		if err == nil {
+			return failed
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("manager did not start for 2 minutes: %v", err)
+		}
+		time.Sleep(time.Second) // kubelet's restart delay, shortened
+	}
+}
+
+// backoffViolations counts retries of a connection that came sooner than half the
+// first backoff step after a failed call with no manager restart in between (a
+// restart loses nothing the backoff relies on only when the status write landed, so
+// it is excused).
+func backoffViolations(perConn map[string][]harness.TokenCall, restarts []time.Time) int {
+	sort.Slice(restarts, func(i, j int) bool { return restarts[i].Before(restarts[j]) })
+	restartBetween := func(a, b time.Time) bool {
+		for _, r := range restarts {
+			if r.After(a) && r.Before(b) {
+				return true
+			}
+		}
+		return false
+	}
+	minGap := consent.BackoffBase / 2
+	v := 0
+	for _, calls := range perConn {
+		for i := 1; i < len(calls); i++ {
+			prev, cur := calls[i-1], calls[i]
+			if prev.Status == 200 {
+				continue
+			}
+			if cur.At.Sub(prev.At) < minGap && !restartBetween(prev.At, cur.At) {
+				v++
+			}
+		}
+	}
+	return v
+}

@@ -1,0 +1,477 @@
+// Package scale is the scale benchmark: a real kube-apiserver, the bank sandbox and
+// the manager as a separate process, with thousands of BankConnections in a cluster
+// that also holds thousands of unrelated Secrets. `make bench-scale` runs the full
+// sizes; plain `go test` runs a small smoke size with the same assertions.
+package scale
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
+	"github.com/consent-operator/consent-operator/test/scale/harness"
+)
+
+// The defaults are the CI smoke size; `make bench-scale` passes the full ones.
+var (
+	flagN           = flag.Int("scale.n", 20, "number of BankConnections")
+	flagUnrelated   = flag.Int("scale.unrelated", 200, "number of unrelated Secrets created first")
+	flagConcurrency = flag.Int("scale.concurrency", 4, "manager --max-concurrent-reconciles, and the workers of the floor and of the simulated users")
+	flagQPS         = flag.Float64("scale.provider-qps", 200, "manager --provider-qps (burst twice as much) while connections become Ready; the floor gets the same limit")
+	flagRestartQPS  = flag.Float64("scale.restart-qps", 20, "manager --provider-qps after the restart (20 is the shipped default)")
+	flagSteady      = flag.Duration("scale.steady", 10*time.Second, "steady-state window in which writes and provider calls must be zero")
+	flagDueWithin   = flag.Duration("scale.due-within", 0, "after the restart, token i becomes due at restart + i/N of this (0: all due at once)")
+	flagReport      = flag.String("scale.report", "", "file to append the result table to (markdown)")
+	flagSkipFloor   = flag.Bool("scale.skip-floor", false, "do not run the floor")
+	flagBinary      = flag.String("scale.manager-binary", "", "prebuilt consent-operator binary (default: go build ./cmd/consent-operator)")
+)
+
+const (
+	operatorNS      = "consent-operator-system"
+	scaleNS         = "scale"
+	floorNS         = "floor"
+	accessTokenTTL  = time.Hour
+	renewBefore     = 10 * time.Minute
+	settle          = 10 * time.Second
+	unrelatedWorker = 16
+)
+
+type result struct {
+	N, Unrelated, Concurrency         int
+	QPS, RestartQPS                   float64
+	ReadyTime, FloorTime              time.Duration
+	ProviderCalls, FloorProviderCalls int64
+	CallsByEndpoint                   harness.WriteCounts
+	Writes, FloorWrites               harness.WriteCounts
+	PeakRSS                           int64
+	CPU                               time.Duration
+	SteadyWrites                      harness.WriteCounts
+	SteadyCalls                       int64
+	SteadyCPU                         time.Duration
+	Restart                           restartResult
+}
+
+type restartResult struct {
+	Duration      time.Duration // restart until every token refreshed
+	PerMinute     []int
+	Expired       int
+	MinMargin     time.Duration // smallest (expiry - refresh)
+	TokenCalls    int64
+	InvalidGrants int64
+	Writes        harness.WriteCounts
+	PeakRSS       int64
+	CPU           time.Duration
+}
+
+func init() {
+	// The harness's watches log through controller-runtime; it has nothing to say.
+	log.SetLogger(logr.Discard())
+}
+
+func TestScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale smoke test skipped in -short mode")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	n, conc := *flagN, *flagConcurrency
+	res := result{N: n, Unrelated: *flagUnrelated, Concurrency: conc, QPS: *flagQPS, RestartQPS: *flagRestartQPS}
+	logf := func(format string, args ...any) {
+		fmt.Printf("[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+
+	built := make(chan error, 1)
+	var binary string
+	go func() {
+		if *flagBinary != "" {
+			binary = *flagBinary
+			built <- nil
+			return
+		}
+		var err error
+		binary, err = harness.BuildManager(ctx, dir)
+		built <- err
+	}()
+
+	cp, err := harness.StartControlPlane(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel() // watches first: the apiserver waits for open watches when it stops
+		if err := cp.Stop(); err != nil {
+			t.Log(err)
+		}
+	}()
+	gatewayAddr, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gatewayURL := "http://" + gatewayAddr
+	sb, err := harness.StartSandbox(sandbox.Options{
+		Clients:        []sandbox.Client{{ID: harness.ClientID, Secret: harness.ClientSecret, RedirectURIs: []string{harness.CallbackURL(gatewayURL)}}},
+		TokenAlgorithm: sandbox.AlgES256,
+		AccessTokenTTL: accessTokenTTL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	c := cp.Client
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{scaleNS, floorNS} {
+		if err := harness.PrepareNamespace(ctx, c, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// 1. Unrelated Secrets: the manager must not cache (or even list) them.
+	start := time.Now()
+	if err := harness.Parallel(ctx, res.Unrelated, unrelatedWorker, func(ctx context.Context, i int) error {
+		return c.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: scaleNS, Name: fmt.Sprintf("unrelated-%05d", i), Labels: map[string]string{"app": "unrelated"}},
+			Data:       map[string][]byte{"payload": []byte(strings.Repeat("x", 1024))},
+		})
+	}); err != nil {
+		t.Fatalf("creating unrelated Secrets: %v", err)
+	}
+	logf("%d unrelated Secrets created in %s", res.Unrelated, time.Since(start).Round(time.Millisecond))
+
+	// The apiserver's first write of a kind compiles its validation and takes seconds:
+	// warm it up so that neither run pays for it.
+	warm := harness.NewConnection(floorNS, "warm-up")
+	if err := c.Create(ctx, warm); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, warm); err != nil {
+		t.Fatal(err)
+	}
+
+	// 2. The floor, before the manager runs (it would reconcile the floor's objects).
+	if !*flagSkipFloor {
+		f := &floor{c: c, sb: sb, gatewayURL: gatewayURL, http: harness.NewHTTPClient(30 * time.Second),
+			limiter: rate.NewLimiter(rate.Limit(*flagQPS), int(2**flagQPS))}
+		w0, err := harness.ReadWrites(ctx, cp.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls0 := sb.CallTotal(sandbox.CallFilter{})
+		start = time.Now()
+		if err := harness.Parallel(ctx, n, conc, func(ctx context.Context, i int) error { return f.connect(ctx, floorNS, i) }); err != nil {
+			t.Fatal(err)
+		}
+		res.FloorTime = time.Since(start)
+		res.FloorProviderCalls = sb.CallTotal(sandbox.CallFilter{}) - calls0
+		w1, err := harness.ReadWrites(ctx, cp.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.FloorWrites = w1.Sub(w0)
+		logf("floor: %d connections in %s, %d provider calls, writes: %s", n, res.FloorTime.Round(time.Millisecond), res.FloorProviderCalls, res.FloorWrites)
+		if err := c.DeleteAllOf(ctx, &bankingv1alpha1.BankConnection{}, client.InNamespace(floorNS)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(floorNS), client.MatchingLabels{floorLabel: "true"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// 3. The operator: manager process, users completing consents through the gateway.
+	if err := <-built; err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log")}
+	managerArgs := func(qps float64) []string {
+		return []string{
+			"--metrics-bind-address=" + metricsAddr, "--gateway-bind-address=" + gatewayAddr, "--gateway-public-url=" + gatewayURL,
+			"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"), "--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
+			fmt.Sprintf("--max-concurrent-reconciles=%d", conc), fmt.Sprintf("--provider-qps=%g", qps), fmt.Sprintf("--provider-burst=%d", int(2*qps)),
+		}
+	}
+	mgr.Args = managerArgs(*flagQPS)
+	defer func() {
+		if err := mgr.Stop(); err != nil {
+			t.Log(err)
+		}
+		if t.Failed() {
+			t.Logf("manager log: %s", mgr.LogPath)
+			keepLog(t, mgr.LogPath)
+		}
+	}()
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	users := &harness.Users{SB: sb, GatewayURL: gatewayURL, Concurrency: conc}
+	if err := harness.StartUsers(ctx, cp.Config, scaleNS, users); err != nil {
+		t.Fatal(err)
+	}
+	w0, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls0 := sb.CallTotal(sandbox.CallFilter{})
+	byEndpoint0 := callsByEndpoint(sb)
+	start = time.Now()
+	if err := harness.Parallel(ctx, n, conc, func(ctx context.Context, i int) error {
+		return c.Create(ctx, harness.NewConnection(scaleNS, harness.ConnectionName(i)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	logf("operator: %d BankConnections created in %s", n, time.Since(start).Round(time.Millisecond))
+	if err := users.WaitCount(ctx, n, 2*time.Hour, harness.IsReady, func(got int) { logf("operator: %d/%d Ready", got, n) }); err != nil {
+		t.Fatalf("waiting for Ready: %v", err)
+	}
+	res.ReadyTime = time.Since(start)
+	res.ProviderCalls = sb.CallTotal(sandbox.CallFilter{}) - calls0
+	res.CallsByEndpoint = callsByEndpoint(sb).Sub(byEndpoint0)
+	w1, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Writes = w1.Sub(w0)
+	res.Writes["POST bankconnections"] -= float64(n) // the harness's creates
+	if res.Writes["POST bankconnections"] == 0 {
+		delete(res.Writes, "POST bankconnections")
+	}
+	logf("operator: all %d Ready in %s; %d provider calls; %d consents, %d callback retries; writes: %s",
+		n, res.ReadyTime.Round(time.Millisecond), res.ProviderCalls, users.Completed.Load(), users.Retried.Load(), res.Writes)
+
+	// 4. Steady state: nothing is due for ~50 minutes, so nothing may happen.
+	time.Sleep(settle) // let the last events and status writes land before the window opens
+	sw0, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc0 := sb.CallTotal(sandbox.CallFilter{})
+	st0, err := mgr.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(*flagSteady) // the window is wall-clock time by definition
+	sw1, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st1, err := mgr.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.SteadyWrites, res.SteadyCalls, res.SteadyCPU = sw1.Sub(sw0), sb.CallTotal(sandbox.CallFilter{})-sc0, st1.CPU-st0.CPU
+	res.PeakRSS, res.CPU = st1.PeakRSS, st1.CPU
+	logf("steady %s: writes %q, provider calls %d, manager CPU %s; peak RSS %d MiB, CPU %s",
+		*flagSteady, res.SteadyWrites, res.SteadyCalls, res.SteadyCPU, res.PeakRSS>>20, res.CPU)
+
+	// 5. Restart with every token due: the refresh storm.
+	res.Restart = restartStorm(ctx, t, cp, sb, mgr, managerArgs(*flagRestartQPS), n, logf)
+
+	report := res.table()
+	fmt.Println(report)
+	if *flagReport != "" {
+		if err := appendFile(*flagReport, report+"\n"); err != nil {
+			t.Error(err)
+		}
+	}
+	if res.SteadyWrites.Total() != 0 || res.SteadyCalls != 0 {
+		t.Errorf("steady state is not quiet: writes %s, provider calls %d", res.SteadyWrites, res.SteadyCalls)
+	}
+	if res.Restart.Expired != 0 || res.Restart.InvalidGrants != 0 {
+		t.Errorf("after the restart %d tokens expired before their refresh; %d invalid_grant answers", res.Restart.Expired, res.Restart.InvalidGrants)
+	}
+}
+
+// restartStorm stops the manager, moves every token's expiry so that all are due
+// (within -scale.due-within), restarts it and measures how the refreshes spread.
+func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, sb *harness.Sandbox, mgr *harness.Manager,
+	args []string, n int, logf func(string, ...any)) restartResult {
+	t.Helper()
+	var rr restartResult
+	if err := mgr.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	c := cp.Client
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets, client.InNamespace(scaleNS), client.MatchingLabels{bankingv1alpha1.LabelManagedBy: bankingv1alpha1.ManagedByValue}); err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != n {
+		t.Fatalf("%d token Secrets, want %d", len(secrets.Items), n)
+	}
+	sort.Slice(secrets.Items, func(i, j int) bool { return secrets.Items[i].Name < secrets.Items[j].Name })
+	due := map[string]time.Time{} // Secret name -> the expiry written
+	base := time.Now().Add(renewBefore).Truncate(time.Second)
+	for i := range secrets.Items {
+		s := &secrets.Items[i]
+		exp := base.Add(time.Duration(float64(*flagDueWithin) * float64(i) / float64(n))).Truncate(time.Second)
+		s.Data[tokensecret.KeyExpiresAt] = []byte(exp.UTC().Format(time.RFC3339))
+		due[s.Name] = exp
+	}
+	if err := harness.Parallel(ctx, n, unrelatedWorker, func(ctx context.Context, i int) error {
+		return c.Update(ctx, &secrets.Items[i])
+	}); err != nil {
+		t.Fatalf("moving token expiries: %v", err)
+	}
+	w0, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ig0 := sb.ErrorTotal(sandbox.CallFilter{Error: "invalid_grant"})
+	mgr.Args = args
+	restart := time.Now()
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logf("restart: manager restarted with %d tokens due (earliest expiry %s, due-within %s)", n, base.Format(time.TimeOnly), *flagDueWithin)
+	refreshed := map[string]time.Time{}
+	deadline := restart.Add(renewBefore + *flagDueWithin + 10*time.Minute)
+	for len(refreshed) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("restart: only %d of %d tokens refreshed by %s", len(refreshed), n, deadline.Format(time.TimeOnly))
+		}
+		time.Sleep(5 * time.Second) // polling the apiserver's view, at a rate that does not load it
+		list := &corev1.SecretList{}
+		if err := c.List(ctx, list, client.InNamespace(scaleNS), client.MatchingLabels{bankingv1alpha1.LabelManagedBy: bankingv1alpha1.ManagedByValue}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range list.Items {
+			exp, err := time.Parse(time.RFC3339, string(s.Data[tokensecret.KeyExpiresAt]))
+			if err != nil || !exp.After(due[s.Name]) {
+				continue
+			}
+			// The operator computes a new token's expiry as its arrival + expires_in.
+			refreshed[s.Name] = exp.Add(-accessTokenTTL)
+		}
+		logf("restart: %d/%d tokens refreshed", len(refreshed), n)
+	}
+	rr.Duration = time.Since(restart)
+	st, err := mgr.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr.PeakRSS, rr.CPU = st.PeakRSS, st.CPU
+	w1, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr.Writes = w1.Sub(w0)
+	rr.InvalidGrants = sb.ErrorTotal(sandbox.CallFilter{Error: "invalid_grant"}) - ig0
+	for _, call := range sb.Tokens.Calls(restart) {
+		if call.Grant == "refresh_token" {
+			rr.TokenCalls++
+		}
+	}
+	rr.MinMargin = 24 * time.Hour
+	for name, at := range refreshed {
+		margin := due[name].Sub(at)
+		if margin <= 0 {
+			rr.Expired++
+		}
+		if margin < rr.MinMargin {
+			rr.MinMargin = margin
+		}
+		m := int(at.Sub(restart.Truncate(time.Second)) / time.Minute)
+		if m < 0 {
+			m = 0
+		}
+		for len(rr.PerMinute) <= m {
+			rr.PerMinute = append(rr.PerMinute, 0)
+		}
+		rr.PerMinute[m]++
+	}
+	return rr
+}
+
+func (r result) table() string {
+	var b strings.Builder
+	mib := func(v int64) string { return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20)) }
+	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
+	fmt.Fprintf(&b, "\n### N = %d connections, %d unrelated Secrets (%d CPUs, %s)\n\n", r.N, r.Unrelated, runtime.NumCPU(), time.Now().Format("2006-01-02"))
+	b.WriteString("| measure | value |\n|---|---|\n")
+	row("concurrency (reconciles, floor workers, users)", fmt.Sprint(r.Concurrency))
+	row("provider QPS limit (operator and floor)", fmt.Sprintf("%g (burst %d)", r.QPS, int(2*r.QPS)))
+	row("time until all Ready (operator)", r.ReadyTime.Round(time.Millisecond).String())
+	if r.FloorTime > 0 {
+		row("time of the floor", r.FloorTime.Round(time.Millisecond).String())
+		row("ratio operator / floor", fmt.Sprintf("%.2f", r.ReadyTime.Seconds()/r.FloorTime.Seconds()))
+		row("provider calls (operator / floor)", fmt.Sprintf("%d / %d", r.ProviderCalls, r.FloorProviderCalls))
+		row("apiserver writes (operator / floor)", fmt.Sprintf("%.0f / %.0f", r.Writes.Total(), r.FloorWrites.Total()))
+	} else {
+		row("provider calls", fmt.Sprint(r.ProviderCalls))
+		row("apiserver writes", fmt.Sprintf("%.0f", r.Writes.Total()))
+	}
+	row("operator provider calls by endpoint", r.CallsByEndpoint.String())
+	row("operator writes by verb and resource", r.Writes.String())
+	row("manager peak RSS (VmHWM) after Ready + steady", mib(r.PeakRSS))
+	row("manager CPU seconds (user+system) until end of steady", fmt.Sprintf("%.1f s", r.CPU.Seconds()))
+	row("steady state: writes / provider calls / manager CPU", fmt.Sprintf("%.0f / %d / %.2f s", r.SteadyWrites.Total(), r.SteadyCalls, r.SteadyCPU.Seconds()))
+	rr := r.Restart
+	row(fmt.Sprintf("restart (provider QPS %g): all tokens refreshed after", r.RestartQPS), rr.Duration.Round(time.Second).String())
+	row("refreshes per minute after the restart", fmt.Sprint(rr.PerMinute))
+	row("refresh calls / invalid_grant", fmt.Sprintf("%d / %d", rr.TokenCalls, rr.InvalidGrants))
+	row("tokens expired before their refresh", fmt.Sprint(rr.Expired))
+	row("smallest margin before expiry", rr.MinMargin.Round(time.Second).String())
+	row("restart: writes", fmt.Sprintf("%.0f (%s)", rr.Writes.Total(), rr.Writes))
+	row("restarted manager: peak RSS / CPU", fmt.Sprintf("%s / %.1f s", mib(rr.PeakRSS), rr.CPU.Seconds()))
+	return b.String()
+}
+
+// callsByEndpoint counts the sandbox's calls by endpoint (in a WriteCounts, which is
+// just a map of counts with Sub and String).
+func callsByEndpoint(sb *harness.Sandbox) harness.WriteCounts {
+	out := harness.WriteCounts{}
+	for _, c := range sb.Calls(sandbox.CallFilter{}) {
+		out[c.Endpoint] += float64(c.Count)
+	}
+	return out
+}
+
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening report: %w", err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return f.Close()
+}
+
+// keepLog copies the manager's log next to the test binary's working directory when
+// the run failed (t.TempDir is removed).
+func keepLog(t *testing.T, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	out := filepath.Join(os.TempDir(), fmt.Sprintf("scale-manager-%d.log", time.Now().Unix()))
+	if err := os.WriteFile(out, data, 0o600); err != nil {
+		t.Log(err)
+		return
+	}
+	t.Logf("manager log kept at %s", out)
+}
