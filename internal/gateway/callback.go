@@ -130,8 +130,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusBadGateway, "Not connected", "The connection could not be completed. Please start again from the link you were given.")
 		return
 	}
+	// No event here: the reconciler records the transition to Ready (one event, not two).
 	log.Info("Consent journey completed")
-	s.event(bc, corev1.EventTypeNormal, "Authorized", "Authorize", "The user completed the consent journey")
 	if bc.Spec.Redirect != nil && bc.Spec.Redirect.ReturnURL != "" {
 		http.Redirect(w, r, bc.Spec.Redirect.ReturnURL, http.StatusSeeOther)
 		return
