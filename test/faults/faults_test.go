@@ -39,6 +39,7 @@ var (
 	flagSettle   = flag.Duration("faults.settle", 4*time.Minute, "how long connections get to recover after the last fault")
 	flagBinary   = flag.String("faults.manager-binary", "", "prebuilt consent-operator binary (default: go build ./cmd/consent-operator)")
 	flagSeed     = flag.Uint64("faults.seed", 0, "seed of the kill moments (0: from the clock; printed)")
+	flagJobs     = flag.Int("faults.jobs", 10, "SyncJobs (on the first connections) whose runs the kills interrupt")
 )
 
 const (
@@ -161,6 +162,16 @@ func TestFaults(t *testing.T) {
 	initialConsents := users.Completed.Load()
 	logf("%d connections Ready (%d consents)", n, initialConsents)
 
+	// SyncJobs read the first connections; the kills will interrupt their runs.
+	jobs := min(*flagJobs, n)
+	if err := harness.Parallel(ctx, jobs, 4, func(ctx context.Context, i int) error { return c.Create(ctx, newJob(i)) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitForJobs(ctx, c, jobs, "", 2*time.Minute); err != nil {
+		t.Fatalf("first runs: %v", err)
+	}
+	logf("%d SyncJobs ran once", jobs)
+
 	// The storm.
 	faults := []sandbox.Fault{
 		{Kind: sandbox.FaultError, Error: "provider_error"},             // 503
@@ -200,7 +211,10 @@ func TestFaults(t *testing.T) {
 		if err != nil {
 			t.Fatalf("requesting refreshes: %v", err)
 		}
-		logf("round %d: a refresh of every connection requested", round)
+		if err := requestRuns(ctx, c, jobs, lastRound); err != nil {
+			t.Fatalf("requesting runs: %v", err)
+		}
+		logf("round %d: a refresh of every connection and a run of every job requested", round)
 	}
 	apiserverRestartAt := *flagKills / 2
 	for k := 0; k < *flagKills; k++ {
@@ -247,6 +261,22 @@ func TestFaults(t *testing.T) {
 	}
 	logf("all %d connections Ready with the last refresh request handled, %s after the last fault", n, time.Since(faultsEnd).Round(time.Second))
 
+	// A last run of every job, then the store must hold the bank's data exactly once.
+	if err := requestRuns(ctx, c, jobs, "final"); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitForJobs(ctx, c, jobs, "final", *flagSettle); err != nil {
+		t.Fatalf("after the storm: %v (manager log %s)", err, mgr.LogPath)
+	}
+	if err := mgr.Stop(); err != nil {
+		t.Log(err)
+	}
+	storedRows, err := checkStoredData(ctx, c, sb, filepath.Join(dir, "store.db"), jobs)
+	if err != nil {
+		t.Errorf("stored data after the storm: %v", err)
+	}
+	logf("%d SyncJobs: %d stored transactions checked against the bank's data, no duplicates", jobs, storedRows)
+
 	// What the sandbox saw.
 	calls := sb.Tokens.Calls(stormStart)
 	var refreshCalls, failedCalls int
@@ -283,6 +313,7 @@ func TestFaults(t *testing.T) {
 	fmt.Fprintf(&b, "| re-consents the users completed | %d |\n", reconsents)
 	fmt.Fprintf(&b, "| other Stalled reasons seen | %d %v |\n", len(otherStalls), otherStalls)
 	fmt.Fprintf(&b, "| settle time after the last fault | %s |\n", time.Since(faultsEnd).Round(time.Second))
+	fmt.Fprintf(&b, "| SyncJobs running through the storm (attended runs each round) / stored transactions checked (no duplicates, none missing, none foreign) | %d / %d |\n", jobs, storedRows)
 	t.Log(b.String())
 
 	if len(otherStalls) != 0 {
