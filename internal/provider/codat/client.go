@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/go-logr/logr"
 
@@ -119,7 +118,7 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	}
 	pe := classify(cl.kind, parseErrorBody(resp))
 	pe.Op = cl.op + ": " + req.Endpoint
-	pe.Description = redact(pe.Description, secrets)
+	pe.Description = httpx.Redact(pe.Description, secrets)
 	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
 		pe.RetryAfter = ra
 	}
@@ -143,7 +142,7 @@ func (c *Client) sendJSON(ctx context.Context, conn provider.Connection, cl call
 }
 
 func transportError(cl call, req httpx.Request, err error, secrets []string) *provider.Error {
-	pe := &provider.Error{Class: provider.ClassRetryLater, Op: cl.op + ": " + req.Endpoint, Err: redactErr(err, secrets)}
+	pe := &provider.Error{Class: provider.ClassRetryLater, Op: cl.op + ": " + req.Endpoint, Err: httpx.RedactErr(err, secrets)}
 	var he *httpx.Error
 	if errors.As(err, &he) {
 		switch {
@@ -179,33 +178,6 @@ func jsonErrorSummary(err error) string {
 	}
 	return "invalid JSON"
 }
-
-// redact replaces secret values in s.
-func redact(s string, secrets []string) string {
-	for _, v := range secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
-}
-
-// redactErr keeps err's chain but hides secrets from its message.
-func redactErr(err error, secrets []string) error {
-	msg := err.Error()
-	if r := redact(msg, secrets); r != msg {
-		return &redactedError{msg: r, err: err}
-	}
-	return err
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // companyPath is /companies/{companyId} with the id escaped.
 func companyPath(companyID string) string {

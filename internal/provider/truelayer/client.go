@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/singleflight"
@@ -171,8 +170,8 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	pe.Op = cl.op
 	// The code is the provider's text too: a provider (or an attacker in between)
 	// echoing a secret there must not carry it into errors, status or logs.
-	pe.Code = redact(pe.Code, cl.secrets)
-	pe.Description = redact(pe.Description, cl.secrets)
+	pe.Code = httpx.Redact(pe.Code, cl.secrets)
+	pe.Description = httpx.Redact(pe.Description, cl.secrets)
 	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
 		pe.RetryAfter = ra
 	}
@@ -181,7 +180,7 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 }
 
 func transportError(cl call, err error) *provider.Error {
-	pe := &provider.Error{Class: provider.ClassRetryLater, Op: cl.op, Err: redactErr(err, cl.secrets)}
+	pe := &provider.Error{Class: provider.ClassRetryLater, Op: cl.op, Err: httpx.RedactErr(err, cl.secrets)}
 	var he *httpx.Error
 	if errors.As(err, &he) {
 		switch {
@@ -207,7 +206,7 @@ func decode(cl call, resp *httpx.Response, v any) error {
 	if err := json.Unmarshal(resp.Body, v); err != nil {
 		return &provider.Error{
 			Class: provider.ClassRetryLater, Op: cl.op, Status: resp.Status, Code: "malformed_response",
-			Description: "the response is not the expected JSON: " + redact(jsonErrorSummary(err), cl.secrets),
+			Description: "the response is not the expected JSON: " + httpx.Redact(jsonErrorSummary(err), cl.secrets),
 		}
 	}
 	return nil
@@ -252,30 +251,3 @@ func jsonRequest(method, endpoint, u string, h http.Header, body any) (httpx.Req
 	h.Set("Accept", "application/json")
 	return httpx.Request{Method: method, URL: u, Endpoint: endpoint, Header: h, Body: b}, nil
 }
-
-// redact replaces secret values in s.
-func redact(s string, secrets []string) string {
-	for _, v := range secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
-}
-
-// redactErr keeps err's chain but hides secrets from its message.
-func redactErr(err error, secrets []string) error {
-	msg := err.Error()
-	if r := redact(msg, secrets); r != msg {
-		return &redactedError{msg: r, err: err}
-	}
-	return err
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }

@@ -175,7 +175,7 @@ func (c *Client) collectV1(ctx context.Context, conn provider.Connection, s prov
 		}
 		pe := classify(opData, apiError{status: resp.Status, code: env.Error, description: truncate(env.ErrorDescription)}, conn, c.opts.Clock())
 		pe.Op = op
-		pe.Description = redact(pe.Description, cl.secrets)
+		pe.Description = httpx.Redact(pe.Description, cl.secrets)
 		return nil, pe
 	case "", "Succeeded":
 		if resp.Status == http.StatusAccepted && len(env.Results) == 0 {
