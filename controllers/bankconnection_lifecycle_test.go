@@ -146,7 +146,6 @@ func TestBankConnectionLifecycle(t *testing.T) {
 	if err := env.Client.Patch(ctx, alice, patch); err != nil {
 		t.Fatal(err)
 	}
-	defer dump(t, alice)
 	waitFor(t, alice, hasCondition(bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse, bankingv1alpha1.ReasonConsentValid))
 	if !alice.Status.Consent.ExpiresAt.Time.After(wantExpiry) {
 		t.Fatalf("extension did not move the consent end: %s", alice.Status.Consent.ExpiresAt)
@@ -283,8 +282,3 @@ func assertKubectlWait(t *testing.T, ns, name, condition string) {
 	}
 }
 
-func dump(t *testing.T, bc *bankingv1alpha1.BankConnection) {
-	t.Helper()
-	_ = env.Client.Get(context.Background(), client.ObjectKeyFromObject(bc), bc)
-	t.Logf("%s status: %+v consent=%+v token=%+v", bc.Name, bc.Status.Conditions, bc.Status.Consent, bc.Status.Token)
-}
