@@ -281,4 +281,3 @@ func assertKubectlWait(t *testing.T, ns, name, condition string) {
 		t.Fatalf("kubectl wait --for=condition=%s bc/%s: %v\n%s", condition, name, err, out)
 	}
 }
-
