@@ -52,16 +52,6 @@ func (s *shardedMap[V]) del(k string) {
 	sh.mu.Unlock()
 }
 
-// take removes and returns the value of k atomically.
-func (s *shardedMap[V]) take(k string) (V, bool) {
-	sh := s.shard(k)
-	sh.mu.Lock()
-	v, ok := sh.m[k]
-	delete(sh.m, k)
-	sh.mu.Unlock()
-	return v, ok
-}
-
 // each calls f for every entry; f must not call back into the map.
 func (s *shardedMap[V]) each(f func(k string, v V)) {
 	for i := range s.shards {

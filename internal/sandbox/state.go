@@ -55,12 +55,6 @@ func (c *connection) statusLocked(now time.Time) string {
 	return ConsentAuthorised
 }
 
-func (c *connection) hasScope(s string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return contains(c.scopes, s)
-}
-
 // refreshEntry maps a refresh token to its connection. A retired entry
 // belongs to a rotated-out token: usable until graceUntil, then invalid_grant.
 type refreshEntry struct {
@@ -86,8 +80,6 @@ type authCode struct {
 	authTime      time.Time
 	// reauthConn is set when the code re-authorises an existing connection.
 	reauthConn *connection
-	// v3Conn is set when the code authorises a Data API v3 connection.
-	v3Conn *v3Connection
 }
 
 func randomHex(n int) string {

@@ -488,7 +488,6 @@ type v3Request struct {
 	status    string
 	items     []map[string]any
 	next      string
-	failure   string
 }
 
 type v3TxRequestBody struct {

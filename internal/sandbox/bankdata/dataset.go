@@ -214,8 +214,6 @@ func (ds *Dataset) makeAccounts() {
 	card.spend = make([]int64, ds.days+1)
 }
 
-func (ds *Dataset) mainAccount() *account { return ds.accounts[0] }
-
 func (ds *Dataset) card() *account { return ds.accounts[len(ds.accounts)-1] }
 
 // precompute fills the daily sums, day by day across all accounts, so that
