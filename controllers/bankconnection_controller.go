@@ -95,7 +95,7 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		err := patchStatus(ctx, r.Client, before, bc, func(o *bankingv1alpha1.BankConnection) any { return o.Status })
 		if apierrors.IsConflict(err) {
 			logger.V(1).Info("Status patch conflicted, requeueing")
-			result, retErr = ctrl.Result{Requeue: true}, nil
+			result, retErr = requeueSoon, nil
 			return
 		}
 		if err != nil && retErr == nil {
@@ -112,7 +112,7 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		if err != nil {
 			if errors.Is(err, errRequeue) {
 				stale = errors.Is(err, errStale)
-				return ctrl.Result{Requeue: true}, nil
+				return requeueSoon, nil
 			}
 			return ctrl.Result{}, err
 		}
@@ -137,6 +137,10 @@ func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return nil
 }
+
+// requeueSoon looks again shortly after a lost optimistic lock or a lagging cache: long
+// enough for the cache to catch up, short enough that nobody waits.
+var requeueSoon = ctrl.Result{RequeueAfter: 100 * time.Millisecond}
 
 // errRequeue asks for an immediate requeue without reporting an error (an optimistic
 // lock lost to a concurrent writer).

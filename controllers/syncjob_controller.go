@@ -81,7 +81,7 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		err := patchStatus(ctx, r.Client, before, sj, func(o *bankingv1alpha1.SyncJob) any { return o.Status })
 		if apierrors.IsConflict(err) {
 			logger.V(1).Info("Status patch conflicted, requeueing")
-			result, retErr = ctrl.Result{Requeue: true}, nil
+			result, retErr = requeueSoon, nil
 			return
 		}
 		if err != nil && retErr == nil {
@@ -102,7 +102,7 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		if err != nil {
 			if errors.Is(err, errRequeue) {
 				stale = errors.Is(err, errStale)
-				return ctrl.Result{Requeue: true}, nil
+				return requeueSoon, nil
 			}
 			return ctrl.Result{}, err
 		}

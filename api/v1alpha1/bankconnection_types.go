@@ -463,7 +463,3 @@ type BankConnectionList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []BankConnection `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&BankConnection{}, &BankConnectionList{})
-}

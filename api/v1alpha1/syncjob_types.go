@@ -332,7 +332,3 @@ type SyncJobList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []SyncJob `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&SyncJob{}, &SyncJobList{})
-}

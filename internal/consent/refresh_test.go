@@ -81,8 +81,14 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 }
 
 func TestJitterIsStableAndSpread(t *testing.T) {
-	if Jitter("a", time.Minute) != Jitter("a", time.Minute) {
-		t.Fatal("jitter is not stable for one key")
+	first := Jitter("uid-a", time.Minute)
+	for i := 0; i < 100; i++ {
+		if got := Jitter("uid-a", time.Minute); got != first {
+			t.Fatalf("jitter moved from %s to %s for one key: deadlines would churn status", first, got)
+		}
+	}
+	if Jitter("uid-a", time.Minute) == Jitter("uid-b", time.Minute) && Jitter("uid-c", time.Minute) == Jitter("uid-d", time.Minute) {
+		t.Fatal("different keys get the same jitter")
 	}
 	seen := map[time.Duration]bool{}
 	for i := 0; i < 1000; i++ {

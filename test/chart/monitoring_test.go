@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +37,7 @@ type sample struct {
 func (s sample) matches(ms []*labels.Matcher) bool {
 	for _, m := range ms {
 		v := s.labels[m.Name]
-		if m.Name == labels.MetricName {
+		if m.Name == model.MetricNameLabel {
 			v = s.name
 		}
 		if !m.Matches(v) {
