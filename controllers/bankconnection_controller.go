@@ -9,28 +9,35 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/consent"
-	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
-// Links is what the reconciler needs from the gateway: signed states and the public
-// URLs users and providers are sent to.
+// Links is what the reconciler needs from the gateway: the public URLs users and
+// providers are sent to.
 type Links interface {
-	SignState(gateway.State) (string, error)
-	ConnectURL(namespace, name string) string
+	// ConnectURL is the link for a journey's secret (status.authorization.nonce).
+	ConnectURL(secret string) string
 	CallbackURL() string
 }
 
@@ -41,7 +48,9 @@ type BankConnectionReconciler struct {
 	APIReader client.Reader
 	Providers provider.Registry
 	Links     Links
-	Tokens    *tokensecret.Store
+	// Journeys derives PKCE verifiers and opens the codes the gateway hands over.
+	Journeys *journey.Keys
+	Tokens   *tokensecret.Store
 	Clock     Clock
 	Recorder  events.EventRecorder
 	Metrics   *metrics.Connections
@@ -120,7 +129,8 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			break
 		}
 	}
-	return ctrl.Result{RequeueAfter: consent.RequeueAfter(s.now, consent.Earliest(s.deadlines...))}, nil
+	// Timed work (refreshes, checks) waits behind anything a person is waiting for.
+	return ctrl.Result{RequeueAfter: consent.RequeueAfter(s.now, consent.Earliest(s.deadlines...)), Priority: ptr.To(handler.LowPriority)}, nil
 }
 
 // SetupWithManager registers the reconciler with the manager.
@@ -130,6 +140,8 @@ func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Token Secrets are watched so a deleted or edited Secret is noticed; the cache
 		// holds only managed Secrets.
 		Owns(&corev1.Secret{}).
+		// A handoff means a user is waiting in a browser: it jumps the queue.
+		Watches(&bankingv1alpha1.BankConnection{}, handoffHandler{}).
 		Named("bankconnection").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r); err != nil {
@@ -160,3 +172,32 @@ func ignoreConflict(err error) error {
 
 // Clock tells the time; tests pass a controllable one shared with the bank sandbox.
 type Clock interface{ Now() time.Time }
+
+// userPresentPriority ranks reconciles a user waits for above every other kind
+// (events default to 0, timed requeues and resyncs are handler.LowPriority).
+const userPresentPriority = 100
+
+// handoffHandler enqueues a BankConnection at userPresentPriority when the gateway
+// has just handed over a code; other events are left to the For() handler.
+type handoffHandler struct{}
+
+func (handoffHandler) Create(context.Context, event.TypedCreateEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+}
+func (handoffHandler) Delete(context.Context, event.TypedDeleteEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+}
+func (handoffHandler) Generic(context.Context, event.TypedGenericEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+}
+
+func (handoffHandler) Update(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	old, okOld := e.ObjectOld.(*bankingv1alpha1.BankConnection)
+	cur, okNew := e.ObjectNew.(*bankingv1alpha1.BankConnection)
+	if !okOld || !okNew || cur.Status.Handoff == nil || equality.Semantic.DeepEqual(old.Status.Handoff, cur.Status.Handoff) {
+		return
+	}
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cur)}
+	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(userPresentPriority)}, req)
+		return
+	}
+	q.Add(req)
+}

@@ -2,8 +2,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +15,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
-	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
@@ -81,20 +79,21 @@ func (r *BankConnectionReconciler) phaseAuthorize(ctx context.Context, s *connec
 	return true, nil
 }
 
-// ensureAuthorization keeps a valid authorization link (and its single-use nonce) in
-// status, renewing it shortly before it expires.
+// ensureAuthorization keeps a journey the user can start in status: its link secret,
+// the provider's link (with the PKCE challenge, without state: the gateway adds a
+// state bound to the browser that opens status.connectURL) and its expiry.
 func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *connectionScope) error {
 	bc := s.bc
-	if a := bc.Status.Authorization; a != nil && bc.Status.AuthorizationURL != "" && a.ExpiresAt.After(s.now.Add(time.Minute)) {
+	if a := bc.Status.Authorization; a != nil && bc.Status.AuthorizationURL != "" && a.ExpiresAt.After(s.now.Add(time.Minute)) && !journeyUsed(bc) {
 		s.requeueAt(a.ExpiresAt.Add(-time.Minute))
 		return nil
 	}
 	if !r.mayCall(s) {
 		return nil
 	}
-	// A new nonce invalidates the link a user may already have opened: only issue one
+	// A new secret invalidates the link a user may already have opened: only issue one
 	// when this reconcile saw the latest status (a lagging cache may just not show the
-	// current link yet).
+	// current link, or a handoff the gateway just wrote).
 	if err := r.confirmFresh(ctx, s); err != nil {
 		return err // errRequeue: look again at once, on the latest version
 	}
@@ -106,45 +105,27 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	if err != nil {
 		return err
 	}
+	conn.CodeChallenge = journey.Challenge(r.Journeys.Verifier(string(bc.UID), nonce))
+	auth, err := pc.BeginAuthorization(ctx, conn, "")
+	if err != nil {
+		return err
+	}
 	expires := s.now.Add(authorizationTTL).UTC().Truncate(time.Second)
-	next := &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires)}
-	state, err := r.signState(bc, next)
-	if err != nil {
-		return err
-	}
-	auth, err := pc.BeginAuthorization(ctx, conn, state)
-	if err != nil {
-		return err
-	}
 	s.changed = true
 	resetFailures(bc)
-	bc.Status.Authorization = next
+	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires)}
 	bc.Status.AuthorizationURL = auth.URL
-	bc.Status.ConnectURL = r.Links.ConnectURL(bc.Namespace, bc.Name)
+	bc.Status.ConnectURL = r.Links.ConnectURL(nonce)
 	connection.MergeRefs(bc, auth.Refs)
 	s.requeueAt(expires.Add(-time.Minute))
 	return nil
 }
 
-// signState signs the OAuth state of an authorization attempt. Signing is
-// deterministic, so the state of the current attempt can be signed again later.
-func (r *BankConnectionReconciler) signState(bc *bankingv1alpha1.BankConnection, a *bankingv1alpha1.AuthorizationStatus) (string, error) {
-	state, err := r.Links.SignState(gateway.State{
-		Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), UserRef: bc.Spec.UserRef,
-		Nonce: a.Nonce, Expiry: a.ExpiresAt.Time,
-	})
-	if err != nil {
-		return "", fmt.Errorf("signing state: %w", err)
-	}
-	return state, nil
-}
-
-// currentState is the signed state of the authorization attempt in status.
-func (r *BankConnectionReconciler) currentState(s *connectionScope) (string, error) {
-	if s.bc.Status.Authorization == nil {
-		return "", fmt.Errorf("no authorization attempt in status")
-	}
-	return r.signState(s.bc, s.bc.Status.Authorization)
+// journeyUsed is true when the gateway handed off the current journey: its link is
+// spent, and a new one is needed if the user must consent again.
+func journeyUsed(bc *bankingv1alpha1.BankConnection) bool {
+	a, h := bc.Status.Authorization, bc.Status.Handoff
+	return a != nil && h != nil && h.Nonce == a.Nonce
 }
 
 // msgCredentialsRejected starts the Stalled message of credentials the provider
@@ -374,9 +355,6 @@ func (r *BankConnectionReconciler) phaseConsentWindow(ctx context.Context, s *co
 			if extended {
 				return r.phaseConsentWindow(ctx, s)
 			}
-			if bc.Status.ReconsentURL != "" && bc.Status.ReconsentURL != bc.Status.ConnectURL {
-				return false, nil // the provider's user_input_link stands
-			}
 		}
 		if err := r.publishReconsent(ctx, s, ""); err != nil {
 			return r.fail(ctx, s, err)
@@ -386,9 +364,7 @@ func (r *BankConnectionReconciler) phaseConsentWindow(ctx context.Context, s *co
 	default:
 		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
 			bankingv1alpha1.ReasonConsentValid, "The consent is valid beyond the warning window")
-		bc.Status.ReconsentURL = ""
-		bc.Status.Authorization = nil
-		bc.Status.AuthorizationURL = ""
+		clearJourney(bc)
 		s.requeueAt(next)
 		return false, nil
 	}
@@ -437,12 +413,6 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 	if err == nil {
 		conn.User, err = connection.EndUser(ctx, r.APIReader, bc)
 	}
-	if err == nil {
-		// The user_input_link of a partial extension leads back to the callback.
-		if err = r.ensureAuthorization(ctx, s); err == nil {
-			conn.ExtendState, err = r.currentState(s)
-		}
-	}
 	if err != nil {
 		done, err := r.fail(ctx, s, err)
 		return false, done, err
@@ -460,7 +430,8 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 	}
 	resetFailures(bc)
 	if ext.Outcome != provider.ExtendNoActionNeeded {
-		bc.Status.ReconsentURL = ext.UserInputLink
+		// The user must act. The provider's user_input_link would bring back a state
+		// bound to no browser, so the user goes through a journey of the gateway's.
 		return false, false, nil
 	}
 	if ext.Tokens != nil {
@@ -501,7 +472,7 @@ func (r *BankConnectionReconciler) publishReconsent(ctx context.Context, s *conn
 		}
 		return err
 	}
-	s.bc.Status.ReconsentURL = r.Links.ConnectURL(s.bc.Namespace, s.bc.Name)
+	s.bc.Status.ReconsentURL = s.bc.Status.ConnectURL
 	return nil
 }
 
@@ -681,12 +652,15 @@ func notifyBefore(bc *bankingv1alpha1.BankConnection) time.Duration {
 	return bc.Spec.Reconsent.NotifyBefore.Duration
 }
 
-func newNonce() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("reading nonce: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+// newNonce returns a journey's link secret.
+func newNonce() (string, error) { return journey.NewLinkSecret() }
+
+// clearJourney withdraws the journey and its links: nothing is left for a user to open.
+func clearJourney(bc *bankingv1alpha1.BankConnection) {
+	bc.Status.Authorization = nil
+	bc.Status.AuthorizationURL = ""
+	bc.Status.ConnectURL = ""
+	bc.Status.ReconsentURL = ""
 }
 
 func capitalize(s string) string {

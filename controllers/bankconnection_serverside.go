@@ -69,6 +69,7 @@ func (r *BankConnectionReconciler) phasesFor(bc *bankingv1alpha1.BankConnection)
 	return []connectionPhase{
 		r.phaseSuspend,
 		r.phaseTokenSecret,
+		r.phaseHandoff,
 		r.phaseStalled,
 		r.phaseAuthorize,
 		r.phaseRecoverInterruptedRefresh,
@@ -214,9 +215,7 @@ func (r *BankConnectionReconciler) keptConsentActive(ctx context.Context, s *con
 		ProviderID:   info.ProviderID,
 		ProviderName: info.ProviderName,
 	}
-	bc.Status.Authorization = nil
-	bc.Status.AuthorizationURL = ""
-	bc.Status.ReconsentURL = ""
+	clearJourney(bc)
 	markKeptReady(s)
 	if applyKeptWindow(s) == consent.PhaseExpired {
 		return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
@@ -316,6 +315,10 @@ func (r *BankConnectionReconciler) ensureKeptLink(ctx context.Context, s *connec
 				return err
 			}
 			bc.Status.Authorization = next
+			bc.Status.ConnectURL = r.Links.ConnectURL(next.Nonce)
+			if bc.Status.ReconsentURL != "" {
+				bc.Status.ReconsentURL = bc.Status.ConnectURL
+			}
 			s.requeueAt(next.ExpiresAt.Add(-time.Minute))
 			return nil
 		}
@@ -336,21 +339,21 @@ func (r *BankConnectionReconciler) ensureKeptLink(ctx context.Context, s *connec
 	if err != nil {
 		return err
 	}
-	state, err := r.signState(bc, next)
-	if err != nil {
-		return err
-	}
 	if fresh && isV3(bc) {
 		conn.Refs.DataConnectionID = ""
 	}
-	auth, err := pc.BeginAuthorization(ctx, conn, state)
+	// No state here: the gateway adds one (for Codat) when the user opens the link.
+	auth, err := pc.BeginAuthorization(ctx, conn, "")
 	if err != nil {
 		return r.keptLinkFailed(s, err)
 	}
 	resetKeptFailures(bc)
 	bc.Status.Authorization = next
 	bc.Status.AuthorizationURL = auth.URL
-	bc.Status.ConnectURL = r.Links.ConnectURL(bc.Namespace, bc.Name)
+	bc.Status.ConnectURL = r.Links.ConnectURL(next.Nonce)
+	if bc.Status.ReconsentURL != "" {
+		bc.Status.ReconsentURL = bc.Status.ConnectURL
+	}
 	connection.MergeRefs(bc, auth.Refs)
 	s.requeueAt(next.ExpiresAt.Add(-time.Minute))
 	return nil

@@ -266,19 +266,36 @@ type BankConnectionStatus struct {
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
-	// AuthorizationURL is the provider's auth link while the user must consent.
+	// AuthorizationURL is the provider's auth link for the current journey, without
+	// the OAuth state: on its own it completes nothing. The gateway adds a state bound
+	// to the user's browser when the user opens status.connectURL.
+	// Written by the BankConnection reconciler.
 	// +optional
 	AuthorizationURL string `json:"authorizationURL,omitempty"`
 
-	// ConnectURL is a stable link on the operator's gateway that redirects to the
-	// current authorization link; hand this one to users.
+	// ConnectURL is the link to hand to the user: the gateway's /connect/{secret},
+	// where the secret is the current journey's (status.authorization.nonce). It
+	// changes whenever a journey starts, and stops working when the journey is used,
+	// superseded or expires. Written by the BankConnection reconciler.
 	// +optional
 	ConnectURL string `json:"connectURL,omitempty"`
 
-	// Authorization is the consent journey in progress: the nonce its signed state
-	// carries (each state is accepted once) and when the link expires.
+	// Authorization is the consent journey the user can start now.
+	// Written by the BankConnection reconciler.
 	// +optional
 	Authorization *AuthorizationStatus `json:"authorization,omitempty"`
+
+	// Handoff is what the gateway received from the provider at the end of a
+	// journey: the authorization code, sealed for the reconciler. It is the one field
+	// the gateway writes, with an optimistic lock that also makes each journey usable
+	// once. Written by the gateway.
+	// +optional
+	Handoff *HandoffStatus `json:"handoff,omitempty"`
+
+	// LastJourney is the outcome of the last journey the reconciler finished, which
+	// the page the user waits on shows. Written by the BankConnection reconciler.
+	// +optional
+	LastJourney *JourneyOutcome `json:"lastJourney,omitempty"`
 
 	// Consent describes the consent granted at the provider.
 	// +optional
@@ -318,15 +335,60 @@ type BankConnectionStatus struct {
 	ProviderRefs *ProviderRefs `json:"providerRefs,omitempty"`
 }
 
-// AuthorizationStatus is the consent journey in progress.
+// AuthorizationStatus is the consent journey the user can start now.
 type AuthorizationStatus struct {
-	// Nonce identifies the current authorization link; a callback whose state carries
-	// another nonce is a replay and is refused.
+	// Nonce is the journey's link secret (256 bits, in status.connectURL). A state or
+	// handoff for another nonce belongs to a used or superseded journey and is refused.
 	// +required
 	Nonce string `json:"nonce"`
 	// ExpiresAt is when the link stops working; a new one is published then.
 	// +required
 	ExpiresAt metav1.Time `json:"expiresAt"`
+}
+
+// HandoffStatus hands a journey's result from the gateway to the reconciler.
+type HandoffStatus struct {
+	// Nonce names the journey the code belongs to.
+	// +required
+	Nonce string `json:"nonce"`
+	// Code is the provider's authorization code, sealed (AES-GCM) with the operator's
+	// journey key and bound to this connection and journey: it cannot be read here,
+	// and only the reconciler, holding the PKCE verifier, can redeem it.
+	// +required
+	Code string `json:"code"`
+	// ExpiresAt is when the provider's code lapses; a later handoff is not redeemed.
+	// +required
+	ExpiresAt metav1.Time `json:"expiresAt"`
+}
+
+// JourneyResult is how a consent journey ended.
+// +kubebuilder:validation:Enum=Connected;Failed;DifferentBank
+type JourneyResult string
+
+const (
+	// JourneyConnected: the code was redeemed and the tokens stored.
+	JourneyConnected JourneyResult = "Connected"
+	// JourneyFailed: the code could not be redeemed (expired, refused by the provider).
+	JourneyFailed JourneyResult = "Failed"
+	// JourneyDifferentBank: a re-consent came back from another bank than the one the
+	// connection holds; the new tokens were revoked and the old ones kept.
+	JourneyDifferentBank JourneyResult = "DifferentBank"
+)
+
+// JourneyOutcome is how the last journey ended.
+type JourneyOutcome struct {
+	// Nonce names the journey.
+	// +required
+	Nonce string `json:"nonce"`
+	// Result is Connected, Failed or DifferentBank.
+	// +required
+	Result JourneyResult `json:"result"`
+	// Message says why a journey failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// CompletedAt is when the reconciler finished the journey.
+	// +required
+	CompletedAt metav1.Time `json:"completedAt"`
 }
 
 // ConsentStatus describes the consent at the provider.

@@ -66,6 +66,11 @@ const (
 	ReasonRevokeFailed = "RevokeFailed"
 	// ReasonUserDeclined: the user cancelled the consent journey at the provider.
 	ReasonUserDeclined = "UserDeclined"
+	// ReasonAuthorizationFailed (event): a journey's code could not be redeemed.
+	ReasonAuthorizationFailed = "AuthorizationFailed"
+	// ReasonDifferentBank (event): a re-consent came back from another bank; its
+	// tokens were revoked and the connection keeps the consent it had.
+	ReasonDifferentBank = "DifferentBank"
 )
 
 // SyncJob reasons.

@@ -9,242 +9,198 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
-	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
-	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/journey"
 )
 
 // maxFormBytes bounds a form_post callback body.
 const maxFormBytes = 64 << 10
 
-// connect redirects to the connection's current authorization link.
-func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
-	bc := &bankingv1alpha1.BankConnection{}
-	key := types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
-	if err := s.Client.Get(r.Context(), key, bc); err != nil {
-		if apierrors.IsNotFound(err) {
-			writePage(w, http.StatusNotFound, "Unknown link", "This connection link does not exist.")
-			return
-		}
-		s.Log.Error(err, "Reading BankConnection for connect link", "bankconnection", key)
-		writePage(w, http.StatusServiceUnavailable, "Try again shortly", "The service is temporarily unavailable.")
-		return
-	}
-	if bc.Status.AuthorizationURL != "" {
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		http.Redirect(w, r, bc.Status.AuthorizationURL, http.StatusFound)
-		return
-	}
-	if apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionReady) {
-		writePage(w, http.StatusOK, "Already connected", "Your bank account is connected; there is nothing to do.")
-		return
-	}
-	w.Header().Set("Retry-After", "5")
-	writePage(w, http.StatusServiceUnavailable, "Almost ready", "Your link is being prepared. Please try again in a few seconds.")
-}
+// maxCodeLength bounds an authorization code.
+const maxCodeLength = 2048
 
-// callback completes a consent journey.
+// callback ends a journey at the gateway: it checks the state and the browser, then
+// hands the code to the reconciler. Nothing here calls the provider or writes a Secret.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	if !s.allowClient(w, r) {
+		return
+	}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	}
 	if err := r.ParseForm(); err != nil {
-		writePage(w, http.StatusBadRequest, "Invalid request", "The request could not be read.")
+		s.refuse(w, r, "unreadable form", pageBadRequest)
 		return
 	}
 	if r.Form.Get("state") == "" && (r.Form.Get("connection_id") != "" || r.Form.Get("error") != "") {
 		s.noStateReturn(w, r)
 		return
 	}
-	st, err := s.Key.Verify(r.Form.Get("state"), s.Clock.Now())
+	st, err := s.Journeys.OpenState(r.Form.Get("state"), s.Clock.Now())
 	switch {
-	case errors.Is(err, ErrStateExpired):
-		writePage(w, http.StatusGone, "Link expired", "This link has expired. Please start again from the link you were given.")
+	case errors.Is(err, journey.ErrExpired):
+		s.refuse(w, r, "expired state", pageExpired)
 		return
 	case err != nil:
-		s.Log.Info("Callback with an invalid state refused", "reason", err.Error())
-		writePage(w, http.StatusBadRequest, "Invalid link", "This link is not valid.")
+		s.refuse(w, r, "invalid state", pageBadRequest)
 		return
 	}
-	key := types.NamespacedName{Namespace: st.Namespace, Name: st.Name}
-	log := s.Log.WithValues("bankconnection", key)
-
+	if !s.allowConnection(w, r, st.Namespace, st.Name) {
+		return
+	}
 	bc := &bankingv1alpha1.BankConnection{}
-	if err := s.Reader.Get(ctx, key, bc); err != nil || string(bc.UID) != st.UID || !bc.DeletionTimestamp.IsZero() {
+	key := types.NamespacedName{Namespace: st.Namespace, Name: st.Name}
+	if err := s.Client.Get(r.Context(), key, bc); err != nil || string(bc.UID) != st.UID || !bc.DeletionTimestamp.IsZero() {
 		if err != nil && !apierrors.IsNotFound(err) {
-			log.Error(err, "Reading BankConnection for callback")
-			writePage(w, http.StatusServiceUnavailable, "Try again shortly", "The service is temporarily unavailable.")
+			s.Log.Error(err, "Reading BankConnection for callback", "bankconnection", key)
+			writePage(w, pageUnavailable)
 			return
 		}
-		writePage(w, http.StatusNotFound, "Unknown connection", "This link belongs to a connection that no longer exists.")
+		s.refuse(w, r, "unknown connection", pageInvalidLink)
 		return
 	}
-	if consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI) {
-		// The state only names the connection: the return authorises nothing, so it is
-		// not single-use (Codat's link stays the same across re-authorisations).
+	if keptByProvider(bc) {
+		// Codat's return authorises nothing: the reconciler asks Codat.
 		s.providerReturn(w, r, bc)
 		return
 	}
-	if a := bc.Status.Authorization; a == nil || a.Nonce != st.Nonce {
-		log.Info("Callback with a used or superseded state refused")
-		writePage(w, http.StatusConflict, "Link already used", "This link has already been used. Start again from the link you were given.")
+	if !s.sameBrowser(w, r, st) {
+		return
+	}
+	s.handOff(w, r, bc, st)
+}
+
+// sameBrowser requires the cookie the state was bound to. A cross-site form_post
+// carries no SameSite=Lax cookie, so such a POST is first posted again from the
+// gateway's own page.
+func (s *Server) sameBrowser(w http.ResponseWriter, r *http.Request, st journey.State) bool {
+	b := s.browserSecret(r)
+	if b != "" && journey.BrowserHash(b) == st.Browser {
+		return true
+	}
+	if b == "" && r.Method == http.MethodPost && r.PostForm.Get(repostMarker) == "" {
+		fields := r.PostForm
+		writeRepost(w, s.CallbackURL(), fields)
+		return false
+	}
+	s.refuse(w, r, "callback from another browser", pageStartAgain)
+	return false
+}
+
+// handOff records the code for the reconciler and sends the browser to its outcome
+// page; a declined or failed journey goes back to the application at once.
+func (s *Server) handOff(w http.ResponseWriter, r *http.Request, bc *bankingv1alpha1.BankConnection, st journey.State) {
+	if done := s.finishedJourney(w, r, bc, st); done {
 		return
 	}
 	if e := r.Form.Get("error"); e != "" {
-		s.declined(bc, e)
-		status, msg := http.StatusForbidden, "You cancelled the connection to your bank. Nothing was shared. You can start again from the link you were given."
-		if e != "access_denied" {
-			status, msg = http.StatusBadGateway, "The bank or provider could not complete the connection. Please try again from the link you were given."
+		// The journey stays usable: the user may try again from the same link.
+		result, p := "failed", pageFailed
+		if e == "access_denied" {
+			result, p = "declined", pageDeclined
+			s.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonUserDeclined, "Authorize", "The user cancelled the consent journey")
+		} else {
+			s.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonAuthorizationFailed, "Authorize", "The provider ended the consent journey with an error")
 		}
-		writePage(w, status, "Not connected", msg)
+		s.toApplication(w, r, bc, result, p)
 		return
 	}
 	code := r.Form.Get("code")
-	if code == "" {
-		writePage(w, http.StatusBadRequest, "Invalid request", "The request has no authorization code.")
+	if code == "" || len(code) > maxCodeLength {
+		s.refuse(w, r, "no usable code", pageBadRequest)
 		return
 	}
-
-	if err := s.claim(ctx, bc, st.Nonce); err != nil {
-		if errors.Is(err, errReplayed) {
-			writePage(w, http.StatusConflict, "Link already used", "This link has already been used. Start again from the link you were given.")
-			return
-		}
-		log.Error(err, "Claiming authorization")
-		writePage(w, http.StatusServiceUnavailable, "Try again shortly", "The service is temporarily unavailable.")
+	err := s.writeHandoff(r.Context(), bc, st, code)
+	switch {
+	case errors.Is(err, errJourneyGone):
+		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
+		return
+	case err != nil:
+		s.Log.Error(err, "Handing the authorization code to the reconciler", "bankconnection", client.ObjectKeyFromObject(bc))
+		writePage(w, pageUnavailable)
 		return
 	}
-	if err := s.complete(ctx, bc, provider.Callback{Code: code, Scope: r.Form.Get("scope")}); err != nil {
-		log.Error(err, "Completing authorization")
-		s.release(ctx, bc)
-		s.event(bc, corev1.EventTypeWarning, "AuthorizationFailed", "Authorize", "The consent journey could not be completed: "+err.Error())
-		writePage(w, http.StatusBadGateway, "Not connected", "The connection could not be completed. Please start again from the link you were given.")
-		return
-	}
-	// No event here: the reconciler records the transition to Ready (one event, not two).
-	log.Info("Consent journey completed")
-	if bc.Spec.Redirect != nil && bc.Spec.Redirect.ReturnURL != "" {
-		http.Redirect(w, r, bc.Spec.Redirect.ReturnURL, http.StatusSeeOther)
-		return
-	}
-	writePage(w, http.StatusOK, "Connected", "Your bank account is connected. You can close this window.")
+	s.Log.V(1).Info("Authorization code handed to the reconciler", "bankconnection", client.ObjectKeyFromObject(bc))
+	s.toOutcome(w, r, st)
 }
 
-var errReplayed = errors.New("authorization already used")
+// finishedJourney answers a callback for a journey already handed off: the user
+// reloading the callback page, or going back to it, sees the outcome, not an error
+// (the cookie already proved it is the same browser). A journey replaced by a newer
+// one gets the neutral page.
+func (s *Server) finishedJourney(w http.ResponseWriter, r *http.Request, bc *bankingv1alpha1.BankConnection, st journey.State) bool {
+	if handedOff(bc, st.Nonce) || (bc.Status.LastJourney != nil && bc.Status.LastJourney.Nonce == st.Nonce) {
+		s.toOutcome(w, r, st)
+		return true
+	}
+	if a := bc.Status.Authorization; a == nil || a.Nonce != st.Nonce {
+		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
+		return true
+	}
+	return false
+}
 
-// consumedNonce marks an authorization attempt whose state was used; the operator
-// never signs a state with it, so it matches no callback.
-const consumedNonce = "consumed"
+// errJourneyGone means the journey was used or superseded while the handoff was
+// being written.
+var errJourneyGone = errors.New("the journey is no longer current")
 
-// claimHold is how long a consumed attempt holds off a new link while its code is
-// exchanged; a failed exchange releases it at once.
-const claimHold = 5 * time.Minute
-
-// claim consumes the nonce with an optimistic-locked status write, so two concurrent
-// callbacks with the same state cannot both proceed.
-func (s *Server) claim(ctx context.Context, bc *bankingv1alpha1.BankConnection, nonce string) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if a := bc.Status.Authorization; a == nil || a.Nonce != nonce {
-			return errReplayed
+// writeHandoff patches status.handoff with an optimistic lock on the version the
+// journey was checked on, so two callbacks of one journey cannot both be accepted.
+// Only a lost lock reads the apiserver directly, to check again on the latest version.
+func (s *Server) writeHandoff(ctx context.Context, bc *bankingv1alpha1.BankConnection, st journey.State, code string) error {
+	sealed, err := s.Journeys.SealCode(code, journey.Binding{Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), Nonce: st.Nonce})
+	if err != nil {
+		return err
+	}
+	expires := metav1.NewTime(s.Clock.Now().Add(s.codeLifetime()).UTC().Truncate(time.Second))
+	for attempt := 0; attempt < 3; attempt++ {
+		if a := bc.Status.Authorization; a == nil || a.Nonce != st.Nonce || handedOff(bc, st.Nonce) || string(bc.UID) != st.UID {
+			return errJourneyGone
 		}
 		before := bc.DeepCopy()
-		// The attempt stays in status, marked consumed, while the code is exchanged:
-		// the reconciler keeps the link instead of minting a second one for a user
-		// who is already through, and the state cannot be used again.
-		bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{
-			Nonce: consumedNonce, ExpiresAt: metav1.NewTime(s.Clock.Now().Add(claimHold).UTC().Truncate(time.Second)),
-		}
+		bc.Status.Handoff = &bankingv1alpha1.HandoffStatus{Nonce: st.Nonce, Code: sealed, ExpiresAt: expires}
 		err := s.Client.Status().Patch(ctx, bc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-		if apierrors.IsConflict(err) {
-			if gerr := s.Reader.Get(ctx, client.ObjectKeyFromObject(bc), bc); gerr != nil {
-				return gerr
-			}
-		}
-		return err
-	})
-}
-
-// release drops a consumed attempt after a failed exchange, so the reconciler
-// publishes a new link at once (best effort: it also does when the hold ends).
-func (s *Server) release(ctx context.Context, bc *bankingv1alpha1.BankConnection) {
-	_ = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := s.Reader.Get(ctx, client.ObjectKeyFromObject(bc), bc); err != nil {
-			return err
-		}
-		if a := bc.Status.Authorization; a == nil || a.Nonce != consumedNonce {
+		if err == nil {
 			return nil
 		}
-		before := bc.DeepCopy()
-		bc.Status.Authorization = nil
-		return s.Client.Status().Patch(ctx, bc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-	})
-}
-
-// complete exchanges the code, stores the tokens first, then records the new consent.
-func (s *Server) complete(ctx context.Context, bc *bankingv1alpha1.BankConnection, cb provider.Callback) error {
-	pc, err := s.Providers.For(string(bc.Spec.Provider))
-	if err != nil {
-		return err
-	}
-	conn, err := connection.Resolve(ctx, s.Reader, bc, s.CallbackURL())
-	if err != nil {
-		return err
-	}
-	grant, err := pc.CompleteAuthorization(ctx, conn, cb)
-	if err != nil {
-		return err
-	}
-	now := s.Clock.Now()
-	if grant.Tokens != nil {
-		sealer, err := s.Tokens.Sealer(ctx, bc)
-		if err != nil {
-			return err
+		if !apierrors.IsConflict(err) {
+			return fmt.Errorf("writing the handoff: %w", err)
 		}
-		if err := s.Tokens.SaveGrant(ctx, bc, *grant.Tokens, sealer, now); err != nil {
-			return err
-		}
-	}
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := s.Reader.Get(ctx, client.ObjectKeyFromObject(bc), bc); err != nil {
-			return err
+			if apierrors.IsNotFound(err) {
+				return errJourneyGone
+			}
+			return fmt.Errorf("reading the BankConnection after a conflict: %w", err)
 		}
-		before := bc.DeepCopy()
-		// The consent's times are the reconciler's to read: the token Secret's grant
-		// time tells it they changed.
-		bc.Status.AuthorizationURL = ""
-		bc.Status.ReconsentURL = ""
-		bc.Status.Authorization = nil
-		connection.MergeRefs(bc, grant.Refs)
-		if grant.Tokens != nil {
-			exp, last := metav1.NewTime(grant.Tokens.ExpiresAt.UTC().Truncate(time.Second)), metav1.NewTime(now.UTC().Truncate(time.Second))
-			bc.Status.Token = &bankingv1alpha1.TokenStatus{ExpiresAt: &exp, LastRefreshAt: &last}
-		}
-		if err := s.Client.Status().Patch(ctx, bc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-			return fmt.Errorf("recording consent: %w", err)
-		}
-		return nil
-	})
+	}
+	return fmt.Errorf("writing the handoff: the BankConnection kept changing")
 }
 
-func (s *Server) declined(bc *bankingv1alpha1.BankConnection, providerError string) {
-	if providerError == "access_denied" {
-		s.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonUserDeclined, "Authorize", "The user cancelled the consent journey")
+// toOutcome sends the browser to the page that waits for the reconciler's outcome.
+func (s *Server) toOutcome(w http.ResponseWriter, r *http.Request, st journey.State) {
+	st.Expiry = s.Clock.Now().Add(journeyCookieTTL)
+	ticket, err := s.Journeys.SealTicket(st)
+	if err != nil {
+		s.Log.Error(err, "Sealing an outcome ticket")
+		writePage(w, pageUnavailable)
 		return
 	}
-	s.event(bc, corev1.EventTypeWarning, "AuthorizationFailed", "Authorize", "The provider ended the consent journey with an error")
+	http.Redirect(w, r, s.base()+"/outcome/"+ticket, http.StatusSeeOther)
 }
 
 func (s *Server) event(bc *bankingv1alpha1.BankConnection, kind, reason, action, note string) {
 	if s.Recorder != nil {
 		s.Recorder.Eventf(bc, nil, kind, reason, action, "%s", note)
 	}
+}
+
+// keptByProvider is true for consents the provider keeps (v3, Codat): their returns
+// only ask the reconciler to check.
+func keptByProvider(bc *bankingv1alpha1.BankConnection) bool {
+	return consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI)
 }

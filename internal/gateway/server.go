@@ -14,21 +14,21 @@ import (
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/consent-operator/consent-operator/internal/provider"
-	"github.com/consent-operator/consent-operator/internal/tokensecret"
+	"github.com/consent-operator/consent-operator/internal/journey"
 )
 
-// Server is the gateway. It implements the reconciler's Links and runs as a manager
-// Runnable on every replica (callbacks may reach any of them; its writes use
-// optimistic locks).
+// Server is the gateway. It runs as a manager Runnable on every replica: callbacks
+// may reach any of them, and its one write is optimistic-locked.
 type Server struct {
-	// Client writes and reads through the manager's cache.
+	// Client reads through the manager's cache and patches status.handoff.
 	Client client.Client
-	// Reader reads the apiserver directly (a callback must see the latest nonce).
-	Reader    client.Reader
-	Providers provider.Registry
-	Tokens    *tokensecret.Store
-	Key       StateKey
+	// Reader reads the apiserver directly, only after the cache has accepted a
+	// callback and the handoff write lost an optimistic lock.
+	Reader client.Reader
+	// Journeys opens states and tickets and seals codes for the reconciler.
+	Journeys *journey.Keys
+	// Key signs SyncJob webhook tokens.
+	Key StateKey
 	// PublicURL is how users and providers reach the gateway, e.g. https://banking.example.com.
 	PublicURL string
 	// Addr is the listen address, e.g. ":8082".
@@ -38,10 +38,28 @@ type Server struct {
 	Clock    Clock
 	Recorder events.EventRecorder
 	Log      logr.Logger
+	// Limits bound requests per client address and per connection.
+	Limits Limits
+	// OutcomeWait bounds how long the outcome page waits for the reconciler before it
+	// says the connection is being finished (and refreshes itself).
+	OutcomeWait time.Duration
+	// CodeLifetime is how long a provider's authorization code can be redeemed.
+	CodeLifetime time.Duration
 
+	limiter *limiter
 	// extra handlers mounted by other features (SyncJob webhooks).
 	extra map[string]http.Handler
 }
+
+// Defaults for the zero values of Server's tunables.
+const (
+	DefaultOutcomeWait  = 10 * time.Second
+	DefaultCodeLifetime = 5 * time.Minute
+	// journeyCookieTTL bounds the browser cookie: longer than any journey at a bank.
+	journeyCookieTTL = time.Hour
+	// stateTTL bounds a state: the user's time at the provider.
+	stateTTL = time.Hour
+)
 
 // Handle mounts an additional handler on the gateway (before Start).
 func (s *Server) Handle(pattern string, h http.Handler) {
@@ -51,28 +69,35 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.extra[pattern] = h
 }
 
-// SignState signs an OAuth state.
-func (s *Server) SignState(st State) (string, error) { return s.Key.Sign(st) }
-
-// ConnectURL is the stable link handed to users for a connection.
-func (s *Server) ConnectURL(namespace, name string) string {
-	return strings.TrimRight(s.PublicURL, "/") + "/connect/" + url.PathEscape(namespace) + "/" + url.PathEscape(name)
+// ConnectURL is the link handed to users for a journey: /connect/{secret}.
+func (s *Server) ConnectURL(secret string) string {
+	return s.base() + "/connect/" + url.PathEscape(secret)
 }
 
 // CallbackURL is the OAuth redirect URI registered with the providers.
-func (s *Server) CallbackURL() string { return strings.TrimRight(s.PublicURL, "/") + "/callback" }
+func (s *Server) CallbackURL() string { return s.base() + "/callback" }
 
-// Handler returns the gateway's routes.
+func (s *Server) base() string { return strings.TrimRight(s.PublicURL, "/") }
+
+// secure is true when users reach the gateway over https: the cookie is then Secure
+// and carries the __Host- prefix.
+func (s *Server) secure() bool { return strings.HasPrefix(s.PublicURL, "https://") }
+
+// Handler returns the gateway's routes, every response with the security headers.
 func (s *Server) Handler() http.Handler {
+	if s.limiter == nil {
+		s.limiter = newLimiter(s.Limits)
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /connect/{namespace}/{name}", s.connect)
+	mux.HandleFunc("GET /connect/{secret}", s.connect)
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("POST /callback", s.callback)
+	mux.HandleFunc("GET /outcome/{ticket}", s.outcome)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	for p, h := range s.extra {
 		mux.Handle(p, h)
 	}
-	return mux
+	return withSecurityHeaders(mux)
 }
 
 // Start serves until ctx is cancelled (manager.Runnable).
@@ -113,3 +138,17 @@ func (s *Server) NeedLeaderElection() bool { return false }
 
 // Clock tells the time; tests pass a controllable one shared with the bank sandbox.
 type Clock interface{ Now() time.Time }
+
+func (s *Server) outcomeWait() time.Duration {
+	if s.OutcomeWait > 0 {
+		return s.OutcomeWait
+	}
+	return DefaultOutcomeWait
+}
+
+func (s *Server) codeLifetime() time.Duration {
+	if s.CodeLifetime > 0 {
+		return s.CodeLifetime
+	}
+	return DefaultCodeLifetime
+}

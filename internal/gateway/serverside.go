@@ -54,16 +54,16 @@ func (s *Server) noStateReturn(w http.ResponseWriter, r *http.Request) {
 		if e := r.Form.Get("error"); e != "" && id == "" {
 			// A cancelled v3 journey: nothing identifies the connection and nothing
 			// changes; the connection stays pending (the provider reports the failure).
-			writePage(w, http.StatusForbidden, "Not connected", "The connection to your bank was not completed. Nothing was shared. You can start again from the link you were given.")
+			writePage(w, pageNotCompleted)
 			return
 		}
-		writePage(w, http.StatusBadRequest, "Invalid link", "This link is not valid.")
+		s.refuse(w, r, "malformed provider return", pageBadRequest)
 		return
 	}
 	list := &bankingv1alpha1.BankConnectionList{}
 	if err := s.Client.List(r.Context(), list, client.MatchingFields{IndexDataConnectionID: id}); err != nil {
 		s.Log.Error(err, "Looking up the BankConnection of a v3 return")
-		writePage(w, http.StatusServiceUnavailable, "Try again shortly", "The service is temporarily unavailable.")
+		writePage(w, pageUnavailable)
 		return
 	}
 	var found []*bankingv1alpha1.BankConnection
@@ -75,8 +75,7 @@ func (s *Server) noStateReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(found) != 1 {
 		// Unknown (or, impossibly, shared) connection ids change nothing.
-		s.Log.Info("v3 return for an unknown data connection refused", "matches", len(found))
-		writePage(w, http.StatusNotFound, "Unknown connection", "This link belongs to a connection that no longer exists.")
+		s.refuse(w, r, "provider return for an unknown connection", pageInvalidLink)
 		return
 	}
 	s.providerReturn(w, r, found[0])
@@ -90,12 +89,12 @@ func (s *Server) providerReturn(w http.ResponseWriter, r *http.Request, bc *bank
 	// cancelled); TrueLayer's cancellations carry error.
 	if code, e := r.Form.Get("statusCode"), r.Form.Get("error"); e != "" || code != "" && code != "200" {
 		s.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonUserDeclined, "Authorize", "The user left the provider's journey without authorising")
-		writePage(w, http.StatusForbidden, "Not connected", "The connection to your bank was not completed. Nothing was shared. You can start again from the link you were given.")
+		writePage(w, pageNotCompleted)
 		return
 	}
 	if err := s.requestCheck(r.Context(), bc); err != nil {
 		log.Error(err, "Requesting a consent check after a provider return")
-		writePage(w, http.StatusServiceUnavailable, "Try again shortly", "The service is temporarily unavailable.")
+		writePage(w, pageUnavailable)
 		return
 	}
 	log.Info("User returned from the provider; the reconciler confirms with the provider")
@@ -103,7 +102,7 @@ func (s *Server) providerReturn(w http.ResponseWriter, r *http.Request, bc *bank
 		http.Redirect(w, r, bc.Spec.Redirect.ReturnURL, http.StatusSeeOther)
 		return
 	}
-	writePage(w, http.StatusOK, "Thank you", "Your bank connection is being confirmed with the provider. You can close this window.")
+	writePage(w, pageThanks)
 }
 
 // requestCheck sets the refresh-requested-at annotation so the reconciler checks the
@@ -133,3 +132,11 @@ func (s *Server) requestCheck(ctx context.Context, bc *bankingv1alpha1.BankConne
 	}
 	return nil
 }
+
+// Pages of the returns from providers that keep the consent.
+var (
+	pageNotCompleted = page{status: http.StatusForbidden, title: "Not connected",
+		message: "The connection to your bank was not completed. Nothing was shared. You can start again from the application."}
+	pageThanks = page{status: http.StatusOK, title: "Thank you",
+		message: "Your bank connection is being confirmed with the provider. You can close this window."}
+)

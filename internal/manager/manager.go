@@ -18,6 +18,7 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/controllers"
 	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
@@ -86,6 +87,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, err
 	}
+	journeys, err := journey.NewKeys(key)
+	if err != nil {
+		return nil, err
+	}
 
 	tl, err := truelayer.New(truelayer.Options{
 		// Data API v3 client-credentials tokens are shared by replicas and restarts.
@@ -94,7 +99,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		APIURL:     o.TrueLayerAPIURL,
 		Timeout:    o.ProviderTimeout,
 		RateLimit:  truelayer.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
-		Clock:      o.Clock.Now,
+		Clock:        o.Clock.Now,
+		ResponseMode: responseMode(o.TrueLayerResponseMode),
 		Observer: func(endpoint string, status int, d time.Duration) {
 			connectionMetrics.ProviderRequest(string(bankingv1alpha1.ProviderTrueLayer), endpoint, status, d)
 		},
@@ -125,20 +131,25 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &bankingv1alpha1.BankConnection{}, gateway.IndexDataConnectionID, gateway.DataConnectionIDOf); err != nil {
 		return nil, fmt.Errorf("indexing BankConnections by data connection id: %w", err)
 	}
+	// The gateway finds a connect link's connection by its secret.
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &bankingv1alpha1.BankConnection{}, gateway.IndexJourneyNonce, gateway.JourneyNonceOf); err != nil {
+		return nil, fmt.Errorf("indexing BankConnections by journey: %w", err)
+	}
 	tokens := &tokensecret.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}
 
 	gw := &gateway.Server{
-		Client:    mgr.GetClient(),
-		Reader:    mgr.GetAPIReader(),
-		Providers: providers,
-		Tokens:    tokens,
-		Key:       key,
-		PublicURL: o.GatewayPublicURL,
-		Addr:      o.GatewayAddr,
-		Listener:  o.GatewayListener,
-		Clock:     o.Clock,
-		Recorder:  mgr.GetEventRecorder("consent-operator-gateway"),
-		Log:       ctrl.Log.WithName("gateway"),
+		Client:      mgr.GetClient(),
+		Reader:      mgr.GetAPIReader(),
+		Journeys:    journeys,
+		Key:         key,
+		PublicURL:   o.GatewayPublicURL,
+		Addr:        o.GatewayAddr,
+		Listener:    o.GatewayListener,
+		Clock:       o.Clock,
+		Recorder:    mgr.GetEventRecorder("consent-operator-gateway"),
+		Log:         ctrl.Log.WithName("gateway"),
+		Limits:      o.GatewayLimits,
+		OutcomeWait: o.GatewayOutcomeWait,
 	}
 	if o.GatewayAddr != "0" || o.GatewayListener != nil {
 		if err := mgr.Add(gw); err != nil {
@@ -151,6 +162,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		APIReader:               mgr.GetAPIReader(),
 		Providers:               providers,
 		Links:                   gw,
+		Journeys:                journeys,
 		Tokens:                  tokens,
 		Clock:                   o.Clock,
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
@@ -203,4 +215,12 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return fmt.Errorf("running manager: %w", err)
 	}
 	return nil
+}
+
+// responseMode maps the --truelayer-response-mode flag to the client's option.
+func responseMode(mode string) string {
+	if mode == "query" {
+		return ""
+	}
+	return mode
 }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/consent-operator/consent-operator/internal/gateway"
 )
 
 func envOr(key, def string) string {
@@ -54,8 +56,18 @@ type Options struct {
 	GatewayPublicURL string
 	// OperatorNamespace holds the operator's own Secrets (the state-signing key).
 	OperatorNamespace string
-	// StateKeySecret names the Secret holding the OAuth state-signing key.
+	// StateKeySecret names the Secret holding the journey key (OAuth states, PKCE
+	// verifiers, handed-over codes, webhook tokens).
 	StateKeySecret string
+	// GatewayLimits are the gateway's token buckets per client address and per
+	// connection.
+	GatewayLimits gateway.Limits
+	// GatewayOutcomeWait bounds how long the page after the callback waits for the
+	// outcome before it says the connection is being finished.
+	GatewayOutcomeWait time.Duration
+	// TrueLayerResponseMode is how TrueLayer returns the user: "form_post" (default:
+	// the code travels in a POST body, not in URLs that reach logs) or "query".
+	TrueLayerResponseMode string
 
 	// Store is the database: a SQLite file path ("sqlite:///path" or a plain path) or a
 	// postgres:// DSN. Empty means a SQLite file in DataDir.
@@ -90,6 +102,8 @@ func DefaultOptions() Options {
 		GatewayPublicURL:        "http://localhost:8082",
 		OperatorNamespace:       envOr("POD_NAMESPACE", "consent-operator-system"),
 		StateKeySecret:          "consent-operator-state-key",
+		GatewayOutcomeWait:      gateway.DefaultOutcomeWait,
+		TrueLayerResponseMode:   "form_post",
 		DataDir:                 "/var/lib/consent-operator",
 		PollInterval:            15 * time.Second,
 		GracefulShutdownTimeout: 30 * time.Second,
@@ -114,6 +128,12 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.GatewayPublicURL, "gateway-public-url", o.GatewayPublicURL, "URL users and providers reach the gateway at; its /callback is the OAuth redirect URI to register.")
 	fs.StringVar(&o.OperatorNamespace, "operator-namespace", o.OperatorNamespace, "Namespace of the operator's own Secrets (default: $POD_NAMESPACE).")
 	fs.StringVar(&o.StateKeySecret, "state-key-secret", o.StateKeySecret, "Secret (in --operator-namespace) holding the OAuth state-signing key; created on first start.")
+	fs.Float64Var(&o.GatewayLimits.PerClient, "gateway-rate-per-client", gateway.DefaultPerClient, "Sustained gateway requests per second from one client address (negative: unlimited).")
+	fs.IntVar(&o.GatewayLimits.ClientBurst, "gateway-burst-per-client", gateway.DefaultClientBurst, "Burst of gateway requests from one client address.")
+	fs.Float64Var(&o.GatewayLimits.PerConnection, "gateway-rate-per-connection", gateway.DefaultPerConnection, "Sustained link opens and callbacks per second for one BankConnection (negative: unlimited).")
+	fs.IntVar(&o.GatewayLimits.ConnectionBurst, "gateway-burst-per-connection", gateway.DefaultConnectionBurst, "Burst of link opens and callbacks for one BankConnection.")
+	fs.DurationVar(&o.GatewayOutcomeWait, "gateway-outcome-wait", o.GatewayOutcomeWait, "How long the page after the OAuth callback waits for the outcome before it refreshes itself.")
+	fs.StringVar(&o.TrueLayerResponseMode, "truelayer-response-mode", o.TrueLayerResponseMode, "How TrueLayer returns the user to the callback: form_post (the code in a POST body) or query.")
 	fs.StringVar(&o.Store, "store", o.Store, "Database for fetched data: a SQLite file (path or sqlite:///path) or a postgres:// DSN (prefer --store-dsn-file or $CONSENT_OPERATOR_STORE_DSN for DSNs with passwords). Default: SQLite in --data-dir.")
 	fs.StringVar(&o.StoreDSNFile, "store-dsn-file", o.StoreDSNFile, "File holding the database DSN (a mounted Secret).")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of the embedded SQLite store.")

@@ -51,10 +51,9 @@ type Connection struct {
 	// (TrueLayer answers a refresh after the consent ended with a bare
 	// invalid_grant).
 	ConsentExpiresAt time.Time
-	// ExtendState is the gateway's signed state sent with a consent extension,
-	// so that the callback reached through the extension's user_input_link
-	// carries a state the gateway can verify.
-	ExtendState string
+	// CodeChallenge is the PKCE (S256) challenge of the journey being started;
+	// providers that support PKCE put it on the authorization link.
+	CodeChallenge string
 	// CodatDeleteCompany asks Revoke to delete the whole Codat company rather
 	// than only its data connection (the codat-delete-company annotation).
 	// Other providers ignore it.
@@ -94,6 +93,8 @@ type Authorization struct {
 type Callback struct {
 	Code  string
 	Scope string
+	// CodeVerifier is the PKCE verifier of the journey's CodeChallenge.
+	CodeVerifier string
 }
 
 // Grant is the result of a completed consent journey.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 
@@ -16,6 +15,8 @@ import (
 // auto-posting form_post pages) over real HTTP, as a person with a browser would.
 type Browser struct {
 	HTTP *http.Client
+	// jar applies browsers' cookie rules (SameSite, Secure, __Host-).
+	jar *sameSiteJar
 	// Username and Password are typed into a login form.
 	Username, Password string
 	// Choice is the button value pressed on consent-like forms: "allow" or "cancel".
@@ -27,10 +28,51 @@ type Browser struct {
 	Stop func(*url.URL) bool
 }
 
-// NewBrowser returns a Browser with a cookie jar, logging in as john/doe and allowing.
+// NewBrowser returns a Browser with a cookie jar that applies browsers' SameSite
+// rules, logging in as john/doe and allowing.
 func NewBrowser() *Browser {
-	jar, _ := cookiejar.New(nil)
-	return &Browser{HTTP: &http.Client{Jar: jar}, Username: "john", Password: "doe", Choice: "allow", MaxSteps: 10}
+	jar := newSameSiteJar()
+	return &Browser{HTTP: &http.Client{Jar: jar}, jar: jar, Username: "john", Password: "doe", Choice: "allow", MaxSteps: 10}
+}
+
+// Get opens u as if typed into the address bar (or followed from a page of another
+// site, when from is set), following redirects, and returns the response unread.
+func (b *Browser) Get(u string, from *url.URL) (*http.Response, error) {
+	b.checkRedirects()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.jar.start(from, http.MethodGet, req.URL)
+	return b.HTTP.Do(req)
+}
+
+// PostForm submits a form from the page at from.
+func (b *Browser) PostForm(from *url.URL, action string, values url.Values) (*http.Response, error) {
+	b.checkRedirects()
+	req, err := http.NewRequest(http.MethodPost, action, strings.NewReader(values.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	b.jar.start(from, http.MethodPost, req.URL)
+	return b.HTTP.Do(req)
+}
+
+// Cookies returns the cookies the browser holds for u (as a same-site request).
+func (b *Browser) Cookies(u *url.URL) []*http.Cookie { return b.jar.inner.Cookies(u) }
+
+func (b *Browser) checkRedirects() {
+	b.HTTP.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return fmt.Errorf("stopped after 10 redirects")
+		}
+		if b.Stop != nil && b.Stop(req.URL) {
+			return http.ErrUseLastResponse
+		}
+		b.jar.redirect(req.URL, req.Method)
+		return nil
+	}
 }
 
 // Page is where a journey ended.
@@ -43,16 +85,7 @@ type Page struct {
 // Visit opens start and completes every form on the way, returning the first page
 // that has no form to submit (or the redirect Stop accepted).
 func (b *Browser) Visit(start string) (Page, error) {
-	b.HTTP.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return fmt.Errorf("stopped after 10 redirects")
-		}
-		if b.Stop != nil && b.Stop(req.URL) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	resp, err := b.HTTP.Get(start)
+	resp, err := b.Get(start, nil)
 	if err != nil {
 		return Page{}, fmt.Errorf("GET %s: %w", start, err)
 	}
@@ -71,7 +104,7 @@ func (b *Browser) Visit(start string) (Page, error) {
 		if err != nil {
 			return page, fmt.Errorf("form action %q: %w", f.action, err)
 		}
-		resp, err = b.HTTP.PostForm(action.String(), f.values)
+		resp, err = b.PostForm(resp.Request.URL, action.String(), f.values)
 		if err != nil {
 			return page, fmt.Errorf("POST %s: %w", action.Redacted(), err)
 		}

@@ -29,6 +29,13 @@ const AnnotationRefreshInFlight = "banking.consent-operator.dev/refresh-in-fligh
 // journey (RFC 3339). Refreshes keep it; a new consent journey replaces it.
 const AnnotationGrantedAt = "banking.consent-operator.dev/granted-at"
 
+// AnnotationJourney records which consent journey (its nonce) issued the Secret's
+// tokens. Written with the tokens, by the BankConnection reconciler.
+const AnnotationJourney = "banking.consent-operator.dev/journey"
+
+// Journey returns the journey recorded on s, "" when none.
+func Journey(s *corev1.Secret) string { return s.Annotations[AnnotationJourney] }
+
 // GrantedAt returns the grant time recorded on s, zero when none.
 func GrantedAt(s *corev1.Secret) time.Time {
 	t, err := time.Parse(time.RFC3339, s.Annotations[AnnotationGrantedAt])

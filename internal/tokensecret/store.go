@@ -96,16 +96,31 @@ var saveBackoff = wait.Backoff{Steps: 8, Duration: 50 * time.Millisecond, Factor
 // refresh token is not an option, so a conflict or a brief apiserver outage never makes
 // Save give up at once.
 func (st *Store) Save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer) error {
-	return st.save(ctx, bc, t, sealer, time.Time{})
+	return st.save(ctx, bc, t, sealer, grant{})
 }
 
 // SaveGrant stores the tokens of a completed consent journey, recording when it
-// completed so the reconciler reads the new consent's times.
-func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time) error {
-	return st.save(ctx, bc, t, sealer, at)
+// completed (so the reconciler reads the new consent's times) and which journey it
+// was (so a reconcile that crashed after this write never redeems the code twice).
+func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time, journeyNonce string) error {
+	return st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce})
 }
 
-func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, grantedAt time.Time) error {
+// grant is what a consent journey records on the Secret; zero for a refresh.
+type grant struct {
+	at      time.Time
+	journey string
+}
+
+func (g grant) apply(s *corev1.Secret) {
+	if g.at.IsZero() {
+		return
+	}
+	setGrantedAt(s, g.at)
+	s.Annotations[AnnotationJourney] = g.journey
+}
+
+func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, g grant) error {
 	retriable := func(err error) bool {
 		var unusable *UnusableError
 		return !errors.As(err, &unusable) && ctx.Err() == nil
@@ -115,9 +130,7 @@ func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t
 		err := st.Reader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: Name(bc)}, s)
 		if apierrors.IsNotFound(err) {
 			s = New(bc)
-			if !grantedAt.IsZero() {
-				setGrantedAt(s, grantedAt)
-			}
+			g.apply(s)
 			if err := Encode(s, t, sealer); err != nil {
 				return err
 			}
@@ -136,9 +149,7 @@ func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t
 		}
 		Adopt(s, bc)
 		ClearRefreshInFlight(s)
-		if !grantedAt.IsZero() {
-			setGrantedAt(s, grantedAt)
-		}
+		g.apply(s)
 		if err := Encode(s, t, sealer); err != nil {
 			return err
 		}

@@ -78,7 +78,9 @@ func (h *hostLimiter) wait(ctx context.Context, host string) error {
 		return fmt.Errorf("rate limiter for %s: burst %d too small", host, h.burst)
 	}
 	d := r.DelayFrom(now)
-	if d <= 0 {
+	if d <= 0 || UserPresent(ctx) {
+		// A user-present request keeps its reservation (the bucket stays accurate)
+		// but does not wait for the slots background requests reserved before it.
 		return nil
 	}
 	if err := h.sleep(ctx, d); err != nil {

@@ -361,3 +361,31 @@ func TestContextCancelStopsRetries(t *testing.T) {
 		t.Fatalf("cancel during backoff: %v %+v hits %d", err, resp, s.hits.Load())
 	}
 }
+
+// TestUserPresentSkipsTheQueue: with background requests holding the next slots, a
+// user-present request goes at once, and the background behind it waits one slot more.
+func TestUserPresentSkipsTheQueue(t *testing.T) {
+	s := newServer(t, 200)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var waits []time.Duration
+	c := New(Options{Now: func() time.Time { return now }, RateLimit: RateLimit{PerSecond: 5, Burst: 1},
+		Sleep: func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return nil }})
+	get := func(ctx context.Context) {
+		t.Helper()
+		if _, err := c.Do(ctx, Request{Method: "GET", URL: s.URL, Endpoint: "GET /", Idempotent: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 50; i++ { // 49 of them queue: 200ms … 9.8s
+		get(context.Background())
+	}
+	queued := len(waits)
+	get(WithUserPresent(context.Background()))
+	if len(waits) != queued {
+		t.Fatalf("the user-present request waited %v behind %d background requests", waits[len(waits)-1], queued)
+	}
+	get(context.Background())
+	if got, want := waits[len(waits)-1], 51*200*time.Millisecond; got != want {
+		t.Fatalf("the next background request waits %v, want %v (one slot behind the user's)", got, want)
+	}
+}

@@ -45,6 +45,10 @@ func (c *Client) authLink(conn provider.Connection, state string) (provider.Auth
 	if state != "" {
 		q.Set("state", state)
 	}
+	if conn.CodeChallenge != "" {
+		q.Set("code_challenge", conn.CodeChallenge)
+		q.Set("code_challenge_method", "S256")
+	}
 	if c.opts.ResponseMode != "" {
 		q.Set("response_mode", c.opts.ResponseMode)
 	}

@@ -78,7 +78,7 @@ func (c *Client) BeginAuthorization(ctx context.Context, conn provider.Connectio
 func (c *Client) CompleteAuthorization(ctx context.Context, conn provider.Connection, cb provider.Callback) (provider.Grant, error) {
 	switch conn.DataAPI {
 	case "", DataAPIV1, DataAPISignupPlus:
-		t, err := c.exchangeCode(ctx, conn, cb.Code)
+		t, err := c.exchangeCode(ctx, conn, cb.Code, cb.CodeVerifier)
 		if err != nil {
 			return provider.Grant{}, err
 		}

@@ -79,7 +79,7 @@ func (c *Client) grant(ctx context.Context, conn provider.Connection, op string,
 }
 
 // exchangeCode redeems an authorization code (grant authorization_code).
-func (c *Client) exchangeCode(ctx context.Context, conn provider.Connection, code string) (provider.Tokens, error) {
+func (c *Client) exchangeCode(ctx context.Context, conn provider.Connection, code, verifier string) (provider.Tokens, error) {
 	const op = "exchange code"
 	if code == "" {
 		return provider.Tokens{}, invalidRequest(op, "the callback carried no code")
@@ -88,7 +88,12 @@ func (c *Client) exchangeCode(ctx context.Context, conn provider.Connection, cod
 		return provider.Tokens{}, invalidRequest(op, "redirect URI is empty")
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {conn.RedirectURI}}
-	tr, err := c.grant(ctx, conn, op, opCodeExchange, form, []string{code})
+	secrets := []string{code}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+		secrets = append(secrets, verifier)
+	}
+	tr, err := c.grant(ctx, conn, op, opCodeExchange, form, secrets)
 	if err != nil {
 		return provider.Tokens{}, err
 	}

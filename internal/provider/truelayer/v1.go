@@ -110,7 +110,6 @@ type extendRequest struct {
 	User                      extendUser `json:"user"`
 	RefreshToken              string     `json:"refresh_token"`
 	RedirectURI               string     `json:"redirect_uri"`
-	State                     string     `json:"state,omitempty"`
 	ResponseMode              string     `json:"response_mode,omitempty"`
 }
 
@@ -152,7 +151,6 @@ func (c *Client) extend(ctx context.Context, conn provider.Connection, s provide
 		User:                      extendUser{ID: conn.UserRef, Name: conn.User.Name, Email: conn.User.Email, Phone: conn.User.Phone},
 		RefreshToken:              s.Tokens.RefreshToken,
 		RedirectURI:               conn.RedirectURI,
-		State:                     conn.ExtendState,
 		ResponseMode:              c.opts.ResponseMode,
 	}
 	var hdr http.Header

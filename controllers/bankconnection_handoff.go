@@ -1,0 +1,153 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/journey"
+	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
+)
+
+// phaseHandoff redeems the code the gateway handed over (status.handoff) for the
+// current journey: it exchanges the code with the journey's PKCE verifier, stores the
+// tokens first, and records the outcome the user's browser is waiting for in
+// status.lastJourney. A re-consent that came back from another bank is undone at the
+// provider and changes nothing here.
+func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connectionScope) (bool, error) {
+	bc := s.bc
+	h := bc.Status.Handoff
+	if h == nil || (bc.Status.LastJourney != nil && bc.Status.LastJourney.Nonce == h.Nonce) {
+		return false, nil
+	}
+	result, msg, err := r.redeem(httpx.WithUserPresent(ctx), s, h)
+	if err != nil {
+		return false, err
+	}
+	bc.Status.LastJourney = &bankingv1alpha1.JourneyOutcome{Nonce: h.Nonce, Result: result, Message: msg,
+		CompletedAt: metav1.NewTime(s.now.UTC().Truncate(time.Second))}
+	s.changed = true
+	// The journey is spent whatever its outcome; a new one is published if the
+	// user still has to consent.
+	clearJourney(bc)
+	switch result {
+	case bankingv1alpha1.JourneyConnected:
+		log.FromContext(ctx).Info("Consent journey completed")
+		if apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionReady) {
+			// Ready stays True, so the transition event does not fire: say it here,
+			// once, for this consent.
+			r.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonAuthorized, "Authorize", "The user consented again")
+		}
+	case bankingv1alpha1.JourneyDifferentBank:
+		r.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonDifferentBank, "Authorize", msg)
+	default:
+		r.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonAuthorizationFailed, "Authorize", "The consent journey could not be completed: "+msg)
+	}
+	return false, nil
+}
+
+// redeem turns a handoff into tokens in the Secret. Outcomes the user must hear about
+// are results; only apiserver trouble is an error (the handoff is then tried again,
+// and the Secret's journey annotation keeps a stored grant from being redeemed twice).
+func (r *BankConnectionReconciler) redeem(ctx context.Context, s *connectionScope, h *bankingv1alpha1.HandoffStatus) (bankingv1alpha1.JourneyResult, string, error) {
+	bc := s.bc
+	if s.snap.Secret != nil && s.snap.HasTokens && journeyOf(s) == h.Nonce {
+		return bankingv1alpha1.JourneyConnected, "", nil // stored before a crash or a lost status write
+	}
+	if a := bc.Status.Authorization; a == nil || a.Nonce != h.Nonce {
+		return bankingv1alpha1.JourneyFailed, "The journey was replaced by a newer one", nil
+	}
+	if !s.now.Before(h.ExpiresAt.Time) {
+		return bankingv1alpha1.JourneyFailed, "The authorization code expired before it could be redeemed", nil
+	}
+	code, err := r.Journeys.OpenCode(h.Code, journey.Binding{Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), Nonce: h.Nonce})
+	if err != nil {
+		return bankingv1alpha1.JourneyFailed, "The handed-over code could not be opened with the operator's journey key", nil
+	}
+	pc, conn, err := r.connection(ctx, s)
+	if err != nil {
+		if _, failed := r.fail(ctx, s, err); failed != nil {
+			return "", "", failed
+		}
+		return bankingv1alpha1.JourneyFailed, "The connection's client credentials could not be used", nil
+	}
+	grant, err := pc.CompleteAuthorization(ctx, conn, provider.Callback{Code: code, CodeVerifier: r.Journeys.Verifier(string(bc.UID), h.Nonce)})
+	if err != nil {
+		return bankingv1alpha1.JourneyFailed, capitalize(err.Error()), nil
+	}
+	if grant.Tokens == nil {
+		return bankingv1alpha1.JourneyFailed, "The provider returned no tokens", nil
+	}
+	if prev := previousBank(s); prev != "" {
+		return r.redeemReconsent(ctx, s, pc, conn, *grant.Tokens, prev, h.Nonce)
+	}
+	return bankingv1alpha1.JourneyConnected, "", r.storeGrant(ctx, s, *grant.Tokens, h.Nonce)
+}
+
+// redeemReconsent keeps a re-consent only when it comes from the bank the connection
+// already holds: the new tokens are checked (TrueLayer /me) before they replace the
+// old ones, and revoked at the provider otherwise. A crash between the exchange and
+// this check loses only the new, unchecked grant: the old consent still works.
+func (r *BankConnectionReconciler) redeemReconsent(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection,
+	tokens provider.Tokens, prevBank, nonce string) (bankingv1alpha1.JourneyResult, string, error) {
+	info, err := pc.Consent(ctx, conn, provider.Session{Tokens: &tokens, Refs: conn.Refs})
+	if err == nil && info.ProviderID == prevBank {
+		if err := r.storeGrant(ctx, s, tokens, nonce); err != nil {
+			return "", "", err
+		}
+		// What /me said is the new consent: the later phases need not ask again.
+		s.bc.Status.Consent = &bankingv1alpha1.ConsentStatus{
+			CreatedAt: timePtr(info.CreatedAt), GrantedAt: timePtr(s.snap.GrantedAt), ExpiresAt: timePtr(info.ExpiresAt),
+			Status: bankingv1alpha1.ConsentActive, ProviderID: info.ProviderID, ProviderName: info.ProviderName,
+		}
+		return bankingv1alpha1.JourneyConnected, "", nil
+	}
+	if rerr := pc.Revoke(ctx, conn, provider.Session{Tokens: &tokens, Refs: conn.Refs}); rerr != nil {
+		log.FromContext(ctx).Error(rerr, "Revoking the tokens of a re-consent that could not be kept")
+	}
+	if err != nil {
+		return bankingv1alpha1.JourneyFailed, "The bank of the new consent could not be checked: " + err.Error(), nil
+	}
+	return bankingv1alpha1.JourneyDifferentBank, fmt.Sprintf(
+		"The user consented at %s but this connection is for %s; the new consent was revoked and the existing one kept", info.ProviderID, prevBank), nil
+}
+
+// storeGrant writes the tokens to the Secret (before anything else happens to them)
+// and reloads the snapshot the later phases work from.
+func (r *BankConnectionReconciler) storeGrant(ctx context.Context, s *connectionScope, t provider.Tokens, nonce string) error {
+	bc := s.bc
+	if err := r.Tokens.SaveGrant(ctx, bc, t, s.sealer, s.now, nonce); err != nil {
+		return fmt.Errorf("storing the tokens of a consent: %w", err)
+	}
+	snap, err := r.Tokens.Load(ctx, bc, s.sealer, true)
+	if err != nil {
+		return err
+	}
+	s.snap = snap
+	tok := tokenStatus(bc)
+	tok.ExpiresAt, tok.LastRefreshAt, tok.NextRefreshAt = timePtr(t.ExpiresAt), timePtr(s.now), nil
+	return nil
+}
+
+// previousBank is the bank of the consent the connection holds, "" for a first consent.
+func previousBank(s *connectionScope) string {
+	if c := s.bc.Status.Consent; s.snap.HasTokens && c != nil {
+		return c.ProviderID
+	}
+	return ""
+}
+
+func journeyOf(s *connectionScope) string {
+	if s.snap.Secret == nil {
+		return ""
+	}
+	return tokensecret.Journey(s.snap.Secret)
+}
