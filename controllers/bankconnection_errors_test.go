@@ -26,9 +26,8 @@ func readyConnection(t *testing.T, ns, name string) *bankingv1alpha1.BankConnect
 	bc := newConnection(ns, name)
 	create(t, bc)
 	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
-	resp := callback(t, url.Values{"code": {codeFor(t, bc)}, "state": {stateOf(t, bc)}})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("callback: HTTP %d", resp.StatusCode)
+	if page := consentJourney(t, bc, "doe"); page.Status != http.StatusSeeOther {
+		t.Fatalf("consent journey ended with HTTP %d at %s", page.Status, page.URL.Redacted())
 	}
 	waitFor(t, bc, isReady)
 	return bc

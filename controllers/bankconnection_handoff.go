@@ -28,6 +28,11 @@ func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connecti
 	if h == nil || (bc.Status.LastJourney != nil && bc.Status.LastJourney.Nonce == h.Nonce) {
 		return false, nil
 	}
+	// The code is redeemed once: decide on the latest object, not a cache that may
+	// not show the outcome a previous reconcile recorded.
+	if err := r.confirmFresh(ctx, s); err != nil {
+		return false, err
+	}
 	result, msg, err := r.redeem(httpx.WithUserPresent(ctx), s, h)
 	if err != nil {
 		return false, err
@@ -40,6 +45,7 @@ func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connecti
 	clearJourney(bc)
 	switch result {
 	case bankingv1alpha1.JourneyConnected:
+		s.consented = true
 		log.FromContext(ctx).Info("Consent journey completed")
 		if apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionReady) {
 			// Ready stays True, so the transition event does not fire: say it here,

@@ -146,7 +146,7 @@ var stalledByProvider = map[string]bool{
 func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)
-	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != bc.Generation {
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != bc.Generation || s.consented {
 		return false, nil
 	}
 	rejected := c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected)

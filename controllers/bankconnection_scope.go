@@ -29,6 +29,9 @@ type connectionScope struct {
 	snap   tokensecret.Snapshot
 	// interrupted is true when a refresh was interrupted before its tokens were stored.
 	interrupted bool
+	// consented is true when this reconcile redeemed a new consent: what stalled the
+	// connection before no longer holds.
+	consented bool
 
 	// conn is built lazily: only phases that call the provider need credentials.
 	conn   *provider.Connection

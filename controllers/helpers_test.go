@@ -136,3 +136,10 @@ func tokenCalls() int64 {
 func callsTo(endpoint string) int64 {
 	return sb.CallTotal(sandbox.CallFilter{Endpoint: endpoint})
 }
+
+// isConnectLink is true when status.connectURL is the gateway's link for the current
+// journey: /connect/{secret}, the secret being the journey's nonce, unguessable.
+func isConnectLink(bc *bankingv1alpha1.BankConnection) bool {
+	a := bc.Status.Authorization
+	return a != nil && len(a.Nonce) >= 43 && bc.Status.ConnectURL == gatewayURL+"/connect/"+a.Nonce
+}

@@ -47,7 +47,7 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 		t.Fatalf("no data connection id in status: %+v", bc.Status)
 	}
 	id := refs.DataConnectionID
-	if bc.Status.ConnectURL != fmt.Sprintf("%s/connect/%s/%s", gatewayURL, ns, bc.Name) ||
+	if !isConnectLink(bc) ||
 		!strings.Contains(bc.Status.AuthorizationURL, "/hosted/data/"+id) {
 		t.Fatalf("links not published: connect=%q auth=%q", bc.Status.ConnectURL, bc.Status.AuthorizationURL)
 	}
@@ -152,10 +152,11 @@ func TestCodatLifecycle(t *testing.T) {
 		}
 		link, err := url.Parse(bc.Status.AuthorizationURL)
 		if err != nil || !strings.HasSuffix(link.Path, "/link/companies/"+refs.CodatCompanyID+"/connections/"+refs.CodatConnectionID+"/start") ||
-			link.Query().Get("state") == "" {
-			t.Fatalf("%s: authorization URL is not the connection's linkUrl with state: %q", bc.Name, bc.Status.AuthorizationURL)
+			link.Query().Get("state") != "" {
+			// The gateway adds the state when the user opens the connect link.
+			t.Fatalf("%s: authorization URL is not the connection's linkUrl without state: %q", bc.Name, bc.Status.AuthorizationURL)
 		}
-		if bc.Status.ConnectURL != fmt.Sprintf("%s/connect/%s/%s", gatewayURL, ns, bc.Name) {
+		if !isConnectLink(bc) {
 			t.Fatalf("%s: connect URL %q", bc.Name, bc.Status.ConnectURL)
 		}
 		if got := kstatusOf(t, bc); got != status.InProgressStatus {

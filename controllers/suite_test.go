@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,7 +70,9 @@ func startSandbox(*testenv.Env) (func(), error) {
 		return nil, fmt.Errorf("mounting Codat: %w", err)
 	}
 	hs := httptest.NewServer(sb.Handler())
-	sbURL = hs.URL
+	// The bank is reached as localhost and the gateway as 127.0.0.1: two sites, as a
+	// provider and an operator are, so the browser's SameSite rules apply in full.
+	sbURL = strings.Replace(hs.URL, "127.0.0.1", "localhost", 1)
 	return func() { hs.Close(); sb.Close() }, nil
 }
 
@@ -82,6 +85,9 @@ func startManager(e *testenv.Env) (func(), error) {
 	opts.CodatURL = sbURL
 	opts.GatewayListener, opts.GatewayPublicURL = gatewayListener, gatewayURL
 	opts.OperatorNamespace = "default"
+	// Every test browser comes from 127.0.0.1: only the per-connection bucket applies
+	// here (the per-address one is unit-tested in internal/gateway).
+	opts.GatewayLimits.PerClient = -1
 	opts.Clock = clk
 	opts.PollInterval = 5 * time.Second // well after the sandbox's webhooks (300 ms, retried after 1 s)
 	dir, err := os.MkdirTemp("", "controllers-store-")

@@ -70,7 +70,9 @@ func (s *Server) waitForOutcome(ctx context.Context, st journey.State) (*banking
 		if j := bc.Status.LastJourney; j != nil && j.Nonce == st.Nonce {
 			return bc, j.Result, nil
 		}
-		if !handedOff(bc, st.Nonce) {
+		// Still the current journey: the handoff this gateway just wrote may not be
+		// in its cache yet. Neither current nor handed off: the connection moved on.
+		if a := bc.Status.Authorization; !handedOff(bc, st.Nonce) && (a == nil || a.Nonce != st.Nonce) {
 			return nil, "", errJourneyGone
 		}
 		select {

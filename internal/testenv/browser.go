@@ -21,6 +21,9 @@ type Browser struct {
 	Username, Password string
 	// Choice is the button value pressed on consent-like forms: "allow" or "cancel".
 	Choice string
+	// Bank, when set, is the provider_id chosen on a bank-selection form (default:
+	// the one the page preselects).
+	Bank string
 	// MaxSteps bounds the journey.
 	MaxSteps int
 	// Stop, when set, ends the journey at a redirect to a URL it accepts (for example
@@ -126,6 +129,9 @@ func (b *Browser) pickForm(page string) (form, bool) {
 		return form{}, false
 	}
 	f := forms[0]
+	if b.Bank != "" && f.inputs["provider_id"] {
+		f.values.Set("provider_id", b.Bank)
+	}
 	if f.inputs["username"] {
 		f.values.Set("username", b.Username)
 		f.values.Set("password", b.Password)
