@@ -12,7 +12,10 @@ import (
 func (r *BankConnectionReconciler) emitTransitionEvents(before, after *bankingv1alpha1.BankConnection) {
 	was := apimeta.FindStatusCondition(before.Status.Conditions, bankingv1alpha1.ConditionReady)
 	now := apimeta.FindStatusCondition(after.Status.Conditions, bankingv1alpha1.ConditionReady)
-	if now != nil && (was == nil || was.Status != now.Status || was.Reason != now.Reason) {
+	// A new connection waiting for its user is news to no one: no event (kstatus and
+	// kubectl wait read the condition), so a consent costs one event, Authorized.
+	awaiting := now != nil && now.Reason == bankingv1alpha1.ReasonAwaitingAuthorization && (was == nil || was.Reason == bankingv1alpha1.ReasonProgressing)
+	if now != nil && !awaiting && (was == nil || was.Status != now.Status || was.Reason != now.Reason) {
 		kind := corev1.EventTypeNormal
 		if now.Status == "False" || now.Reason == bankingv1alpha1.ReasonProviderUnavailable || now.Reason == bankingv1alpha1.ReasonRateLimited {
 			kind = corev1.EventTypeWarning

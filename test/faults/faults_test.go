@@ -121,6 +121,7 @@ func TestFaults(t *testing.T) {
 		"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"),
 		"--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
 		fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency), "--provider-timeout=" + providerTimeout.String(),
+		"--gateway-rate-per-client=-1", "--gateway-rate-per-connection=-1",
 	}}
 	defer func() {
 		if err := mgr.Stop(); err != nil {

@@ -60,6 +60,8 @@ type result struct {
 	ProviderCalls, FloorProviderCalls int64
 	CallsByEndpoint                   harness.WriteCounts
 	Writes, FloorWrites               harness.WriteCounts
+	// ByWriter are the operator's writes during the consents, from the audit log.
+	ByWriter                          harness.AuditWrites
 	PeakRSS                           int64
 	CPU                               time.Duration
 	SteadyWrites                      harness.WriteCounts
@@ -76,6 +78,7 @@ type restartResult struct {
 	TokenCalls    int64
 	InvalidGrants int64
 	Writes        harness.WriteCounts
+	ByWriter      harness.AuditWrites
 	PeakRSS       int64
 	CPU           time.Duration
 }
@@ -210,6 +213,8 @@ func TestScale(t *testing.T) {
 			"--metrics-bind-address=" + metricsAddr, "--gateway-bind-address=" + gatewayAddr, "--gateway-public-url=" + gatewayURL,
 			"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"), "--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
 			fmt.Sprintf("--max-concurrent-reconciles=%d", conc), fmt.Sprintf("--provider-qps=%g", qps), fmt.Sprintf("--provider-burst=%d", int(2*qps)),
+			// Thousands of users from one address, each journey once: no gateway buckets.
+			"--gateway-rate-per-client=-1", "--gateway-rate-per-connection=-1",
 		}
 	}
 	mgr.Args = managerArgs(*flagQPS)
@@ -235,6 +240,7 @@ func TestScale(t *testing.T) {
 	}
 	calls0 := sb.CallTotal(sandbox.CallFilter{})
 	byEndpoint0 := callsByEndpoint(sb)
+	mark := cp.Mark()
 	start = time.Now()
 	if err := harness.Parallel(ctx, n, conc, func(ctx context.Context, i int) error {
 		return c.Create(ctx, harness.NewConnection(scaleNS, harness.ConnectionName(i)))
@@ -259,9 +265,14 @@ func TestScale(t *testing.T) {
 	}
 	logf("operator: all %d Ready in %s; %d provider calls; %d consents, %d callback retries; writes: %s",
 		n, res.ReadyTime.Round(time.Millisecond), res.ProviderCalls, users.Completed.Load(), users.Retried.Load(), res.Writes)
+	time.Sleep(settle) // the last events land after Ready
+	if res.ByWriter, err = cp.AuditSince(mark, harness.IsOperator); err != nil {
+		t.Fatal(err)
+	}
+	logf("operator: writes per consent by writer (audit log), besides the create: %s", res.ByWriter.PerUnit(n))
 
-	// 4. Steady state: nothing is due for ~50 minutes, so nothing may happen.
-	time.Sleep(settle) // let the last events and status writes land before the window opens
+	// 4. Steady state: nothing is due for ~50 minutes, so nothing may happen (the
+	// settle above let the last events and status writes land).
 	sw0, err := harness.ReadWrites(ctx, cp.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -339,6 +350,7 @@ func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, s
 		t.Fatal(err)
 	}
 	ig0 := sb.ErrorTotal(sandbox.CallFilter{Error: "invalid_grant"})
+	mark := cp.Mark()
 	mgr.Args = args
 	restart := time.Now()
 	if err := mgr.Start(ctx); err != nil {
@@ -377,6 +389,9 @@ func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, s
 		t.Fatal(err)
 	}
 	rr.Writes = w1.Sub(w0)
+	if rr.ByWriter, err = cp.AuditSince(mark, harness.IsOperator); err != nil {
+		t.Fatal(err)
+	}
 	rr.InvalidGrants = sb.ErrorTotal(sandbox.CallFilter{Error: "invalid_grant"}) - ig0
 	for _, call := range sb.Tokens.Calls(restart) {
 		if call.Grant == "refresh_token" {
@@ -424,6 +439,8 @@ func (r result) table() string {
 	}
 	row("operator provider calls by endpoint", r.CallsByEndpoint.String())
 	row("operator writes by verb and resource", r.Writes.String())
+	row("writes per consent, including the create (target ≤ 7)", fmt.Sprintf("%.2f", 1+float64(r.ByWriter.Total())/float64(max(r.N, 1))))
+	row("writes per consent by writer and verb (audit log)", r.ByWriter.PerUnit(r.N))
 	row("manager peak RSS (VmHWM) after Ready + steady", mib(r.PeakRSS))
 	row("manager CPU seconds (user+system) until end of steady", fmt.Sprintf("%.1f s", r.CPU.Seconds()))
 	row("steady state: writes / provider calls / manager CPU", fmt.Sprintf("%.0f / %d / %.2f s", r.SteadyWrites.Total(), r.SteadyCalls, r.SteadyCPU.Seconds()))
@@ -434,6 +451,7 @@ func (r result) table() string {
 	row("tokens expired before their refresh", fmt.Sprint(rr.Expired))
 	row("smallest margin before expiry", rr.MinMargin.Round(time.Second).String())
 	row("restart: writes", fmt.Sprintf("%.0f (%s)", rr.Writes.Total(), rr.Writes))
+	row("restart: writes per refresh by writer (audit log)", rr.ByWriter.PerUnit(r.N))
 	row("restarted manager: peak RSS / CPU", fmt.Sprintf("%s / %.1f s", mib(rr.PeakRSS), rr.CPU.Seconds()))
 	return b.String()
 }

@@ -20,7 +20,9 @@ type ControlPlane struct {
 	Client client.Client
 	// Kubeconfig is a file the manager process reads (KUBECONFIG).
 	Kubeconfig string
-	env        *envtest.Environment
+	// AuditLog is the apiserver's audit log of writes (see Audit).
+	AuditLog string
+	env      *envtest.Environment
 }
 
 // StartControlPlane starts the control plane. Its certificates live in dir (not a
@@ -48,11 +50,15 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 	// kube-apiserver's graceful termination waits for open watches (the manager's)
 	// for longer than a test wants; after apiServerStopTimeout it gets SIGKILL.
 	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir, StopTimeout: apiServerStopTimeout}
+	auditLog, err := enableAudit(env.ControlPlane.APIServer, dir)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting control plane: %w", err)
 	}
-	cp := &ControlPlane{env: env}
+	cp := &ControlPlane{env: env, AuditLog: auditLog}
 	stop := func(err error) (*ControlPlane, error) { _ = env.Stop(); return nil, err }
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, -1

@@ -126,8 +126,10 @@ type Users struct {
 	cache cache.Cache
 	http  *http.Client
 	queue workqueue.TypedDelayingInterface[types.NamespacedName]
-	// handled holds the states whose callback succeeded or was refused for good.
+	// handled holds the journeys whose callback succeeded or was refused for good.
 	handled sync.Map
+	// reloads counts, per journey, the reloads of a link the gateway did not know yet.
+	reloads sync.Map
 
 	// Completed counts consent journeys the gateway accepted.
 	Completed atomic.Int64
@@ -192,50 +194,85 @@ func (u *Users) work(ctx context.Context) {
 	}
 }
 
-// consent completes the journey of the link bc currently publishes; it reports
-// whether to try again later.
+// consent completes the journey of the link bc currently publishes, as a browser
+// would: it opens status.connectURL (which sets the gateway's cookie and redirects to
+// the provider with a state bound to it), lets the sandbox issue the code the mock
+// bank's dialog would (with the link's PKCE challenge), and returns to the callback
+// with the cookie. It reports whether to try again later.
 func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 	bc := &bankingv1alpha1.BankConnection{}
-	if err := u.cache.Get(ctx, key, bc); err != nil || bc.Status.AuthorizationURL == "" {
+	if err := u.cache.Get(ctx, key, bc); err != nil || bc.Status.ConnectURL == "" || bc.Status.Authorization == nil {
 		return false
 	}
-	link, err := url.Parse(bc.Status.AuthorizationURL)
+	journey := bc.Status.Authorization.Nonce
+	if _, done := u.handled.Load(journey); done {
+		return false
+	}
+	resp, err := u.do(ctx, bc.Status.ConnectURL, nil)
 	if err != nil {
+		return true
+	}
+	link, err := url.Parse(resp.Header.Get("Location"))
+	switch {
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return true
+	case resp.StatusCode == http.StatusNotFound && u.reload(journey):
+		// The gateway's cache may not show a link published a moment ago: the user
+		// reloads, as a person would, a few times.
+		return true
+	case resp.StatusCode != http.StatusFound || err != nil:
+		u.handled.Store(journey, true) // used, superseded or expired: a new link follows if needed
 		return false
 	}
 	q := link.Query()
-	state := q.Get("state")
-	if _, done := u.handled.Load(state); done || state == "" {
-		return false
-	}
 	code, err := u.SB.Authorize(sandbox.AuthorizeRequest{
 		ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), Scopes: strings.Fields(q.Get("scope")),
+		CodeChallenge: q.Get("code_challenge"),
 	})
 	if err != nil {
 		return false // not a link of this sandbox's clients: nothing a user could do
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		CallbackURL(u.GatewayURL)+"?"+url.Values{"code": {code}, "state": {state}}.Encode(), nil)
+	resp, err = u.do(ctx, CallbackURL(u.GatewayURL)+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), resp.Cookies())
 	if err != nil {
+		return true
+	}
+	switch {
+	case resp.StatusCode == http.StatusSeeOther:
+		u.handled.Store(journey, true)
+		u.Completed.Add(1)
 		return false
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return true
+	default:
+		u.handled.Store(journey, true)
+		return false
+	}
+}
+
+// maxReloads is how often a user reloads a connect link the gateway does not know yet.
+const maxReloads = 5
+
+// reload counts a reload of journey's link, false once the user gives up.
+func (u *Users) reload(journey string) bool {
+	n, _ := u.reloads.LoadOrStore(journey, new(atomic.Int32))
+	return n.(*atomic.Int32).Add(1) <= maxReloads
+}
+
+// do sends a GET with cookies and drops the body.
+func (u *Users) do(ctx context.Context, target string, cookies []*http.Cookie) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
 	}
 	resp, err := u.http.Do(req)
 	if err != nil {
-		return true
+		return nil, err
 	}
 	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusSeeOther || resp.StatusCode == http.StatusOK:
-		u.handled.Store(state, true)
-		u.Completed.Add(1)
-		return false
-	case resp.StatusCode >= 500:
-		return true
-	default:
-		// Used, superseded or expired: the connection publishes a new link if needed.
-		u.handled.Store(state, true)
-		return false
-	}
+	return resp, nil
 }
 
 // Count returns how many connections in the cache satisfy pred.
