@@ -30,6 +30,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
@@ -116,6 +117,11 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}()
 
 	conditions.InitReady(&bc.Status.Conditions, bc.Generation, "Reconciliation has started")
+	if h := bc.Status.Handoff; h != nil && (bc.Status.LastJourney == nil || bc.Status.LastJourney.Nonce != h.Nonce) {
+		// A user waits in a browser for this reconcile: its provider calls (the code
+		// exchange, the consent read) go ahead of background work at the rate limiter.
+		ctx = httpx.WithUserPresent(ctx)
+	}
 	for _, phase := range r.phasesFor(bc) {
 		done, err := phase(ctx, s)
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/provider"
-	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
@@ -33,7 +32,7 @@ func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connecti
 	if err := r.confirmFresh(ctx, s); err != nil {
 		return false, err
 	}
-	result, msg, err := r.redeem(httpx.WithUserPresent(ctx), s, h)
+	result, msg, err := r.redeem(ctx, s, h) // ctx is user-present (Reconcile)
 	if err != nil {
 		return false, err
 	}

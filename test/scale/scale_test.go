@@ -81,7 +81,49 @@ type restartResult struct {
 	ByWriter      harness.AuditWrites
 	PeakRSS       int64
 	CPU           time.Duration
+	Probe         userPresentProbe
 }
+
+// userPresentProbe is one consent completed by a user during the refresh storm.
+type userPresentProbe struct {
+	// Pending is how many refreshes were still to do when the user's callback arrived.
+	Pending int
+	// CallbackAt is when the gateway accepted the user's callback.
+	CallbackAt time.Time
+	// CallbackToReady is from the gateway accepting the callback to Ready=True;
+	// CreateToReady includes publishing the link and the user's journey.
+	CallbackToReady, CreateToReady time.Duration
+	Err                            error
+}
+
+// probeName is the connection the probe's user consents for.
+const probeName = "probe-user-present"
+
+// probeUserPresent starts a consent a few seconds into the storm and times it.
+func probeUserPresent(ctx context.Context, c client.Client, users *harness.Users, logf func(string, ...any)) userPresentProbe {
+	var p userPresentProbe
+	time.Sleep(2 * time.Second) // the storm is under way: refreshes queue at the provider limit
+	created := time.Now()
+	if p.Err = c.Create(ctx, harness.NewConnection(scaleNS, probeName)); p.Err != nil {
+		return p
+	}
+	p.Err = users.WaitCount(ctx, 1, 10*time.Minute, func(bc *bankingv1alpha1.BankConnection) bool {
+		return bc.Name == probeName && harness.IsReady(bc)
+	}, nil)
+	ready := time.Now()
+	if p.Err != nil {
+		return p
+	}
+	if at, ok := users.CallbackAt.Load(probeName); ok {
+		p.CallbackAt = at.(time.Time)
+		p.CallbackToReady = ready.Sub(p.CallbackAt)
+	}
+	p.CreateToReady = ready.Sub(created)
+	logf("restart: a user's consent during the storm took %s from callback to Ready (%s from create)",
+		p.CallbackToReady.Round(time.Millisecond), p.CreateToReady.Round(time.Millisecond))
+	return p
+}
+
 
 func init() {
 	// The harness's watches log through controller-runtime; it has nothing to say.
@@ -297,7 +339,7 @@ func TestScale(t *testing.T) {
 		*flagSteady, res.SteadyWrites, res.SteadyCalls, res.SteadyCPU, res.PeakRSS>>20, res.CPU)
 
 	// 5. Restart with every token due: the refresh storm.
-	res.Restart = restartStorm(ctx, t, cp, sb, mgr, managerArgs(*flagRestartQPS), n, logf)
+	res.Restart = restartStorm(ctx, t, cp, sb, mgr, users, managerArgs(*flagRestartQPS), n, logf)
 
 	report := res.table()
 	fmt.Println(report)
@@ -317,7 +359,7 @@ func TestScale(t *testing.T) {
 // restartStorm stops the manager, moves every token's expiry so that all are due
 // (within -scale.due-within), restarts it and measures how the refreshes spread.
 func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, sb *harness.Sandbox, mgr *harness.Manager,
-	args []string, n int, logf func(string, ...any)) restartResult {
+	users *harness.Users, args []string, n int, logf func(string, ...any)) restartResult {
 	t.Helper()
 	var rr restartResult
 	if err := mgr.Stop(); err != nil {
@@ -357,6 +399,8 @@ func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, s
 		t.Fatal(err)
 	}
 	logf("restart: manager restarted with %d tokens due (earliest expiry %s, due-within %s)", n, base.Format(time.TimeOnly), *flagDueWithin)
+	probe := make(chan userPresentProbe, 1)
+	go func() { probe <- probeUserPresent(ctx, c, users, logf) }()
 	refreshed := map[string]time.Time{}
 	deadline := restart.Add(renewBefore + *flagDueWithin + 10*time.Minute)
 	for len(refreshed) < n {
@@ -370,7 +414,7 @@ func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, s
 		}
 		for _, s := range list.Items {
 			exp, err := time.Parse(time.RFC3339, string(s.Data[tokensecret.KeyExpiresAt]))
-			if err != nil || !exp.After(due[s.Name]) {
+			if _, ok := due[s.Name]; !ok || err != nil || !exp.After(due[s.Name]) {
 				continue
 			}
 			// The operator computes a new token's expiry as its arrival + expires_in.
@@ -379,6 +423,12 @@ func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, s
 		logf("restart: %d/%d tokens refreshed", len(refreshed), n)
 	}
 	rr.Duration = time.Since(restart)
+	rr.Probe = <-probe
+	for _, at := range refreshed {
+		if at.After(rr.Probe.CallbackAt) {
+			rr.Probe.Pending++ // the refresh came after the user's callback
+		}
+	}
 	st, err := mgr.Stats()
 	if err != nil {
 		t.Fatal(err)
@@ -452,6 +502,12 @@ func (r result) table() string {
 	row("smallest margin before expiry", rr.MinMargin.Round(time.Second).String())
 	row("restart: writes", fmt.Sprintf("%.0f (%s)", rr.Writes.Total(), rr.Writes))
 	row("restart: writes per refresh by writer (audit log)", rr.ByWriter.PerUnit(r.N))
+	if rr.Probe.Err != nil {
+		row("user-present consent during the storm", "failed: "+rr.Probe.Err.Error())
+	} else {
+		row("user-present consent during the storm: callback → Ready / create → Ready", fmt.Sprintf("%s / %s (%d of the storm's refreshes still pending at the callback)",
+			rr.Probe.CallbackToReady.Round(time.Millisecond), rr.Probe.CreateToReady.Round(time.Millisecond), rr.Probe.Pending))
+	}
 	row("restarted manager: peak RSS / CPU", fmt.Sprintf("%s / %.1f s", mib(rr.PeakRSS), rr.CPU.Seconds()))
 	return b.String()
 }

@@ -131,6 +131,8 @@ type Users struct {
 	// reloads counts, per journey, the reloads of a link the gateway did not know yet.
 	reloads sync.Map
 
+	// CallbackAt holds, by connection name, when the gateway accepted its callback.
+	CallbackAt sync.Map
 	// Completed counts consent journeys the gateway accepted.
 	Completed atomic.Int64
 	// Retried counts callbacks answered 5xx or not answered (retried after a second).
@@ -239,6 +241,7 @@ func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 	switch {
 	case resp.StatusCode == http.StatusSeeOther:
 		u.handled.Store(journey, true)
+		u.CallbackAt.Store(key.Name, time.Now())
 		u.Completed.Add(1)
 		return false
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
