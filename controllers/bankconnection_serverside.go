@@ -100,6 +100,9 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 		if err := r.ensureKeptLink(ctx, s, true); err != nil {
 			return r.fail(ctx, s, err)
 		}
+		// Creating the journey is what a first check would learn (pending): the schedule
+		// starts from it rather than asking again at once.
+		r.checks.set(client.ObjectKeyFromObject(bc), s.now)
 		awaitUser(s)
 		r.scheduleCheck(s)
 		return true, nil

@@ -296,7 +296,7 @@ func assertNoCalls(t *testing.T, bc *bankingv1alpha1.BankConnection, f sandbox.C
 			return fmt.Errorf("written with nothing due (resourceVersion %s -> %s)", rv, now.ResourceVersion)
 		}
 		if got := sb.CallTotal(f); got != calls {
-			return fmt.Errorf("%d provider calls with nothing due", got-calls)
+			return fmt.Errorf("%d provider calls with nothing due: %+v", got-calls, sb.Calls(f))
 		}
 		return nil
 	})
