@@ -11,9 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
-	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -52,9 +52,9 @@ type BankConnectionReconciler struct {
 	// Journeys derives PKCE verifiers and opens the codes the gateway hands over.
 	Journeys *journey.Keys
 	Tokens   *tokensecret.Store
-	Clock     Clock
-	Recorder  events.EventRecorder
-	Metrics   *metrics.Connections
+	Clock    Clock
+	Recorder events.EventRecorder
+	Metrics  *metrics.Connections
 
 	MaxConcurrentReconciles int
 

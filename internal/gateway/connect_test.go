@@ -44,7 +44,6 @@ func connectServer(t *testing.T, limits Limits) *Server {
 	return &Server{Client: c, Reader: c, Journeys: e.keys, PublicURL: "https://gw.example", Clock: fuzzClock{}, Log: logr.Discard(), Limits: limits}
 }
 
-
 func serve(h http.Handler, method, target string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, target, nil)
 	for _, c := range cookies {

@@ -21,9 +21,9 @@ const maxSealedLength = 2048
 
 // Purposes separate the keys derived from the master key.
 const (
-	purposeState   = "oauth-state"
-	purposeTicket  = "outcome-ticket"
-	purposeCode    = "code-handoff"
+	purposeState    = "oauth-state"
+	purposeTicket   = "outcome-ticket"
+	purposeCode     = "code-handoff"
 	purposeVerifier = "pkce-verifier"
 )
 

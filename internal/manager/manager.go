@@ -98,11 +98,11 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 
 	tl, err := truelayer.New(truelayer.Options{
 		// Data API v3 client-credentials tokens are shared by replicas and restarts.
-		TokenCache: &tokensecret.ClientTokenCache{Client: mgr.GetClient(), Namespace: o.OperatorNamespace, Name: o.StateKeySecret + "-client-tokens"},
-		AuthURL:    o.TrueLayerAuthURL,
-		APIURL:     o.TrueLayerAPIURL,
-		Timeout:    o.ProviderTimeout,
-		RateLimit:  truelayer.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
+		TokenCache:   &tokensecret.ClientTokenCache{Client: mgr.GetClient(), Namespace: o.OperatorNamespace, Name: o.StateKeySecret + "-client-tokens"},
+		AuthURL:      o.TrueLayerAuthURL,
+		APIURL:       o.TrueLayerAPIURL,
+		Timeout:      o.ProviderTimeout,
+		RateLimit:    truelayer.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
 		Clock:        o.Clock.Now,
 		ResponseMode: responseMode(o.TrueLayerResponseMode),
 		Observer: func(endpoint string, status int, d time.Duration) {

@@ -61,13 +61,13 @@ type result struct {
 	CallsByEndpoint                   harness.WriteCounts
 	Writes, FloorWrites               harness.WriteCounts
 	// ByWriter are the operator's writes during the consents, from the audit log.
-	ByWriter                          harness.AuditWrites
-	PeakRSS                           int64
-	CPU                               time.Duration
-	SteadyWrites                      harness.WriteCounts
-	SteadyCalls                       int64
-	SteadyCPU                         time.Duration
-	Restart                           restartResult
+	ByWriter     harness.AuditWrites
+	PeakRSS      int64
+	CPU          time.Duration
+	SteadyWrites harness.WriteCounts
+	SteadyCalls  int64
+	SteadyCPU    time.Duration
+	Restart      restartResult
 }
 
 type restartResult struct {
@@ -123,7 +123,6 @@ func probeUserPresent(ctx context.Context, c client.Client, users *harness.Users
 		p.CallbackToReady.Round(time.Millisecond), p.CreateToReady.Round(time.Millisecond))
 	return p
 }
-
 
 func init() {
 	// The harness's watches log through controller-runtime; it has nothing to say.
