@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -46,20 +43,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		o.Clock = realClock{}
 	}
 	scheme := NewScheme()
-	cacheOpts := cache.Options{
-		// The operator never reads managedFields; dropping them from cached objects
-		// roughly halves the memory a BankConnection and its Secret cost.
-		DefaultTransform: cache.TransformStripManagedFields(),
-		// Only Secrets the operator manages are cached: a cluster with thousands of
-		// unrelated Secrets must not cost the manager memory. Users' credentials
-		// Secrets are read uncached, when a provider call needs them.
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{bankingv1alpha1.LabelManagedBy: bankingv1alpha1.ManagedByValue})},
-		},
-	}
-	if o.Namespace != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
-	}
+	cacheOpts := CacheOptions(o)
 
 	// Each component writes under its own user agent, so the apiserver's audit log
 	// (and the scale harness reading it) attributes every write to its writer.
