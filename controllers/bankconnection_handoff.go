@@ -84,7 +84,11 @@ func (r *BankConnectionReconciler) redeem(ctx context.Context, s *connectionScop
 		}
 		return bankingv1alpha1.JourneyFailed, "The connection's client credentials could not be used", nil
 	}
-	grant, err := pc.CompleteAuthorization(ctx, conn, provider.Callback{Code: code, CodeVerifier: r.Journeys.Verifier(string(bc.UID), h.Nonce)})
+	verifier, err := r.Journeys.Verifier(bc.Status.Authorization.KeyID, string(bc.UID), h.Nonce)
+	if err != nil {
+		return bankingv1alpha1.JourneyFailed, "The journey key this journey started with is no longer accepted", nil
+	}
+	grant, err := pc.CompleteAuthorization(ctx, conn, provider.Callback{Code: code, CodeVerifier: verifier})
 	if err != nil {
 		return bankingv1alpha1.JourneyFailed, capitalize(err.Error()), nil
 	}

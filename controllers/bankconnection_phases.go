@@ -105,7 +105,12 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	if err != nil {
 		return err
 	}
-	conn.CodeChallenge = journey.Challenge(r.Journeys.Verifier(string(bc.UID), nonce))
+	keyID := r.Journeys.ID()
+	verifier, err := r.Journeys.Verifier(keyID, string(bc.UID), nonce)
+	if err != nil {
+		return fmt.Errorf("deriving the PKCE verifier: %w", err)
+	}
+	conn.CodeChallenge = journey.Challenge(verifier)
 	auth, err := pc.BeginAuthorization(ctx, conn, "")
 	if err != nil {
 		return err
@@ -113,7 +118,7 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	expires := s.now.Add(authorizationTTL).UTC().Truncate(time.Second)
 	s.changed = true
 	resetFailures(bc)
-	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires)}
+	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires), KeyID: keyID}
 	bc.Status.AuthorizationURL = auth.URL
 	bc.Status.ConnectURL = r.Links.ConnectURL(nonce)
 	connection.MergeRefs(bc, auth.Refs)

@@ -344,6 +344,10 @@ type AuthorizationStatus struct {
 	// ExpiresAt is when the link stops working; a new one is published then.
 	// +required
 	ExpiresAt metav1.Time `json:"expiresAt"`
+	// KeyID names the journey key that was current when the journey started (its
+	// PKCE verifier is derived from it), so a key rotation does not break it.
+	// +optional
+	KeyID string `json:"keyID,omitempty"`
 }
 
 // HandoffStatus hands a journey's result from the gateway to the reconciler.

@@ -111,15 +111,26 @@ func TestCodeIsBoundToItsJourney(t *testing.T) {
 
 func TestVerifierIsValidPKCE(t *testing.T) {
 	k := testKeys(t, 1)
-	v := k.Verifier("uid", "journey")
+	verifier := func(k *Keys, id, nonce string) string {
+		v, err := k.Verifier(id, "uid", nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v := verifier(k, k.ID(), "journey")
 	if !regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`).MatchString(v) {
 		t.Fatalf("verifier %q is not an RFC 7636 code verifier", v)
 	}
-	if v != k.Verifier("uid", "journey") {
+	if v != verifier(k, k.ID(), "journey") {
 		t.Fatal("the verifier is not stable for one journey")
 	}
-	if v == k.Verifier("uid", "other") || v == testKeys(t, 2).Verifier("uid", "journey") {
+	other := testKeys(t, 2)
+	if v == verifier(k, k.ID(), "other") || v == verifier(other, other.ID(), "journey") {
 		t.Fatal("two journeys or keys share a verifier")
+	}
+	if _, err := k.Verifier(other.ID(), "uid", "journey"); err == nil {
+		t.Fatal("a verifier was derived from a key that is not accepted")
 	}
 	// RFC 7636 appendix B.
 	if got := Challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"); got != "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" {
@@ -138,5 +149,52 @@ func TestSecrets(t *testing.T) {
 	}
 	if BrowserHash(a) == BrowserHash(b) || BrowserHash(a) == a {
 		t.Fatal("browser hash does not separate secrets")
+	}
+}
+
+// TestRotation: after the current key changes, what the old key sealed still opens
+// while it is accepted, new values are sealed with the new key, and a journey's
+// verifier stays what it was when the journey started.
+func TestRotation(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	k, err := NewKeys(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := k.ID()
+	st := State{Namespace: "a", Name: "b", UID: "c", Nonce: "d", Expiry: now.Add(time.Hour)}
+	inFlight, _ := k.SealState(st)
+	verifier, _ := k.Verifier(oldID, "c", "d")
+
+	// Step 1: the new key is accepted on every replica before it seals anything.
+	if err := k.Update(oldKey, newKey); err != nil {
+		t.Fatal(err)
+	}
+	// Step 2: it becomes current, the old one stays accepted.
+	if err := k.Update(newKey, oldKey); err != nil {
+		t.Fatal(err)
+	}
+	if k.ID() == oldID {
+		t.Fatal("the current key did not change")
+	}
+	if _, err := k.OpenState(inFlight, now); err != nil {
+		t.Fatalf("a state sealed before the rotation no longer opens: %v", err)
+	}
+	if v, err := k.Verifier(oldID, "c", "d"); err != nil || v != verifier {
+		t.Fatalf("the in-flight journey's verifier changed: %v", err)
+	}
+	fresh, _ := k.SealState(st)
+	if !strings.HasPrefix(fresh, k.ID()+".") {
+		t.Fatalf("a new state is not sealed with the new key: %s", fresh)
+	}
+	// Step 3: the old key is dropped; what it sealed stops opening.
+	if err := k.Update(newKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.OpenState(inFlight, now); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a state sealed with a dropped key opened: %v", err)
+	}
+	if err := k.Update(make([]byte, 8)); err == nil || k.ID() == "" {
+		t.Fatal("a short key was accepted")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // MinKeyLength is the shortest master key accepted (256 bits).
@@ -31,32 +32,76 @@ const (
 // truncated, or sealed for something else). It says nothing more, on purpose.
 var ErrInvalid = errors.New("not a valid sealed value")
 
-// Keys seals and opens the journey's values. It is safe for concurrent use.
+// Keys seals and opens the journey's values. It holds a current key, which seals,
+// and any number of accepted keys, which only open: a value names the key that sealed
+// it, so a key can rotate while journeys are in flight (see Update). It is safe for
+// concurrent use.
 type Keys struct {
+	set atomic.Pointer[keySet]
+}
+
+type keySet struct {
+	current *masterKey
+	byID    map[string]*masterKey
+}
+
+type masterKey struct {
 	id     string
 	master []byte
 }
 
-// NewKeys derives the journey's keys from a master key.
-func NewKeys(master []byte) (*Keys, error) {
-	if len(master) < MinKeyLength {
-		return nil, fmt.Errorf("journey key must be at least %d bytes, got %d", MinKeyLength, len(master))
+// NewKeys derives the journey's keys from a current master key and the keys that are
+// still (previous) or already (next) accepted.
+func NewKeys(current []byte, accepted ...[]byte) (*Keys, error) {
+	k := &Keys{}
+	if err := k.Update(current, accepted...); err != nil {
+		return nil, err
 	}
-	sum := sha256.Sum256(append([]byte("key-id:"), master...))
-	return &Keys{id: hex.EncodeToString(sum[:4]), master: append([]byte(nil), master...)}, nil
+	return k, nil
 }
 
-// ID names the master key in every sealed value (the first 8 hex digits of a hash).
-func (k *Keys) ID() string { return k.id }
+// Update replaces the keys at once, for every holder of k (the gateway and the
+// reconciler share one Keys): values sealed by a key that is no longer current nor
+// accepted stop opening.
+func (k *Keys) Update(current []byte, accepted ...[]byte) error {
+	set := &keySet{byID: map[string]*masterKey{}}
+	for i, raw := range append([][]byte{current}, accepted...) {
+		if len(raw) < MinKeyLength {
+			return fmt.Errorf("journey key must be at least %d bytes, got %d", MinKeyLength, len(raw))
+		}
+		mk := &masterKey{id: keyID(raw), master: append([]byte(nil), raw...)}
+		if i == 0 {
+			set.current = mk
+		}
+		set.byID[mk.id] = mk
+	}
+	k.set.Store(set)
+	return nil
+}
 
-func (k *Keys) derive(purpose string) []byte {
-	m := hmac.New(sha256.New, k.master)
+// keyID names a master key in every sealed value: the first 8 hex digits of a hash.
+func keyID(master []byte) string {
+	sum := sha256.Sum256(append([]byte("key-id:"), master...))
+	return hex.EncodeToString(sum[:4])
+}
+
+// ID is the id of the current key, which seals.
+func (k *Keys) ID() string { return k.set.Load().current.id }
+
+// Accepts is true when a value sealed by key id still opens.
+func (k *Keys) Accepts(id string) bool {
+	_, ok := k.set.Load().byID[id]
+	return ok
+}
+
+func (mk *masterKey) derive(purpose string) []byte {
+	m := hmac.New(sha256.New, mk.master)
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
 }
 
-func (k *Keys) aead(purpose string) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(k.derive(purpose))
+func (mk *masterKey) aead(purpose string) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(mk.derive(purpose))
 	if err != nil {
 		return nil, fmt.Errorf("journey cipher: %w", err)
 	}
@@ -65,7 +110,8 @@ func (k *Keys) aead(purpose string) (cipher.AEAD, error) {
 
 // seal encrypts and authenticates plaintext for purpose, binding aad: "<key id>.<base64url(nonce|ciphertext)>".
 func (k *Keys) seal(purpose string, plaintext, aad []byte) (string, error) {
-	a, err := k.aead(purpose)
+	mk := k.set.Load().current
+	a, err := mk.aead(purpose)
 	if err != nil {
 		return "", err
 	}
@@ -74,7 +120,7 @@ func (k *Keys) seal(purpose string, plaintext, aad []byte) (string, error) {
 		return "", fmt.Errorf("reading nonce: %w", err)
 	}
 	out := a.Seal(nonce, nonce, plaintext, aad)
-	return k.id + "." + base64.RawURLEncoding.EncodeToString(out), nil
+	return mk.id + "." + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
 // open reverses seal. Every failure is ErrInvalid.
@@ -83,14 +129,15 @@ func (k *Keys) open(purpose, sealed string, aad []byte) ([]byte, error) {
 		return nil, ErrInvalid
 	}
 	id, body, ok := strings.Cut(sealed, ".")
-	if !ok || id != k.id {
+	mk := k.set.Load().byID[id]
+	if !ok || mk == nil {
 		return nil, ErrInvalid
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
 		return nil, ErrInvalid
 	}
-	a, err := k.aead(purpose)
+	a, err := mk.aead(purpose)
 	if err != nil {
 		return nil, ErrInvalid
 	}

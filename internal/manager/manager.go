@@ -71,13 +71,22 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating direct client: %w", err)
 	}
-	key, err := gateway.EnsureStateKey(ctx, direct, o.OperatorNamespace, o.StateKeySecret)
+	keySecret, err := gateway.EnsureStateKey(ctx, direct, o.OperatorNamespace, o.StateKeySecret)
 	if err != nil {
 		return nil, err
 	}
-	journeys, err := journey.NewKeys(key)
+	current, accepted, err := gateway.KeysFrom(keySecret)
 	if err != nil {
 		return nil, err
+	}
+	journeys, err := journey.NewKeys(current, accepted...)
+	if err != nil {
+		return nil, err
+	}
+	key := gateway.StateKey(current) // webhook tokens
+	if err := mgr.Add(&gateway.KeyWatcher{Config: cfg, Scheme: scheme, Namespace: o.OperatorNamespace, Name: o.StateKeySecret,
+		Keys: journeys, Log: ctrl.Log.WithName("journey-keys")}); err != nil {
+		return nil, fmt.Errorf("adding the state key watcher: %w", err)
 	}
 
 	tl, err := truelayer.New(truelayer.Options{
