@@ -51,6 +51,11 @@ type Error struct {
 	Description string
 	// RetryAfter is the provider's Retry-After, when it sent one.
 	RetryAfter time.Duration
+	// TraceID is the provider's id of the failed request (TrueLayer's
+	// Tl-Trace-Id / X-TL-Correlation-Id header or problem trace_id, Codat's
+	// correlationId): what the provider's support asks for. It identifies a
+	// request, never a credential.
+	TraceID string
 	// Err is the underlying error (transport errors), if any.
 	Err error
 }
@@ -63,6 +68,11 @@ func (e *Error) Error() string {
 			msg += " " + e.Code
 		}
 		msg += ")"
+	}
+	// Before the description, so that a message cut to fit a status field
+	// keeps what support needs.
+	if e.TraceID != "" {
+		msg += " [trace id " + e.TraceID + "]"
 	}
 	if e.Description != "" {
 		msg += ": " + e.Description

@@ -183,7 +183,9 @@ func TestOpenAPISignupPlus(t *testing.T) {
 		e.get("/signup-plus/accounts?account_id=unknown", tk.Access),
 		large.get("/signup-plus/accounts?account_id=unknown", tk.Access),
 	} {
-		mustf(t, bad.status >= 400 && strings.HasPrefix(bad.header.Get("Content-Type"), "application/problem+json"), "signup error %d %s", bad.status, bad.body)
+		// The document gives application/json for every Signup+ answer.
+		mustf(t, bad.status >= 400 && strings.HasPrefix(bad.header.Get("Content-Type"), "application/json"), "signup error %d %s: %s", bad.status, bad.header.Get("Content-Type"), bad.body)
+		mustf(t, bad.json(t)["trace_id"] != nil, "signup error without trace_id: %s", bad.body)
 		doc.check(t, "Problem", bad.body)
 	}
 }

@@ -74,7 +74,7 @@ func TestErrorClassification(t *testing.T) {
 		{name: "429 with Retry-After", op: consent, status: 429, header: map[string]string{"Retry-After": "30"},
 			body: codatError(429, "Too many requests", "True"), class: provider.ClassRateLimited, attempts: 1, retryIn: 30 * time.Second},
 		{name: "500 retried then RetryLater", op: consent, status: 500, body: codatError(500, "There is a problem with our server.", "Unknown"),
-			class: provider.ClassRetryLater, attempts: 3, descHas: "correlation id c0ffee00"},
+			class: provider.ClassRetryLater, attempts: 3, descHas: "trace id c0ffee00"},
 		{name: "503 on POST /companies is not repeated", op: begin, status: 503, body: codatError(503, "Service unavailable", "True"),
 			class: provider.ClassRetryLater, attempts: 1},
 		{name: "400 that can be retried", op: consent, status: 400, body: codatError(400, "Transient failure", "True"),

@@ -172,10 +172,12 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	// echoing a secret there must not carry it into errors, status or logs.
 	pe.Code = httpx.Redact(pe.Code, cl.secrets)
 	pe.Description = httpx.Redact(pe.Description, cl.secrets)
+	pe.TraceID = httpx.Redact(pe.TraceID, cl.secrets)
 	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
 		pe.RetryAfter = ra
 	}
-	c.log.V(1).Info("TrueLayer error", "op", cl.op, "status", pe.Status, "code", pe.Code, "class", pe.Class, "reason", pe.Reason)
+	c.log.V(1).Info("TrueLayer error", "op", cl.op, "status", pe.Status, "code", pe.Code, "class", pe.Class, "reason", pe.Reason,
+		"traceID", pe.TraceID)
 	return nil, pe
 }
 

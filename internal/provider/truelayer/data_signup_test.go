@@ -119,7 +119,13 @@ func TestDataSignupErrors(t *testing.T) {
 			conn := dataConn(e, truelayer.DataAPISignupPlus)
 			s, _ := e.connectAs(conn, "error."+tc.code, "error")
 			_, err := e.client.Fetch(context.Background(), conn, s, provider.Fetch{Resource: provider.ResourceIdentity})
-			wantErr(t, err, tc.class, tc.reason)
+			pe := wantErr(t, err, tc.class, tc.reason)
+			// The sandbox answers application/json, as the document gives:
+			// the body is still read as a Signup+ problem, with its trace_id.
+			if pe.Code == "" || pe.Code == tc.code {
+				t.Fatalf("code %q is not a Signup+ problem type: %v", pe.Code, pe)
+			}
+			hasTraceID(t, pe)
 			noSecrets(t, err, s.Tokens.AccessToken)
 		})
 	}

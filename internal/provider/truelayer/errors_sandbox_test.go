@@ -84,6 +84,7 @@ func TestDataAPIErrorCatalogue(t *testing.T) {
 			defer e.srv.RemoveFault(fid)
 			_, err = e.client.Consent(context.Background(), conn, provider.Session{Tokens: &tok})
 			pe := wantErr(t, err, w.class, w.reason)
+			hasTraceID(t, pe)
 			status := sandbox.ErrorCatalogue[code].Status
 			if pe.Status != status || pe.Code != code {
 				t.Fatalf("status %d code %q, want %d %q", pe.Status, pe.Code, status, code)
@@ -181,6 +182,7 @@ func TestV3ProblemTypes(t *testing.T) {
 			defer e.srv.RemoveFault(fid)
 			_, err = e.client.Consent(context.Background(), conn, provider.Session{Refs: conn.Refs})
 			pe := wantErr(t, err, tc.want.class, tc.want.reason)
+			hasTraceID(t, pe)
 			if pe.Code != tc.problem {
 				t.Fatalf("code %q, want %q", pe.Code, tc.problem)
 			}
