@@ -94,6 +94,7 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		r.phaseSchedule,
 		r.phaseActiveRun,
 		r.phaseSuspend,
+		r.phasePlan,
 		r.phaseDue,
 		r.phaseConnection,
 		r.phaseStartRun,

@@ -10,7 +10,9 @@ const (
 	AnnotationRunRequestedAt = "banking.consent-operator.dev/run-requested-at"
 	// AnnotationPSUIP, set together with AnnotationRunRequestedAt, marks the run as
 	// attended by the user at that IP address: it is sent with X-PSU-IP and not counted
-	// against the unattended-call budget.
+	// against the unattended-call budget. It marks that one run: the SyncJob controller
+	// removes it when the run ends (unless it was changed meanwhile), so a later
+	// run-requested-at without a new psu-ip is unattended.
 	AnnotationPSUIP = "banking.consent-operator.dev/psu-ip"
 	// AnnotationKeepTokenSecret set to "true" keeps the token Secret when the
 	// BankConnection is deleted (its ownerRef is removed instead).

@@ -65,6 +65,11 @@ type Data struct {
 	// ReplaceIdentity(ctx, owner, accountID, ...); Identities are the
 	// connection's (accountID "").
 	AccountIdentities map[string][]store.Identity
+	// IdentityAccounts are accounts whose identity must be asked for one by
+	// one (Signup+'s multiple_accounts_linked): each is one more call to the
+	// bank, so the caller counts and sends them as Fetch{Resource:
+	// ResourceIdentity, AccountID} rather than the client following them.
+	IdentityAccounts []string
 }
 
 // FetchResult is either Data (synchronous) or a Task to collect later.

@@ -36,6 +36,12 @@ const (
 // condition reason.
 const ReasonAccessTokenRejected = "AccessTokenRejected"
 
+// ReasonSCAExceeded refines ClassInvalidRequest: the bank serves this data (history
+// older than 90 days, some banks' /info) only shortly after the user authenticated.
+// Asking for less history, or a new consent, helps; retrying the same request does
+// not. It is not a condition reason.
+const ReasonSCAExceeded = "SCAExceeded"
+
 // Error is a classified provider error. Its message never contains a token value.
 type Error struct {
 	Class Class

@@ -177,6 +177,9 @@ var (
 	rateLimited   = rule{provider.ClassRateLimited, ""}
 	badRequest    = rule{provider.ClassInvalidRequest, ""}
 	tokenRejected = rule{provider.ClassRetryLater, provider.ReasonAccessTokenRejected}
+	// sca_exceeded: the data is served only within minutes of the user's
+	// authentication; a narrower window works, the same request never will.
+	scaExceeded = rule{provider.ClassInvalidRequest, provider.ReasonSCAExceeded}
 )
 
 // v1Rules maps the error codes of the auth server and Data API v1
@@ -195,7 +198,7 @@ var v1Rules = map[string]rule{
 	"invalid_authorization_code":      needsReauth, // the journey must be run again
 	"wrong_credentials":               needsReauth,
 	"invalid_credentials_key":         needsReauth,
-	"sca_exceeded":                    needsReauth,
+	"sca_exceeded":                    scaExceeded,
 	"account_permanently_locked":      needsReauth,
 	"mfa_required":                    needsReauth,
 	"user_input_required":             needsReauth,

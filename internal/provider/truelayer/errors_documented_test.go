@@ -135,7 +135,7 @@ func TestDocumentedErrorBodies(t *testing.T) {
 			`{"error":"provider_request_limit_exceeded","error_description":"Maximum number of requests per user allowed by provider exceeded.","error_details":{}}`, nil}, wRate, "provider_request_limit_exceeded", 0},
 		{"/me provider_error", consent, time.Time{}, answer{503, jsonCT, `{"error":"provider_error","error_description":"The provider service is unavailable.","error_details":{}}`, nil}, wRetry, "provider_error", 0},
 		{"/me provider_timeout", consent, time.Time{}, answer{504, jsonCT, `{"error":"provider_timeout","error_description":"The provider service timed out.","error_details":{}}`, nil}, wRetry, "provider_timeout", 0},
-		{"/me sca_exceeded", consent, time.Time{}, answer{403, jsonCT, `{"error":"sca_exceeded","error_description":"SCA exemption has expired.","error_details":{}}`, nil}, wReauth, "sca_exceeded", 0},
+		{"/me sca_exceeded", consent, time.Time{}, answer{403, jsonCT, `{"error":"sca_exceeded","error_description":"SCA exemption has expired.","error_details":{}}`, nil}, want{provider.ClassInvalidRequest, provider.ReasonSCAExceeded}, "sca_exceeded", 0},
 		{"/me endpoint_not_supported", consent, time.Time{}, answer{501, jsonCT, `{"error":"endpoint_not_supported","error_description":"Feature not supported by the provider","error_details":{}}`, nil}, wBadRequest, "endpoint_not_supported", 0},
 		{"/me HTML 504 from a gateway", consent, time.Time{}, answer{504, "text/html", "<html><body><h1>504 Gateway Time-out</h1></body></html>", nil}, wRetry, "", 0},
 		{"/me unknown 418", consent, time.Time{}, answer{418, jsonCT, `{"error":"teapot"}`, nil}, wBadRequest, "teapot", 0},

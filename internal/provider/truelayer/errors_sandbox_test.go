@@ -40,7 +40,7 @@ var dataAPIWant = map[string]want{
 	"wrong_credentials":               wReauth,
 	"access_denied":                   wReauth,
 	"invalid_credentials_key":         wReauth,
-	"sca_exceeded":                    wReauth,
+	"sca_exceeded":                    {provider.ClassInvalidRequest, provider.ReasonSCAExceeded},
 	"account_temporarily_locked":      wRetry,
 	"account_permanently_locked":      wReauth,
 	"mfa_required":                    wReauth,
