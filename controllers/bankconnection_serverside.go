@@ -52,6 +52,10 @@ const (
 	msgV3Expiring   = "The consent expires soon; Data API v3 has no extension, so the user authorises a new connection once it ends"
 )
 
+// msgInvalidRequest starts the message of a connection Stalled with
+// ReasonInvalidRequest; the provider's error (with its trace id) follows.
+const msgInvalidRequest = "The provider refused a request as invalid: retrying cannot help; fix the spec (e.g. providerID) or the provider account, then change the spec or set the refresh-requested-at annotation: "
+
 func keptByProvider(bc *bankingv1alpha1.BankConnection) bool {
 	return consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI)
 }
@@ -88,13 +92,18 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 	forced := requested != "" && requested != bc.Status.LastHandledRefreshAt
 	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled); c != nil &&
 		c.Status == metav1.ConditionTrue && c.ObservedGeneration == bc.Generation && !forced &&
-		c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) {
-		return true, nil // fixed by editing the Secret, then setting the refresh-requested-at annotation
+		(c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) ||
+			c.Reason == bankingv1alpha1.ReasonInvalidRequest) {
+		return true, nil // fixed by a human, then a spec change or the refresh-requested-at annotation
 	}
 
 	if !journeyStarted(bc) {
 		if !r.mayCall(s) {
 			return true, nil
+		}
+		if forced {
+			// Answered by this attempt; a transient failure's backoff retries it.
+			bc.Status.LastHandledRefreshAt = requested
 		}
 		if err := r.ensureKeptLink(ctx, s, true); err != nil {
 			return r.fail(ctx, s, err)
@@ -361,8 +370,8 @@ func (r *BankConnectionReconciler) ensureKeptLink(ctx context.Context, s *connec
 // the moment stand; other errors go to the caller.
 func (r *BankConnectionReconciler) keptLinkFailed(s *connectionScope, err error) error {
 	pe, ok := provider.AsError(err)
-	if !ok || pe.Class == provider.ClassNeedsHuman {
-		return err
+	if !ok || pe.Class == provider.ClassNeedsHuman || pe.Class == provider.ClassInvalidRequest {
+		return err // fail() stalls: a human must act
 	}
 	bc := s.bc
 	tok := tokenStatus(bc)

@@ -493,8 +493,20 @@ func (r *SyncJobReconciler) finish(ctx context.Context, s *jobScope, rc *runCont
 		s.setReady(metav1.ConditionTrue, reason, message)
 		r.event(sj, "Normal", bankingv1alpha1.ReasonSucceeded, "Run", "The run stored its data")
 	default:
-		s.setReady(metav1.ConditionFalse, bankingv1alpha1.ReasonRunFailed, "The last run did not complete: "+truncate(msg, 500))
-		r.event(sj, "Warning", bankingv1alpha1.ReasonRunFailed, "Run", "The run did not complete: "+truncate(msg, 500))
+		reason, prefix := bankingv1alpha1.ReasonRunFailed, "The last run did not complete: "
+		if pe, ok := provider.AsError(cause); ok && pe.Class == provider.ClassNeedsHuman && rc != nil {
+			// The connection's conditions are its own reconciler's to write: ask it to
+			// check with the provider now (it stalls the connection if a human must
+			// act) rather than at its next scheduled look.
+			if err := r.requestRefresh(ctx, rc.bc, s.now); err != nil {
+				return err
+			}
+			reason = stallReason(pe.Reason)
+			prefix = "The provider says the connection needs a human (" + reason + "); BankConnection " +
+				rc.bc.Name + " was asked to check: "
+		}
+		s.setReady(metav1.ConditionFalse, reason, prefix+truncate(msg, 500))
+		r.event(sj, "Warning", reason, "Run", prefix+truncate(msg, 500))
 	}
 	if s.sched != nil {
 		next := s.sched.Next(s.now)
