@@ -68,11 +68,12 @@ func isV3(bc *bankingv1alpha1.BankConnection) bool {
 // tokens, the provider check for consents the provider keeps.
 func (r *BankConnectionReconciler) phasesFor(bc *bankingv1alpha1.BankConnection) []connectionPhase {
 	if keptByProvider(bc) {
-		return []connectionPhase{r.phaseSuspend, r.phaseKeptByProvider}
+		return []connectionPhase{r.phaseSuspend, r.phaseDebugID, r.phaseKeptByProvider}
 	}
 	return []connectionPhase{
 		r.phaseSuspend,
 		r.phaseTokenSecret,
+		r.phaseDebugID,
 		r.phaseStalled,
 		r.phaseAuthorize,
 		r.phaseRecoverInterruptedRefresh,

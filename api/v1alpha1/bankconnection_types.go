@@ -316,6 +316,10 @@ type BankConnectionStatus struct {
 	// ProviderRefs are the provider's ids for this connection.
 	// +optional
 	ProviderRefs *ProviderRefs `json:"providerRefs,omitempty"`
+	// Debug answers the last debug-id-requested-at annotation. Written by the
+	// BankConnection reconciler only.
+	// +optional
+	Debug *DebugStatus `json:"debug,omitempty"`
 }
 
 // AuthorizationStatus is the consent journey in progress.
@@ -327,6 +331,30 @@ type AuthorizationStatus struct {
 	// ExpiresAt is when the link stops working; a new one is published then.
 	// +required
 	ExpiresAt metav1.Time `json:"expiresAt"`
+}
+
+// DebugStatus answers the debug-id-requested-at annotation.
+type DebugStatus struct {
+	// RequestedAt is the annotation's value this answers.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	RequestedAt string `json:"requestedAt"`
+	// ID is the provider's debug id, to quote to its support. Empty when the provider
+	// gave none (Message says why).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	ID string `json:"id,omitempty"`
+	// ProviderID is the bank the debug id is for.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	ProviderID string `json:"providerID,omitempty"`
+	// IssuedAt is when the provider issued the id.
+	// +optional
+	IssuedAt *metav1.Time `json:"issuedAt,omitempty"`
+	// Message says why there is no id, and what to quote instead.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
 }
 
 // ConsentStatus describes the consent at the provider.

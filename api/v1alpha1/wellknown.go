@@ -5,6 +5,10 @@ const (
 	// AnnotationRefreshRequestedAt on a BankConnection forces a token refresh whenever
 	// its value changes; status.lastHandledRefreshAt echoes the value once done.
 	AnnotationRefreshRequestedAt = "banking.consent-operator.dev/refresh-requested-at"
+	// AnnotationDebugIDRequestedAt on a BankConnection asks the provider for a debug id
+	// (TrueLayer POST /api/debug) whenever its value changes, for the provider's
+	// support; status.debug answers it (echoing the value) and an event names the id.
+	AnnotationDebugIDRequestedAt = "banking.consent-operator.dev/debug-id-requested-at"
 	// AnnotationRunRequestedAt on a SyncJob starts a run whenever its value changes;
 	// status.lastHandledRunRequestAt echoes the value once the run has started.
 	AnnotationRunRequestedAt = "banking.consent-operator.dev/run-requested-at"
