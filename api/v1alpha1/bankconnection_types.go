@@ -75,6 +75,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="(has(self.environment) ? self.environment : 'Sandbox') == (has(oldSelf.environment) ? oldSelf.environment : 'Sandbox')",message="environment is immutable: create a new BankConnection to change it"
 // +kubebuilder:validation:XValidation:rule="(has(self.dataAPI) ? self.dataAPI : 'V1') == (has(oldSelf.dataAPI) ? oldSelf.dataAPI : 'V1')",message="dataAPI is immutable: create a new BankConnection to change it"
 // +kubebuilder:validation:XValidation:rule="!has(self.dataAPI) || self.provider == 'TrueLayer'",message="dataAPI is only valid with provider TrueLayer"
+// +kubebuilder:validation:XValidation:rule="!has(self.companyName) || self.provider == 'Codat'",message="companyName is only valid with provider Codat"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'TrueLayer' || (has(self.scopes) && size(self.scopes) > 0)",message="scopes are required with provider TrueLayer"
 // +kubebuilder:validation:XValidation:rule="!has(self.scopes) || !has(self.dataAPI) || self.dataAPI != 'V3' || self.scopes.all(s, s in ['info', 'accounts', 'transactions'])",message="scopes: Data API V3 allows only info, accounts and transactions"
 // +kubebuilder:validation:XValidation:rule="!has(self.dataAPI) || self.dataAPI != 'SignupPlus' || (has(self.scopes) && 'signupplus' in self.scopes)",message="scopes: dataAPI SignupPlus needs the signupplus scope"
@@ -141,6 +142,15 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._:@+-]+$`
 	UserRef string `json:"userRef"`
 
+	// CompanyName is the name of the business whose bank account this is, as the end
+	// user gives it (Codat only: its company stands for the end customer, Codat
+	// recommends capturing the company's name, and Codat Link shows it to the user).
+	// Unset means "<namespace>-<name>"; userRef is an id, not a name. Characters Codat
+	// does not allow become '-'. It names the company when it is created.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	CompanyName string `json:"companyName,omitempty"`
 	// Redirect says where the user goes after the consent journey.
 	// +optional
 	Redirect *RedirectSpec `json:"redirect,omitempty"`

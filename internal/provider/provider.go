@@ -36,6 +36,9 @@ type Connection struct {
 	DataAccess string
 	// UserRef is the application's user id.
 	UserRef string
+	// CompanyName names the Codat company (spec.companyName); other providers
+	// ignore it.
+	CompanyName string
 	// RedirectURI is the operator gateway's OAuth callback URL.
 	RedirectURI string
 	// Refs are ids the provider assigned earlier (V3 data connection, Codat company).
