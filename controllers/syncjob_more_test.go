@@ -153,6 +153,9 @@ func TestCodatSyncJob(t *testing.T) {
 	}
 	waitFor(t, bc, isReady)
 
+	const queueAll, queueOne, dataStatus = "POST /companies/{companyId}/data/all", "POST /companies/{companyId}/data/queue/{dataType}",
+		"GET /companies/{companyId}/dataStatus"
+	allBefore, oneBefore, statusBefore := callsTo(queueAll), callsTo(queueOne), callsTo(dataStatus)
 	sj := newSyncJob(ns, "sam-once", "sam", "", bankingv1alpha1.SyncModeAsync)
 	create(t, sj)
 	// Codat has no per-run webhook: the run polls its pulls; the test moves the clock
@@ -183,6 +186,14 @@ func TestCodatSyncJob(t *testing.T) {
 	}
 	if counts.Accounts == 0 || counts.Transactions == 0 || counts.Balances == 0 {
 		t.Fatalf("the Codat run stored too little: %+v", counts)
+	}
+	// Accounts, balances and transactions are every type Codat offers: one data/all
+	// refresh, tracked through dataStatus, no per-type queue.
+	if all, one := callsTo(queueAll)-allBefore, callsTo(queueOne)-oneBefore; all != 1 || one != 0 {
+		t.Fatalf("data/all called %d times, data/queue %d times; want one data/all", all, one)
+	}
+	if callsTo(dataStatus) == statusBefore {
+		t.Fatal("the run was not tracked through dataStatus")
 	}
 
 	// Deauthorised at the bank: the connection stalls, the job waits.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -198,9 +199,11 @@ func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runConte
 		}
 	}
 	queue := append([]provider.Fetch(nil), fetches...)
+	allData := wantsAllData(rc.bc, s.sj)
 	for i := 0; i < len(queue); i++ {
 		f := queue[i]
 		f.PSUIP = run.PSUIP
+		f.AllData = allData
 		if async := r.asyncFor(s.sj, rc, f); async {
 			f.Async = true
 			if rc.bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer && rc.conn.DataAPI != string(bankingv1alpha1.DataAPIV3) {
@@ -279,6 +282,15 @@ func (r *SyncJobReconciler) asyncFor(sj *bankingv1alpha1.SyncJob, rc *runContext
 		return false
 	}
 	return !(sj.Status.ActiveRun.Attended && rc.conn.DataAPI != string(bankingv1alpha1.DataAPIV3))
+}
+
+// wantsAllData: a Codat job reading balances and transactions (accounts come with
+// them) wants every data type Codat's Banking API offers, so one refresh of them all
+// (POST data/all) replaces queueing each.
+func wantsAllData(bc *bankingv1alpha1.BankConnection, sj *bankingv1alpha1.SyncJob) bool {
+	return bc.Spec.Provider == bankingv1alpha1.ProviderCodat &&
+		slices.Contains(sj.Spec.Resources, bankingv1alpha1.ResourceBalance) &&
+		slices.Contains(sj.Spec.Resources, bankingv1alpha1.ResourceTransactions)
 }
 
 // asyncCapable says which fetches can use the provider's async mode: TrueLayer v1

@@ -40,6 +40,11 @@ type Fetch struct {
 	WebhookURI string
 	// Async asks for asynchronous processing without a webhook (the caller polls).
 	Async bool
+	// AllData says the run wants every data type the provider offers, so a
+	// provider that refreshes them all with one request does (Codat: POST
+	// /companies/{id}/data/all with the run's first fetch, accounts; the later
+	// fetches of the run take the pulls it queued).
+	AllData bool
 }
 
 // Task is data the provider is preparing asynchronously.

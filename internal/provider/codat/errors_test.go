@@ -190,6 +190,8 @@ func TestPullFailures(t *testing.T) {
 			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				switch {
+				case strings.HasSuffix(r.URL.Path, "/dataStatus"):
+					fmt.Fprintf(w, `{"banking-accounts":{"dataType":"banking-accounts","currentStatus":%q,"latestSyncId":"p-1"}}`, tc.status)
 				case strings.HasSuffix(r.URL.Path, "/data/history/p-1"):
 					fmt.Fprintf(w, `{"id":"p-1","companyId":"co-1","connectionId":"cn-1","dataType":"banking-accounts","status":%q,"errorMessage":"it failed","requested":"2026-03-02T10:00:00Z"}`, tc.status)
 				case strings.HasSuffix(r.URL.Path, "/connections/cn-1"):
