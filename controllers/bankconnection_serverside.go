@@ -10,7 +10,10 @@ package controllers
 //     that starts at every 30 s and slows down the longer the link goes unused
 //     (consent.NextCheck), and at once when the gateway reports that the user came
 //     back from the provider (the refresh-requested-at annotation);
-//   - while the consent is active: hourly, to notice a revocation at the bank.
+//   - while the consent is active: hourly for Codat, to notice a revocation at the
+//     bank; daily for v3, whose only check is a data call the bank may count
+//     (probeDataConnection: the v3 document has no status endpoint), and at once when
+//     a SyncJob meets the consent's end (it sets refresh-requested-at).
 //
 // SyncJobs of a v3 connection call the Data API with the TrueLayer client's shared
 // client-credentials token (kept by the TrueLayer client, keyed by client id and
@@ -47,6 +50,7 @@ const (
 	msgKeptAwaiting = "Waiting for the user to authorise at the link in status.connectURL; the operator confirms with the provider"
 	msgKeptRevoked  = "The consent was revoked at the provider; the user must authorise again at status.reconsentURL"
 	msgKeptExpired  = "The consent has expired; the user must authorise again at status.reconsentURL"
+	msgV3Ended      = "The data connection is no longer authorised (Data API v3 does not say whether it expired or was revoked); the user must authorise a new one at status.reconsentURL"
 	msgKeptV3Ready  = "Data connection authorised at TrueLayer; SyncJobs use the client's shared token with its Connection-Id (no token Secret)"
 	msgCodatReady   = "Codat data connection Linked; SyncJobs read through Codat with the client Secret's api_key (no token Secret)"
 	msgV3Expiring   = "The consent expires soon; Data API v3 has no extension, so the user authorises a new connection once it ends"
@@ -123,7 +127,7 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 		last = s.now.Add(-consent.Jitter(string(bc.UID), consent.ActiveCheckInterval))
 		r.checks.set(key, last)
 	}
-	due := consent.NextCheck(consent.CheckState{Phase: phase, Since: linkIssuedAt(bc, s.now), Last: last})
+	due := consent.NextCheck(checkState(bc, phase, last, s.now))
 	if !forced && s.now.Before(due) && !keptWindowEnded(s) {
 		s.requeueAt(due)
 		if t := bc.Status.Token; t == nil || t.FailedAttempts == 0 {
@@ -183,6 +187,12 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 	case "Active":
 		return r.keptConsentActive(ctx, s, pc, conn, info)
 	case "Pending":
+		if phase == consent.CheckActive && isV3(bc) {
+			// Not authorised any more: the probe cannot tell an expired consent from a
+			// revoked one (probeDataConnection); either way the user authorises a new
+			// connection.
+			return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
+		}
 		if phase != consent.CheckStalled {
 			awaitUser(s)
 		} // else the re-consent link waits for the user and the stall stands
@@ -283,6 +293,9 @@ func (r *BankConnectionReconciler) stallKept(ctx context.Context, s *connectionS
 	state, msg := bankingv1alpha1.ConsentRevoked, msgKeptRevoked
 	if reason == bankingv1alpha1.ReasonConsentExpired {
 		state, msg = bankingv1alpha1.ConsentExpired, msgKeptExpired
+		if isV3(bc) {
+			msg = msgV3Ended
+		}
 		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
 			bankingv1alpha1.ReasonConsentExpired, "The consent has expired")
 	}
@@ -412,7 +425,17 @@ func awaitUser(s *connectionScope) {
 // scheduleCheck requeues at the next check the schedule allows.
 func (r *BankConnectionReconciler) scheduleCheck(s *connectionScope) {
 	last, _ := r.checks.get(client.ObjectKeyFromObject(s.bc))
-	s.requeueAt(consent.NextCheck(consent.CheckState{Phase: checkPhaseOf(s.bc), Since: linkIssuedAt(s.bc, s.now), Last: last}))
+	s.requeueAt(consent.NextCheck(checkState(s.bc, checkPhaseOf(s.bc), last, s.now)))
+}
+
+// checkState is what the check schedule looks at for bc. An active v3 connection is
+// checked daily: its only check is a data call the bank may count.
+func checkState(bc *bankingv1alpha1.BankConnection, phase consent.CheckPhase, last, now time.Time) consent.CheckState {
+	st := consent.CheckState{Phase: phase, Since: linkIssuedAt(bc, now), Last: last}
+	if isV3(bc) {
+		st.ActiveInterval = consent.V3ActiveCheckInterval
+	}
+	return st
 }
 
 // journeyStarted is true once the provider assigned the connection its ids.

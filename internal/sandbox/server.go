@@ -163,8 +163,6 @@ func (s *Server) routes() {
 
 	// Data API v3.
 	s.handle(famV3, "POST /v3/data-connections", s.handleV3Create)
-	s.handle(famV3, "GET /v3/data-connections/{connection_id}", s.handleV3Get)
-	s.handle(famV3, "DELETE /v3/data-connections/{connection_id}", s.handleV3Delete)
 	s.handle(famV3, "GET /v3/data-connections/{connection_id}/user-info", s.handleV3UserInfo)
 	s.handle(famV3, "GET /v3/connected-accounts", s.handleV3Accounts)
 	s.handle(famV3, "POST /v3/connected-accounts/{account_id}/transactions/requests", s.handleV3CreateTxRequest)

@@ -101,8 +101,8 @@ func (c *Client) Refresh(ctx context.Context, conn provider.Connection, refreshT
 	return provider.Tokens{}, unknownDataAPI("refresh", conn)
 }
 
-// Consent reads the consent from /data/v1/me (V1, SignupPlus) or the data
-// connection (V3).
+// Consent reads the consent from /data/v1/me (V1, SignupPlus) or probes the
+// data connection (V3, probeDataConnection).
 func (c *Client) Consent(ctx context.Context, conn provider.Connection, s provider.Session) (provider.Consent, error) {
 	switch conn.DataAPI {
 	case "", DataAPIV1, DataAPISignupPlus:
@@ -126,14 +126,15 @@ func (c *Client) Extend(ctx context.Context, conn provider.Connection, s provide
 }
 
 // Revoke ends the consent at TrueLayer: DELETE /api/delete with the user's
-// access token (V1, SignupPlus) or DELETE of the v3 data connection. A consent
-// that is already revoked or expired counts as revoked.
+// access token (V1, SignupPlus). Data API v3 has no revocation endpoint
+// (forgetDataConnection). A consent that is already revoked or expired counts
+// as revoked.
 func (c *Client) Revoke(ctx context.Context, conn provider.Connection, s provider.Session) error {
 	switch conn.DataAPI {
 	case "", DataAPIV1, DataAPISignupPlus:
 		return c.revokeV1(ctx, conn, s)
 	case DataAPIV3:
-		return c.deleteDataConnection(ctx, conn)
+		return c.forgetDataConnection(conn)
 	}
 	return unknownDataAPI("revoke", conn)
 }

@@ -149,8 +149,10 @@ func TestTokenEndpointErrorCatalogue(t *testing.T) {
 	_ = id
 }
 
-// TestV3ProblemTypes injects errors into GET /v3/data-connections/{id}; the
-// sandbox answers them as the v3 problem type of their status (§4.3).
+// TestV3ProblemTypes injects errors into GET /v3/data-connections/{id}/user-info
+// (the probe behind Consent); the sandbox answers them as the v3 problem type of
+// their status (§4.3). The probe is a data call the bank may count, so a 5xx is
+// not repeated.
 func TestV3ProblemTypes(t *testing.T) {
 	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 2 })
 	conn := v3Conn(e)
@@ -166,16 +168,15 @@ func TestV3ProblemTypes(t *testing.T) {
 	}{
 		{"validation_error", "invalid-parameters", wBadRequest, 1},
 		{"unauthorized", "unauthenticated", wTokenReject, 2}, // a new client token, then once more
-		{"access_denied", "forbidden", wReauth, 1},
-		{"account_not_found", "not-found", wReauth, 1}, // the data connection is gone
+		{"account_not_found", "not-found", wReauth, 1},       // the data connection is gone
 		{"provider_too_many_requests", "rate-limit-exceeded", wRate, 1},
-		{"internal_server_error", "unknown-error", wRetry, 3},
-		{"provider_error", "provider-error", wRetry, 3},
-		{"provider_timeout", "gateway-timeout", wRetry, 3},
+		{"internal_server_error", "unknown-error", wRetry, 1},
+		{"provider_error", "provider-error", wRetry, 1},
+		{"provider_timeout", "gateway-timeout", wRetry, 1},
 	} {
 		t.Run(tc.problem, func(t *testing.T) {
 			e.srv.ResetCalls()
-			fid, err := e.srv.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: tc.inject, Endpoint: "GET /v3/data-connections/{connection_id}"})
+			fid, err := e.srv.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: tc.inject, Endpoint: "GET /v3/data-connections/{connection_id}/user-info"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +187,7 @@ func TestV3ProblemTypes(t *testing.T) {
 			if pe.Code != tc.problem {
 				t.Fatalf("code %q, want %q", pe.Code, tc.problem)
 			}
-			if got := e.calls("", "GET /v3/data-connections/{connection_id}"); got != tc.calls {
+			if got := e.calls("", "GET /v3/data-connections/{connection_id}/user-info"); got != tc.calls {
 				t.Fatalf("%d calls, want %d", got, tc.calls)
 			}
 		})
