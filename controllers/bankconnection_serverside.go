@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -193,6 +194,9 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 			// connection.
 			return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
 		}
+		if reason, failed := v3FailureReason(requested); forced && failed && isV3(bc) {
+			return r.restartFailedV3(ctx, s, phase, reason)
+		}
 		if phase != consent.CheckStalled {
 			awaitUser(s)
 		} // else the re-consent link waits for the user and the stall stands
@@ -214,6 +218,25 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 	}
 	return r.fail(ctx, s, &provider.Error{Class: provider.ClassRetryLater, Op: "consent", Code: "malformed_response",
 		Description: "unknown consent status " + info.Status})
+}
+
+// restartFailedV3 answers a connection_failed webhook that the probe did not
+// contradict (the connection is not authorised): a failed data connection cannot be
+// authorised any more, so the user gets a new one's link, and an event says why.
+func (r *BankConnectionReconciler) restartFailedV3(ctx context.Context, s *connectionScope, phase consent.CheckPhase, reason string) (bool, error) {
+	bc := s.bc
+	if err := r.ensureKeptLink(ctx, s, true); err != nil {
+		return r.fail(ctx, s, err)
+	}
+	msg := "The authorisation at the bank failed (" + reason + "); a new link is ready at status.connectURL"
+	r.event(bc, corev1.EventTypeWarning, "AuthorizationFailed", "Authorize", msg)
+	if phase == consent.CheckStalled {
+		r.scheduleCheck(s) // the stall stands; the re-consent link is the new one
+		return true, nil
+	}
+	awaitUser(s)
+	r.scheduleCheck(s)
+	return true, nil
 }
 
 // keptConsentActive records an active consent and reports the connection Ready.

@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/manager"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
@@ -60,6 +61,8 @@ func startSandbox(*testenv.Env) (func(), error) {
 		// Async results complete after the run has recorded its tasks, as with a
 		// real provider, so the webhook finds them.
 		AsyncDelay: 300 * time.Millisecond,
+		// Data API v3 webhooks go to the URI registered in TrueLayer's Console.
+		V3WebhookURI: gatewayURL + gateway.V3WebhookPath,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)

@@ -4,13 +4,19 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/store"
+	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
 // undocumentedV3 are endpoints the sandbox once had that the published v3 document
@@ -113,5 +119,81 @@ func TestV3ExpiryStartsANewJourney(t *testing.T) {
 	if bc.Status.ProviderRefs.DataConnectionID != fresh {
 		t.Fatalf("data connection %s after the re-consent, want %s", bc.Status.ProviderRefs.DataConnectionID, fresh)
 	}
+	assertOnlyDocumentedV3(t)
+}
+
+// TestV3Webhooks: the documented connection_management and transaction_requests
+// webhooks, sent to the gateway's Console URI, make the operator act without waiting
+// for its schedule (the clock does not move): an authorised connection becomes
+// Ready, a run's transactions request is collected, and a failed authorisation gets
+// the user a new link. A malformed body is refused; an unknown connection changes
+// nothing.
+func TestV3Webhooks(t *testing.T) {
+	ns := newNamespace(t, "v3hooks")
+
+	// connection_authorized: authorised at the bank, not through the gateway's return.
+	bc := newV3Connection(ns, "cleo")
+	create(t, bc)
+	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
+	if err := sb.AuthorizeV3(bc.Status.ProviderRefs.DataConnectionID, "john", "doe"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bc, isReady)
+
+	// transactions_request_completed wakes the run that waits for it.
+	sj := newSyncJob(ns, "cleo-once", "cleo", "", bankingv1alpha1.SyncModeAsync)
+	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	create(t, sj)
+	waitForRuns(t, sj, 1)
+	if r := sj.Status.RecentRuns[0]; r.Result != bankingv1alpha1.RunSucceeded {
+		t.Fatalf("run woken by the v3 webhook: %+v", r)
+	}
+
+	// connection_failed: the user gets a new data connection's link.
+	dora := newV3Connection(ns, "dora")
+	create(t, dora)
+	waitFor(t, dora, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
+	failed := dora.Status.ProviderRefs.DataConnectionID
+	post := func(body string) int {
+		t.Helper()
+		resp, err := http.Post(gatewayURL+gateway.V3WebhookPath, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	event := func(typ, connID, extra string) string {
+		return fmt.Sprintf(`{"type":%q,"event_version":1,"event_id":"%s","connection_id":%q,"metadata":{"namespace":%q,"name":"dora"},%s}`,
+			typ, "ev-"+connID[:8], connID, ns, extra)
+	}
+	if code := post(`{"type":"connection_failed"}`); code != http.StatusBadRequest {
+		t.Fatalf("malformed webhook: HTTP %d, want 400", code)
+	}
+	if code := post(event("connection_failed", "00000000-0000-4000-8000-00000000dead", `"failed_at":"2026-01-05T09:00:00.000Z","failure_stage":"authorizing","failure_reason":"provider_rejected"`)); code != http.StatusOK {
+		t.Fatalf("webhook for an unknown connection: HTTP %d, want 200", code)
+	}
+	assertNoCalls(t, dora, sandbox.CallFilter{Client: testClientID, Endpoint: "POST /v3/data-connections"})
+	if code := post(event("connection_failed", failed, `"failed_at":"2026-01-05T09:00:00.000Z","failure_stage":"authorizing","failure_reason":"provider_rejected"`)); code != http.StatusOK {
+		t.Fatalf("connection_failed: HTTP %d, want 200", code)
+	}
+	waitFor(t, dora, func(bc *bankingv1alpha1.BankConnection) error {
+		if bc.Status.ProviderRefs.DataConnectionID == failed {
+			return fmt.Errorf("still the failed data connection %s", failed)
+		}
+		return hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization)(bc)
+	})
+	testenv.Eventually(t, 30*time.Second, func() error {
+		evs := &eventsv1.EventList{}
+		if err := env.Client.List(context.Background(), evs, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.Reason == "AuthorizationFailed" && e.Regarding.Name == "dora" && strings.Contains(e.Note, "provider_rejected") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no AuthorizationFailed event naming the reason")
+	})
 	assertOnlyDocumentedV3(t)
 }
