@@ -163,18 +163,29 @@ func TestTwoJobsShareTheBudget(t *testing.T) {
 		}
 		clk.Set(slot.Add(time.Minute))
 		poke(t, bc)
+		// The token is refreshed before the job runs, so no call races a refresh.
+		waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
+			if tok := bc.Status.Token; tok == nil || tok.ExpiresAt == nil || !tok.ExpiresAt.After(clk.Now().Add(2*time.Minute)) {
+				return fmt.Errorf("token not refreshed yet: %+v", bc.Status.Token)
+			}
+			return nil
+		})
 		pokeJob(t, sj)
 		runs[sj.Name]++
 		waitForRuns(t, sj, runs[sj.Name])
 	}
 	results := map[bankingv1alpha1.RunResult]int{}
+	var errs []string
 	for _, sj := range []*bankingv1alpha1.SyncJob{a, b} {
 		for _, r := range sj.Status.RecentRuns {
 			results[r.Result]++
+			if r.Error != "" && r.Result != bankingv1alpha1.RunDeferred {
+				errs = append(errs, sj.Name+": "+r.Error)
+			}
 		}
 	}
 	if results[bankingv1alpha1.RunSucceeded] != 4 || results[bankingv1alpha1.RunDeferred] != 4 {
-		t.Fatalf("eight runs of two jobs in 24 hours: %v, want 4 Succeeded and 4 Deferred", results)
+		t.Fatalf("eight runs of two jobs in 24 hours: %v, want 4 Succeeded and 4 Deferred; errors %q", results, errs)
 	}
 	if runs[a.Name] != 4 || runs[b.Name] != 4 {
 		t.Fatalf("test setup: runs %v", runs)
