@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -135,6 +136,22 @@ func TestPlanThatCanNeverFitIsRefused(t *testing.T) {
 	if got := sb.CallTotal(sandbox.CallFilter{Connection: connID, Endpoint: endpointV1Transactions}) - before; got != 0 {
 		t.Fatalf("%d transactions calls reached the bank", got)
 	}
+
+	// Fixing the spec lifts the stall.
+	patch := client.MergeFrom(sj.DeepCopy())
+	sj.Spec.Transactions.Lookback = &metav1.Duration{Duration: 4 * 365 * 24 * time.Hour}
+	if err := env.Client.Patch(context.Background(), sj, patch); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(sj), sj); err != nil {
+			return err
+		}
+		if apimeta.IsStatusConditionTrue(sj.Status.Conditions, bankingv1alpha1.ConditionStalled) {
+			return fmt.Errorf("still Stalled after the fix")
+		}
+		return nil
+	})
 }
 
 // TestTwoJobsShareTheBudget: two jobs of one connection, each every six hours,

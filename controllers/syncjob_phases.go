@@ -90,6 +90,11 @@ func (r *SyncJobReconciler) phasePlan(_ context.Context, s *jobScope) (bool, err
 	sj := s.sj
 	why := syncrun.NeverFits(sj)
 	if why == "" || attendedRequest(sj) {
+		if c := apimeta.FindStatusCondition(sj.Status.Conditions, bankingv1alpha1.ConditionReady); why == "" && c != nil &&
+			c.Reason == bankingv1alpha1.ReasonPlanExceedsBudget {
+			// The spec was fixed: no run has said anything yet.
+			s.setReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonScheduled, "The spec changed; waiting for the next run")
+		}
 		return false, nil
 	}
 	conditions.MarkAbnormal(&sj.Status.Conditions, sj.Generation, bankingv1alpha1.ConditionStalled, true, bankingv1alpha1.ReasonPlanExceedsBudget, why)
