@@ -23,17 +23,21 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/budget"
 	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
@@ -175,6 +179,12 @@ func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *conn
 func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection,
 	phase consent.CheckPhase, forced bool, requested string) (bool, error) {
 	bc := s.bc
+	if phase == consent.CheckActive && isV3(bc) {
+		// The check of an authorised v3 connection is a data call the bank counts.
+		if fits, err := r.reserveV3Probe(ctx, s); err != nil || !fits {
+			return true, err
+		}
+	}
 	info, err := pc.Consent(ctx, conn, provider.Session{Refs: conn.Refs})
 	if forced && (err == nil || provider.ClassOf(err) == provider.ClassNeedsHuman) {
 		// Handled; a transient failure keeps the request open for the backoff's retry.
@@ -236,6 +246,45 @@ func (r *BankConnectionReconciler) restartFailedV3(ctx context.Context, s *conne
 	}
 	awaitUser(s)
 	r.scheduleCheck(s)
+	return true, nil
+}
+
+// reserveV3Probe records the check of an active v3 connection (probeDataConnection's
+// data call) in the unattended-call ledger before it is sent, with the optimistic
+// lock the SyncJob controller's reservations use, so the two never overspend the
+// bank's four calls. When the endpoint's budget is spent the check waits for it.
+func (r *BankConnectionReconciler) reserveV3Probe(ctx context.Context, s *connectionScope) (bool, error) {
+	endpoint := string(provider.ResourceInfo)
+	if !slices.Contains(s.bc.Spec.Scopes, bankingv1alpha1.ScopeInfo) {
+		endpoint = string(provider.ResourceAccounts)
+	}
+	plan := budget.Plan{{Endpoint: endpoint}: 1}
+	latest := &bankingv1alpha1.BankConnection{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.bc), latest); err != nil {
+		return false, fmt.Errorf("reading the call ledger: %w", err)
+	}
+	if latest.ResourceVersion != s.bc.ResourceVersion {
+		return false, errStale // decided on an old copy: look again
+	}
+	if fits, freeAt := budget.Check(latest.Status.UnattendedCalls, plan, s.now); !fits {
+		s.requeueAt(freeAt)
+		return false, nil
+	}
+	before := latest.DeepCopy()
+	latest.Status.UnattendedCalls = budget.Reserve(latest.Status.UnattendedCalls, plan, s.now)
+	if err := r.Status().Patch(ctx, latest, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		if apierrors.IsConflict(err) {
+			return false, errStale // nothing was sent: look again on the latest object
+		}
+		return false, fmt.Errorf("reserving the check's call: %w", err)
+	}
+	// This reconcile's status patch must not write the ledger again: it was written
+	// here, and a reservation after this one must not be undone.
+	s.ledgerWritten = true
+	s.changed = true
+	s.bc.Status.UnattendedCalls = latest.Status.UnattendedCalls
+	// The object differs from the one this reconcile read only by that write.
+	s.bc.ResourceVersion = latest.ResourceVersion
 	return true, nil
 }
 

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -161,24 +162,31 @@ func TestTwoJobsShareTheBudget(t *testing.T) {
 	ns := newNamespace(t, "shared")
 	bc := readyConnection(t, ns, "ulla")
 	connID := connectionID(t, bc)
-	start := clk.Now()
 	a := newSyncJob(ns, "ulla-a", "ulla", "0 */6 * * *", bankingv1alpha1.SyncModeSync)
 	b := newSyncJob(ns, "ulla-b", "ulla", "30 */6 * * *", bankingv1alpha1.SyncModeSync)
 	for _, sj := range []*bankingv1alpha1.SyncJob{a, b} {
 		sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
 		createScheduled(t, sj)
 	}
-	runs := map[string]int{}
-	first := nextSlot(start, 6*time.Hour)
-	for slot := first; slot.Before(first.Add(24 * time.Hour)); slot = slot.Add(30 * time.Minute) {
-		sj := a
-		if slot.Sub(first)%(6*time.Hour) != 0 {
-			if slot.Sub(first)%(6*time.Hour) != 30*time.Minute {
-				continue
-			}
-			sj = b
+	// Each job's slots, from the one it published, over 24 hours, in time order.
+	type due struct {
+		at time.Time
+		sj *bankingv1alpha1.SyncJob
+	}
+	var slots []due
+	from := a.Status.NextScheduleTime.Time
+	if b.Status.NextScheduleTime.Time.Before(from) {
+		from = b.Status.NextScheduleTime.Time
+	}
+	for _, sj := range []*bankingv1alpha1.SyncJob{a, b} {
+		for at := sj.Status.NextScheduleTime.Time; at.Before(from.Add(24 * time.Hour)); at = at.Add(6 * time.Hour) {
+			slots = append(slots, due{at, sj})
 		}
-		clk.Set(slot.Add(time.Minute))
+	}
+	sort.Slice(slots, func(i, j int) bool { return slots[i].at.Before(slots[j].at) })
+	runs := map[string]int{}
+	for _, d := range slots {
+		clk.Set(d.at.Add(time.Minute))
 		poke(t, bc)
 		// The token is refreshed before the job runs, so no call races a refresh.
 		waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
@@ -187,22 +195,20 @@ func TestTwoJobsShareTheBudget(t *testing.T) {
 			}
 			return nil
 		})
-		pokeJob(t, sj)
-		runs[sj.Name]++
-		waitForRuns(t, sj, runs[sj.Name])
+		pokeJob(t, d.sj)
+		runs[d.sj.Name]++
+		waitForRuns(t, d.sj, runs[d.sj.Name])
 	}
 	results := map[bankingv1alpha1.RunResult]int{}
 	var errs []string
 	for _, sj := range []*bankingv1alpha1.SyncJob{a, b} {
 		for _, r := range sj.Status.RecentRuns {
 			results[r.Result]++
-			if r.Error != "" && r.Result != bankingv1alpha1.RunDeferred {
-				errs = append(errs, sj.Name+": "+r.Error)
-			}
+			errs = append(errs, fmt.Sprintf("%s %s at %s: %s %s", sj.Name, r.ID, r.StartedAt.UTC().Format(time.RFC3339), r.Result, r.Error))
 		}
 	}
 	if results[bankingv1alpha1.RunSucceeded] != 4 || results[bankingv1alpha1.RunDeferred] != 4 {
-		t.Fatalf("eight runs of two jobs in 24 hours: %v, want 4 Succeeded and 4 Deferred; errors %q", results, errs)
+		t.Fatalf("eight runs of two jobs in 24 hours: %v, want 4 Succeeded and 4 Deferred; runs %q", results, errs)
 	}
 	if runs[a.Name] != 4 || runs[b.Name] != 4 {
 		t.Fatalf("test setup: runs %v", runs)

@@ -110,6 +110,16 @@ func TestV3ExpiryStartsANewJourney(t *testing.T) {
 	if got := callsTo("POST /v3/data-connections") - creates; got != 1 {
 		t.Fatalf("%d data connections created for the re-consent, want 1", got)
 	}
+	// The check was a data call at the bank: it is in the unattended-call ledger.
+	counted := 0
+	for _, e := range bc.Status.UnattendedCalls {
+		if e.AccountID == "" && e.Endpoint == "info" {
+			counted = len(e.Calls)
+		}
+	}
+	if counted != 1 {
+		t.Fatalf("the daily check is not counted once in the ledger: %+v", bc.Status.UnattendedCalls)
+	}
 	fresh := bc.Status.ProviderRefs.DataConnectionID
 	clk.Advance(11 * time.Second)
 	if page := consentJourney(t, bc, "doe"); page.Status != http.StatusSeeOther {
