@@ -15,6 +15,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/manager"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
 	sandboxcodat "github.com/consent-operator/consent-operator/internal/sandbox/codat"
 	"github.com/consent-operator/consent-operator/internal/testenv"
@@ -63,6 +64,8 @@ func startSandbox(*testenv.Env) (func(), error) {
 		AsyncDelay: 300 * time.Millisecond,
 		// Data API v3 webhooks go to the URI registered in TrueLayer's Console.
 		V3WebhookURI: gatewayURL + gateway.V3WebhookPath,
+		// One user with two current accounts (Signup+'s multiple_accounts_linked).
+		UserDatasetSizes: map[string]bankdata.Size{signupMultiUser: bankdata.SizeLarge},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)

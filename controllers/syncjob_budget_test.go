@@ -3,6 +3,8 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
 	"testing"
 	"time"
@@ -308,5 +310,56 @@ func TestSCAExceededFallsBackToNinetyDays(t *testing.T) {
 		if w.TransactionsThrough.Time.Before(clk.Now().Add(-time.Minute)) {
 			t.Fatalf("watermark of %s not moved: %s", w.AccountID, w.TransactionsThrough)
 		}
+	}
+}
+
+// signupMultiUser is the mock user with two current accounts.
+const signupMultiUser = "john42"
+
+// TestSignupIdentityCallsAreEachCounted: Signup+ answers multiple_accounts_linked
+// for a user with two current accounts; the run asks for each account's identity as
+// a call of its own, and every one of the 1 + N calls is in the ledger.
+func TestSignupIdentityCallsAreEachCounted(t *testing.T) {
+	ns := newNamespace(t, "signupn")
+	bc := newConnection(ns, "ines")
+	bc.Spec.DataAPI = bankingv1alpha1.DataAPISignupPlus
+	bc.Spec.Scopes = []bankingv1alpha1.Scope{bankingv1alpha1.ScopeInfo, bankingv1alpha1.ScopeAccounts,
+		bankingv1alpha1.ScopeSignupPlus, bankingv1alpha1.ScopeOfflineAccess}
+	create(t, bc)
+	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
+	code, err := sb.Authorize(sandbox.AuthorizeRequest{ClientID: testClientID, RedirectURI: gatewayURL + "/callback",
+		Scopes: []string{"info", "accounts", "signupplus", "offline_access"}, Username: signupMultiUser, Password: "doe42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := callback(t, url.Values{"code": {code}, "state": {stateOf(t, bc)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: HTTP %d", resp.StatusCode)
+	}
+	waitFor(t, bc, isReady)
+	connID := connectionID(t, bc)
+	before := sb.CallTotal(sandbox.CallFilter{Connection: connID, Endpoint: "GET /signup-plus/accounts"})
+
+	sj := newSyncJob(ns, "ines-once", "ines", "", bankingv1alpha1.SyncModeSync)
+	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceIdentity}
+	create(t, sj)
+	waitForRuns(t, sj, 1)
+	if r := sj.Status.RecentRuns[0]; r.Result != bankingv1alpha1.RunSucceeded {
+		t.Fatalf("identity run: %+v", r)
+	}
+	calls := sb.CallTotal(sandbox.CallFilter{Connection: connID, Endpoint: "GET /signup-plus/accounts"}) - before
+	if calls != 3 {
+		t.Fatalf("%d Signup+ calls, want 3 (one answering multiple_accounts_linked, one per current account)", calls)
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(bc), bc); err != nil {
+		t.Fatal(err)
+	}
+	counted := 0
+	for _, e := range bc.Status.UnattendedCalls {
+		if e.Endpoint == "identity" {
+			counted += len(e.Calls)
+		}
+	}
+	if int64(counted) != calls {
+		t.Fatalf("%d identity calls in the ledger for %d sent: %+v", counted, calls, bc.Status.UnattendedCalls)
 	}
 }
