@@ -101,6 +101,9 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			return // computed from an outdated object: writing it could undo a newer status
 		}
 		bc.Status.ObservedGeneration = bc.Generation
+		if s.ledgerWritten {
+			before.Status.UnattendedCalls = bc.Status.UnattendedCalls // written with its own lock
+		}
 		r.emitTransitionEvents(before, bc)
 		err := patchStatus(ctx, r.Client, before, bc, func(o *bankingv1alpha1.BankConnection) any { return o.Status })
 		if apierrors.IsConflict(err) {

@@ -154,7 +154,8 @@ func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connecti
 	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != bc.Generation || s.consented {
 		return false, nil
 	}
-	rejected := c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected)
+	rejected := (c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected)) ||
+		c.Reason == bankingv1alpha1.ReasonInvalidRequest // both: fixed by a human, then a spec change or a refresh request
 	if !stalledByProvider[c.Reason] && !rejected {
 		return false, nil
 	}
@@ -531,6 +532,11 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 		if reason != bankingv1alpha1.ReasonInvalidClientCredentials {
 			return true, r.publishReconsent(ctx, s, "")
 		}
+		return true, nil
+	}
+
+	if pe.Class == provider.ClassInvalidRequest {
+		s.stall(bankingv1alpha1.ReasonInvalidRequest, msgInvalidRequest+pe.Error())
 		return true, nil
 	}
 

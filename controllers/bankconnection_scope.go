@@ -39,6 +39,10 @@ type connectionScope struct {
 
 	// deadlines are the times the controller must look again; it requeues at the earliest.
 	deadlines []time.Time
+	// ledgerWritten is set once this reconcile reserved calls in
+	// status.unattendedCalls itself (optimistic lock): its status patch then leaves
+	// the ledger out.
+	ledgerWritten bool
 }
 
 func newConnectionScope(r *BankConnectionReconciler, bc *bankingv1alpha1.BankConnection) *connectionScope {

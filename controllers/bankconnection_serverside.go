@@ -10,7 +10,10 @@ package controllers
 //     that starts at every 30 s and slows down the longer the link goes unused
 //     (consent.NextCheck), and at once when the gateway reports that the user came
 //     back from the provider (the refresh-requested-at annotation);
-//   - while the consent is active: hourly, to notice a revocation at the bank.
+//   - while the consent is active: hourly for Codat, to notice a revocation at the
+//     bank; daily for v3, whose only check is a data call the bank may count
+//     (probeDataConnection: the v3 document has no status endpoint), and at once when
+//     a SyncJob meets the consent's end (it sets refresh-requested-at).
 //
 // SyncJobs of a v3 connection call the Data API with the TrueLayer client's shared
 // client-credentials token (kept by the TrueLayer client, keyed by client id and
@@ -20,16 +23,21 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/budget"
 	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
@@ -47,10 +55,15 @@ const (
 	msgKeptAwaiting = "Waiting for the user to authorise at the link in status.connectURL; the operator confirms with the provider"
 	msgKeptRevoked  = "The consent was revoked at the provider; the user must authorise again at status.reconsentURL"
 	msgKeptExpired  = "The consent has expired; the user must authorise again at status.reconsentURL"
+	msgV3Ended      = "The data connection is no longer authorised (Data API v3 does not say whether it expired or was revoked); the user must authorise a new one at status.reconsentURL"
 	msgKeptV3Ready  = "Data connection authorised at TrueLayer; SyncJobs use the client's shared token with its Connection-Id (no token Secret)"
 	msgCodatReady   = "Codat data connection Linked; SyncJobs read through Codat with the client Secret's api_key (no token Secret)"
 	msgV3Expiring   = "The consent expires soon; Data API v3 has no extension, so the user authorises a new connection once it ends"
 )
+
+// msgInvalidRequest starts the message of a connection Stalled with
+// ReasonInvalidRequest; the provider's error (with its trace id) follows.
+const msgInvalidRequest = "The provider refused a request as invalid: retrying cannot help; fix the spec (e.g. providerID) or the provider account, then change the spec or set the refresh-requested-at annotation: "
 
 func keptByProvider(bc *bankingv1alpha1.BankConnection) bool {
 	return consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI)
@@ -64,12 +77,13 @@ func isV3(bc *bankingv1alpha1.BankConnection) bool {
 // tokens, the provider check for consents the provider keeps.
 func (r *BankConnectionReconciler) phasesFor(bc *bankingv1alpha1.BankConnection) []connectionPhase {
 	if keptByProvider(bc) {
-		return []connectionPhase{r.phaseSuspend, r.phaseKeptByProvider}
+		return []connectionPhase{r.phaseSuspend, r.phaseDebugID, r.phaseKeptByProvider}
 	}
 	return []connectionPhase{
 		r.phaseSuspend,
 		r.phaseTokenSecret,
 		r.phaseHandoff,
+		r.phaseDebugID,
 		r.phaseStalled,
 		r.phaseAuthorize,
 		r.phaseRecoverInterruptedRefresh,
@@ -89,13 +103,18 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 	forced := requested != "" && requested != bc.Status.LastHandledRefreshAt
 	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled); c != nil &&
 		c.Status == metav1.ConditionTrue && c.ObservedGeneration == bc.Generation && !forced &&
-		c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) {
-		return true, nil // fixed by editing the Secret, then setting the refresh-requested-at annotation
+		(c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) ||
+			c.Reason == bankingv1alpha1.ReasonInvalidRequest) {
+		return true, nil // fixed by a human, then a spec change or the refresh-requested-at annotation
 	}
 
 	if !journeyStarted(bc) {
 		if !r.mayCall(s) {
 			return true, nil
+		}
+		if forced {
+			// Answered by this attempt; a transient failure's backoff retries it.
+			bc.Status.LastHandledRefreshAt = requested
 		}
 		if err := r.ensureKeptLink(ctx, s, true); err != nil {
 			return r.fail(ctx, s, err)
@@ -117,7 +136,7 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 		last = s.now.Add(-consent.Jitter(string(bc.UID), consent.ActiveCheckInterval))
 		r.checks.set(key, last)
 	}
-	due := consent.NextCheck(consent.CheckState{Phase: phase, Since: linkIssuedAt(bc, s.now), Last: last})
+	due := consent.NextCheck(checkState(bc, phase, last, s.now))
 	if !forced && s.now.Before(due) && !keptWindowEnded(s) {
 		s.requeueAt(due)
 		if t := bc.Status.Token; t == nil || t.FailedAttempts == 0 {
@@ -164,6 +183,12 @@ func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *conn
 func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection,
 	phase consent.CheckPhase, forced bool, requested string) (bool, error) {
 	bc := s.bc
+	if phase == consent.CheckActive && isV3(bc) {
+		// The check of an authorised v3 connection is a data call the bank counts.
+		if fits, err := r.reserveV3Probe(ctx, s); err != nil || !fits {
+			return true, err
+		}
+	}
 	info, err := pc.Consent(ctx, conn, provider.Session{Refs: conn.Refs})
 	if forced && (err == nil || provider.ClassOf(err) == provider.ClassNeedsHuman) {
 		// Handled; a transient failure keeps the request open for the backoff's retry.
@@ -177,6 +202,15 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 	case "Active":
 		return r.keptConsentActive(ctx, s, pc, conn, info)
 	case "Pending":
+		if phase == consent.CheckActive && isV3(bc) {
+			// Not authorised any more: the probe cannot tell an expired consent from a
+			// revoked one (probeDataConnection); either way the user authorises a new
+			// connection.
+			return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
+		}
+		if reason, failed := v3FailureReason(requested); forced && failed && isV3(bc) {
+			return r.restartFailedV3(ctx, s, phase, reason)
+		}
 		if phase != consent.CheckStalled {
 			awaitUser(s)
 		} // else the re-consent link waits for the user and the stall stands
@@ -198,6 +232,64 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 	}
 	return r.fail(ctx, s, &provider.Error{Class: provider.ClassRetryLater, Op: "consent", Code: "malformed_response",
 		Description: "unknown consent status " + info.Status})
+}
+
+// restartFailedV3 answers a connection_failed webhook that the probe did not
+// contradict (the connection is not authorised): a failed data connection cannot be
+// authorised any more, so the user gets a new one's link, and an event says why.
+func (r *BankConnectionReconciler) restartFailedV3(ctx context.Context, s *connectionScope, phase consent.CheckPhase, reason string) (bool, error) {
+	bc := s.bc
+	if err := r.ensureKeptLink(ctx, s, true); err != nil {
+		return r.fail(ctx, s, err)
+	}
+	msg := "The authorisation at the bank failed (" + reason + "); a new link is ready at status.connectURL"
+	r.event(bc, corev1.EventTypeWarning, "AuthorizationFailed", "Authorize", msg)
+	if phase == consent.CheckStalled {
+		r.scheduleCheck(s) // the stall stands; the re-consent link is the new one
+		return true, nil
+	}
+	awaitUser(s)
+	r.scheduleCheck(s)
+	return true, nil
+}
+
+// reserveV3Probe records the check of an active v3 connection (probeDataConnection's
+// data call) in the unattended-call ledger before it is sent, with the optimistic
+// lock the SyncJob controller's reservations use, so the two never overspend the
+// bank's four calls. When the endpoint's budget is spent the check waits for it.
+func (r *BankConnectionReconciler) reserveV3Probe(ctx context.Context, s *connectionScope) (bool, error) {
+	endpoint := string(provider.ResourceInfo)
+	if !slices.Contains(s.bc.Spec.Scopes, bankingv1alpha1.ScopeInfo) {
+		endpoint = string(provider.ResourceAccounts)
+	}
+	plan := budget.Plan{{Endpoint: endpoint}: 1}
+	latest := &bankingv1alpha1.BankConnection{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.bc), latest); err != nil {
+		return false, fmt.Errorf("reading the call ledger: %w", err)
+	}
+	if latest.ResourceVersion != s.bc.ResourceVersion {
+		return false, errStale // decided on an old copy: look again
+	}
+	if fits, freeAt := budget.Check(latest.Status.UnattendedCalls, plan, s.now); !fits {
+		s.requeueAt(freeAt)
+		return false, nil
+	}
+	before := latest.DeepCopy()
+	latest.Status.UnattendedCalls = budget.Reserve(latest.Status.UnattendedCalls, plan, s.now)
+	if err := r.Status().Patch(ctx, latest, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		if apierrors.IsConflict(err) {
+			return false, errStale // nothing was sent: look again on the latest object
+		}
+		return false, fmt.Errorf("reserving the check's call: %w", err)
+	}
+	// This reconcile's status patch must not write the ledger again: it was written
+	// here, and a reservation after this one must not be undone.
+	s.ledgerWritten = true
+	s.changed = true
+	s.bc.Status.UnattendedCalls = latest.Status.UnattendedCalls
+	// The object differs from the one this reconcile read only by that write.
+	s.bc.ResourceVersion = latest.ResourceVersion
+	return true, nil
 }
 
 // keptConsentActive records an active consent and reports the connection Ready.
@@ -275,6 +367,9 @@ func (r *BankConnectionReconciler) stallKept(ctx context.Context, s *connectionS
 	state, msg := bankingv1alpha1.ConsentRevoked, msgKeptRevoked
 	if reason == bankingv1alpha1.ReasonConsentExpired {
 		state, msg = bankingv1alpha1.ConsentExpired, msgKeptExpired
+		if isV3(bc) {
+			msg = msgV3Ended
+		}
 		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
 			bankingv1alpha1.ReasonConsentExpired, "The consent has expired")
 	}
@@ -367,8 +462,8 @@ func (r *BankConnectionReconciler) ensureKeptLink(ctx context.Context, s *connec
 // the moment stand; other errors go to the caller.
 func (r *BankConnectionReconciler) keptLinkFailed(s *connectionScope, err error) error {
 	pe, ok := provider.AsError(err)
-	if !ok || pe.Class == provider.ClassNeedsHuman {
-		return err
+	if !ok || pe.Class == provider.ClassNeedsHuman || pe.Class == provider.ClassInvalidRequest {
+		return err // fail() stalls: a human must act
 	}
 	bc := s.bc
 	tok := tokenStatus(bc)
@@ -408,7 +503,17 @@ func awaitUser(s *connectionScope) {
 // scheduleCheck requeues at the next check the schedule allows.
 func (r *BankConnectionReconciler) scheduleCheck(s *connectionScope) {
 	last, _ := r.checks.get(client.ObjectKeyFromObject(s.bc))
-	s.requeueAt(consent.NextCheck(consent.CheckState{Phase: checkPhaseOf(s.bc), Since: linkIssuedAt(s.bc, s.now), Last: last}))
+	s.requeueAt(consent.NextCheck(checkState(s.bc, checkPhaseOf(s.bc), last, s.now)))
+}
+
+// checkState is what the check schedule looks at for bc. An active v3 connection is
+// checked daily: its only check is a data call the bank may count.
+func checkState(bc *bankingv1alpha1.BankConnection, phase consent.CheckPhase, last, now time.Time) consent.CheckState {
+	st := consent.CheckState{Phase: phase, Since: linkIssuedAt(bc, now), Last: last}
+	if isV3(bc) {
+		st.ActiveInterval = consent.V3ActiveCheckInterval
+	}
+	return st
 }
 
 // journeyStarted is true once the provider assigned the connection its ids.

@@ -18,11 +18,7 @@ import (
 func TestClientTokenSharedInSecret(t *testing.T) {
 	ns := newNamespace(t, "cctoken")
 	for _, name := range []string{"uma", "vic"} {
-		bc := newConnection(ns, name)
-		bc.Spec.DataAPI = bankingv1alpha1.DataAPIV3
-		bc.Spec.Providers = nil
-		bc.Spec.ProviderID = "mock"
-		bc.Spec.Scopes = []bankingv1alpha1.Scope{bankingv1alpha1.ScopeInfo, bankingv1alpha1.ScopeAccounts, bankingv1alpha1.ScopeTransactions}
+		bc := newV3Connection(ns, name)
 		create(t, bc)
 		waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
 	}

@@ -32,11 +32,7 @@ import (
 // decides), keeps no token Secret, and deletes its data connection when deleted.
 func TestDataAPIV3Lifecycle(t *testing.T) {
 	ns := newNamespace(t, "v3")
-	bc := newConnection(ns, "carol")
-	bc.Spec.DataAPI = bankingv1alpha1.DataAPIV3
-	bc.Spec.Providers = nil
-	bc.Spec.ProviderID = "mock"
-	bc.Spec.Scopes = []bankingv1alpha1.Scope{bankingv1alpha1.ScopeInfo, bankingv1alpha1.ScopeAccounts, bankingv1alpha1.ScopeTransactions}
+	bc := newV3Connection(ns, "carol")
 	creates := callsTo("POST /v3/data-connections")
 	create(t, bc)
 
@@ -106,7 +102,8 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 	if got := kstatusOf(t, bc); got != status.CurrentStatus {
 		t.Fatalf("ready: kstatus %s, want Current", got)
 	}
-	if c := bc.Status.Consent; c == nil || c.Status != bankingv1alpha1.ConsentActive || c.ExpiresAt == nil || bc.Status.AuthorizationURL != "" {
+	// The v3 document gives no consent end: none is recorded.
+	if c := bc.Status.Consent; c == nil || c.Status != bankingv1alpha1.ConsentActive || c.ExpiresAt != nil || bc.Status.AuthorizationURL != "" {
 		t.Fatalf("consent not recorded: %+v, authorizationURL %q", bc.Status.Consent, bc.Status.AuthorizationURL)
 	}
 	if bc.Status.ProviderRefs.DataConnectionID != id {
@@ -115,10 +112,15 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 	assertNoTokenSecret(t, bc)
 	assertNoCalls(t, bc, v3Calls)
 
-	// 5. Delete: the data connection is deleted at the provider, then the finalizer goes.
+	// 5. Delete: the v3 document has no endpoint to revoke a data connection, so
+	// nothing is sent (it is left to expire) and the finalizer goes.
+	before = sb.CallTotal(v3Calls)
 	deleteAndWait(t, bc)
-	if c, ok := sb.Connection(id); !ok || c.Status != "Revoked" {
-		t.Fatalf("data connection after delete: %+v (found %v), want Revoked", c, ok)
+	if got := sb.CallTotal(v3Calls) - before; got != 0 {
+		t.Fatalf("%d provider calls on delete, want none", got)
+	}
+	if c, ok := sb.Connection(id); !ok || c.Status != "Authorised" {
+		t.Fatalf("data connection after delete: %+v (found %v), want it left Authorised", c, ok)
 	}
 }
 

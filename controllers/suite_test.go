@@ -13,8 +13,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/manager"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
 	sandboxcodat "github.com/consent-operator/consent-operator/internal/sandbox/codat"
 	"github.com/consent-operator/consent-operator/internal/testenv"
@@ -61,6 +63,10 @@ func startSandbox(*testenv.Env) (func(), error) {
 		// Async results complete after the run has recorded its tasks, as with a
 		// real provider, so the webhook finds them.
 		AsyncDelay: 300 * time.Millisecond,
+		// Data API v3 webhooks go to the URI registered in TrueLayer's Console.
+		V3WebhookURI: gatewayURL + gateway.V3WebhookPath,
+		// One user with two current accounts (Signup+'s multiple_accounts_linked).
+		UserDatasetSizes: map[string]bankdata.Size{signupMultiUser: bankdata.SizeLarge},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)

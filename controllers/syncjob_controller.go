@@ -94,6 +94,7 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		r.phaseSchedule,
 		r.phaseActiveRun,
 		r.phaseSuspend,
+		r.phasePlan,
 		r.phaseDue,
 		r.phaseConnection,
 		r.phaseStartRun,
@@ -157,12 +158,18 @@ func (r *SyncJobReconciler) Notify(e gateway.WebhookEvent) bool {
 	if err := r.Get(context.Background(), e.Job, sj); err != nil {
 		return false
 	}
+	return r.wakeRun(sj, e.RunID, e.TaskID)
+}
+
+// wakeRun wakes sj when its active run (runID, or any when empty) waits for the
+// provider task taskID, and reports whether it did.
+func (r *SyncJobReconciler) wakeRun(sj *bankingv1alpha1.SyncJob, runID, taskID string) bool {
 	run := sj.Status.ActiveRun
-	if run == nil || run.ID != e.RunID {
+	if run == nil || (runID != "" && run.ID != runID) {
 		return false
 	}
 	for _, t := range run.Tasks {
-		if t.TaskID == e.TaskID {
+		if t.TaskID == taskID {
 			r.woken.Store(wakeKey(sj, run.ID), true)
 			select {
 			case r.wake <- event.TypedGenericEvent[*bankingv1alpha1.SyncJob]{Object: sj}:

@@ -83,9 +83,36 @@ func (r *SyncJobReconciler) phaseSuspend(_ context.Context, s *jobScope) (bool, 
 	return true, nil
 }
 
+// phasePlan refuses a job whose runs could never fit the unattended budget (a
+// human must change the spec): Stalled, and no run is ever started or deferred for
+// it. An attended run (run-requested-at with psu-ip) is not counted, so it may go.
+func (r *SyncJobReconciler) phasePlan(_ context.Context, s *jobScope) (bool, error) {
+	sj := s.sj
+	why := syncrun.NeverFits(sj)
+	if why == "" || attendedRequest(sj) {
+		if c := apimeta.FindStatusCondition(sj.Status.Conditions, bankingv1alpha1.ConditionReady); why == "" && c != nil &&
+			c.Reason == bankingv1alpha1.ReasonPlanExceedsBudget {
+			// The spec was fixed: no run has said anything yet.
+			s.setReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonScheduled, "The spec changed; waiting for the next run")
+		}
+		return false, nil
+	}
+	conditions.MarkAbnormal(&sj.Status.Conditions, sj.Generation, bankingv1alpha1.ConditionStalled, true, bankingv1alpha1.ReasonPlanExceedsBudget, why)
+	s.setReady(metav1.ConditionFalse, bankingv1alpha1.ReasonPlanExceedsBudget, why)
+	sj.Status.NextScheduleTime = nil
+	return true, nil
+}
+
+// attendedRequest is true when a new run-requested-at comes with psu-ip: the user
+// is present for that run.
+func attendedRequest(sj *bankingv1alpha1.SyncJob) bool {
+	v := sj.Annotations[bankingv1alpha1.AnnotationRunRequestedAt]
+	return v != "" && v != sj.Status.LastHandledRunRequestAt && sj.Annotations[bankingv1alpha1.AnnotationPSUIP] != ""
+}
+
 // phaseDue decides whether a run is due: a new run-requested-at value, a schedule
 // slot that passed, or the single run of a job without a schedule.
-func (r *SyncJobReconciler) phaseDue(_ context.Context, s *jobScope) (bool, error) {
+func (r *SyncJobReconciler) phaseDue(ctx context.Context, s *jobScope) (bool, error) {
 	sj := s.sj
 	if v := sj.Annotations[bankingv1alpha1.AnnotationRunRequestedAt]; v != "" && v != sj.Status.LastHandledRunRequestAt {
 		s.manual, s.slot = v, s.now
@@ -98,6 +125,10 @@ func (r *SyncJobReconciler) phaseDue(_ context.Context, s *jobScope) (bool, erro
 		}
 		sj.Status.NextScheduleTime = nil
 		return true, nil // ran once: nothing more to do
+	}
+	if r.deepHistoryDue(ctx, s) {
+		s.slot = s.now
+		return false, nil
 	}
 	d := s.sched.Decide(scheduleAnchor(sj, s.now), s.now)
 	if d.Due {
@@ -116,6 +147,48 @@ func (r *SyncJobReconciler) phaseDue(_ context.Context, s *jobScope) (bool, erro
 	}
 	s.slot = d.Slot
 	return false, nil
+}
+
+// deepHistoryDue is true when a scheduled job that reads more than 90 days back has
+// not run yet and its connection's user authenticated within the SCA window: the
+// first run goes now, ahead of the schedule, while the bank still serves the deep
+// history; later runs are incremental.
+func (r *SyncJobReconciler) deepHistoryDue(ctx context.Context, s *jobScope) bool {
+	sj := s.sj
+	if sj.Status.LastScheduleTime != nil || len(sj.Status.Watermarks) > 0 || !syncrun.DeepHistory(sj) {
+		return false
+	}
+	bc := &bankingv1alpha1.BankConnection{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: sj.Namespace, Name: sj.Spec.ConnectionRef.Name}, bc); err != nil {
+		return false // phaseConnection reports a missing connection
+	}
+	auth := authenticatedAt(bc)
+	return scaLimited(bc) && !auth.IsZero() && s.now.Before(auth.Add(syncrun.SCAWindow))
+}
+
+// scaLimited: TrueLayer's banks limit history older than 90 days to the SCA window;
+// Codat pulls history itself on link.
+func scaLimited(bc *bankingv1alpha1.BankConnection) bool {
+	return bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer
+}
+
+// authenticatedAt is when the user last authenticated at the bank, as far as the
+// operator knows: the grant of the current tokens, else the consent's creation.
+func authenticatedAt(bc *bankingv1alpha1.BankConnection) time.Time {
+	if c := bc.Status.Consent; c != nil {
+		if c.GrantedAt != nil {
+			return c.GrantedAt.Time
+		}
+		if c.CreatedAt != nil {
+			return c.CreatedAt.Time
+		}
+	}
+	return time.Time{}
+}
+
+// historyFloor is how far back the job's runs on bc may read at now.
+func historyFloor(bc *bankingv1alpha1.BankConnection, now time.Time) time.Time {
+	return syncrun.HistoryFloor(scaLimited(bc), authenticatedAt(bc), now)
 }
 
 // scheduleAnchor is the time slots are counted from: the last run's slot; before the
@@ -180,11 +253,16 @@ func (r *SyncJobReconciler) phaseStartRun(ctx context.Context, s *jobScope) (boo
 		return false, err
 	}
 	s.fresh = true
-	attended := s.manual != "" && sj.Annotations[bankingv1alpha1.AnnotationPSUIP] != ""
+	psuIP := ""
+	if s.manual != "" {
+		psuIP = sj.Annotations[bankingv1alpha1.AnnotationPSUIP]
+	}
+	attended := psuIP != ""
 	if !attended {
+		floor := historyFloor(bc, s.now)
 		plan := syncrun.BudgetPlan(append(syncrun.ConnectionFetches(sj), syncrun.AccountFetches(sj, knownAccounts(bc),
 			func(a syncrun.Account) (time.Time, time.Time) {
-				return syncrun.TransactionWindow(sj, watermark(sj, a.ID), s.now)
+				return syncrun.TransactionWindow(sj, watermark(sj, a.ID), s.now, floor)
 			})...))
 		if fits, freeAt := budget.Check(bc.Status.UnattendedCalls, plan, s.now); !fits {
 			r.deferRun(s, freeAt)
@@ -195,7 +273,8 @@ func (r *SyncJobReconciler) phaseStartRun(ctx context.Context, s *jobScope) (boo
 	if err := r.Store.StartSyncRun(ctx, syncRunRecord(sj, bc, runID, s.now)); err != nil {
 		return false, fmt.Errorf("recording run start: %w", err)
 	}
-	sj.Status.ActiveRun = &bankingv1alpha1.ActiveRun{ID: runID, StartedAt: metav1.NewTime(s.now.UTC().Truncate(time.Second)), Attended: attended}
+	sj.Status.ActiveRun = &bankingv1alpha1.ActiveRun{ID: runID, StartedAt: metav1.NewTime(s.now.UTC().Truncate(time.Second)),
+		Attended: attended, PSUIP: psuIP}
 	sj.Status.LastScheduleTime = timePtr(s.slot)
 	if s.manual != "" {
 		sj.Status.LastHandledRunRequestAt = s.manual

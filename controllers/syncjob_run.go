@@ -2,14 +2,17 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -86,8 +89,9 @@ func (r *SyncJobReconciler) phaseActiveRun(ctx context.Context, s *jobScope) (bo
 		next, fetches = bankingv1alpha1.RunPhaseConnectionData, syncrun.ConnectionFetches(sj)
 	case bankingv1alpha1.RunPhaseConnectionData:
 		next = bankingv1alpha1.RunPhaseAccountData
+		floor := historyFloor(rc.bc, s.now)
 		fetches = syncrun.AccountFetches(sj, knownAccounts(rc.bc), func(a syncrun.Account) (time.Time, time.Time) {
-			return syncrun.TransactionWindow(sj, watermark(sj, a.ID), s.now)
+			return syncrun.TransactionWindow(sj, watermark(sj, a.ID), s.now, floor)
 		})
 	default:
 		return true, r.finish(ctx, s, rc, nil)
@@ -181,6 +185,9 @@ func (r *SyncJobReconciler) requestRefresh(ctx context.Context, bc *bankingv1alp
 }
 
 // issue sends fetches: unattended ones are first reserved in the connection's ledger.
+// Calls a fetch's answer makes necessary (Signup+'s per-account identities, a
+// window the bank refused as older than the SCA window allows) are reserved and sent
+// after it, so the ledger counts every call that reaches the bank.
 func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runContext, fetches []provider.Fetch) error {
 	run := s.sj.Status.ActiveRun
 	if len(fetches) == 0 {
@@ -191,40 +198,103 @@ func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runConte
 			return err
 		}
 	}
-	psuIP := ""
-	if run.Attended {
-		psuIP = s.sj.Annotations[bankingv1alpha1.AnnotationPSUIP]
-	}
-	for _, f := range fetches {
-		f.PSUIP = psuIP
-		if s.sj.Spec.Mode != bankingv1alpha1.SyncModeSync && asyncCapable(rc.bc, f) {
+	queue := append([]provider.Fetch(nil), fetches...)
+	allData := wantsAllData(rc.bc, s.sj)
+	for i := 0; i < len(queue); i++ {
+		f := queue[i]
+		f.PSUIP = run.PSUIP
+		f.AllData = allData
+		if async := r.asyncFor(s.sj, rc, f); async {
 			f.Async = true
 			if rc.bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer && rc.conn.DataAPI != string(bankingv1alpha1.DataAPIV3) {
 				f.WebhookURI = r.Links.WebhookURL(s.sj.Namespace, s.sj.Name, run.ID)
 			}
 		}
 		res, err := rc.data.Fetch(ctx, rc.conn, rc.session, f)
-		if err != nil {
+		var more []provider.Fetch
+		switch {
+		case err != nil:
+			if retry, ok := scaFallback(s, f, err); ok {
+				r.event(s.sj, "Warning", bankingv1alpha1.ReasonHistoryUnavailable, "Run",
+					"The bank refused transactions older than 90 days outside the SCA window; the run reads the last 90 days instead")
+				more = retry
+				break
+			}
 			if stop := r.fetchFailed(s, f, err); stop != nil {
 				return stop
 			}
-			continue
-		}
-		if res.Task != nil {
+		case res.Task != nil:
 			run.Tasks = append(run.Tasks, taskOf(f, res.Task))
-			continue
-		}
-		if res.Data != nil {
+		case res.Data != nil:
 			if err := r.store(ctx, s, rc, f, res.Data); err != nil {
 				return err
 			}
+			for _, acct := range res.Data.IdentityAccounts {
+				more = append(more, provider.Fetch{Resource: provider.ResourceIdentity, AccountID: acct})
+			}
 		}
+		if len(more) == 0 {
+			continue
+		}
+		if !run.Attended {
+			if err := r.reserveMore(ctx, s, rc, more); err != nil {
+				if errors.Is(err, errBudget) {
+					r.fetchFailed(s, more[0], fmt.Errorf("%d more call(s) the answer asked for were not sent: %w", len(more), err))
+					continue
+				}
+				return err
+			}
+		}
+		queue = append(queue, more...)
 	}
 	return nil
 }
 
-// asyncCapable says which fetches use the provider's async mode: TrueLayer v1 data
-// endpoints (not the small connection-level reads) and v3 transactions; Codat is
+// scaFallback handles a transactions window the bank refused as reaching further
+// back than the SCA window allows (TrueLayer's sca_exceeded): it returns the part
+// inside 90 days to ask for instead, or none when the whole window is older, in which
+// case the watermark moves past it at once. Either way the older history cannot be
+// read without a new consent, so the run does not fail on it again and again.
+func scaFallback(s *jobScope, f provider.Fetch, err error) (retry []provider.Fetch, handled bool) {
+	pe, ok := provider.AsError(err)
+	if !ok || pe.Reason != provider.ReasonSCAExceeded || f.Resource != provider.ResourceTransactions {
+		return nil, false
+	}
+	floor := syncrun.SCAFloor(s.now)
+	if !f.From.Before(floor) {
+		return nil, false // already inside 90 days: nothing narrower to ask
+	}
+	if !floor.Before(f.To) {
+		advanceWatermark(s.sj, f, floor)
+		return nil, true
+	}
+	narrow := f
+	narrow.From = floor
+	return []provider.Fetch{narrow}, true
+}
+
+// asyncFor says whether f uses the provider's async mode: not in Sync mode, and not
+// for an attended run where the provider answers synchronously too (TrueLayer Data
+// API v1 and Signup+): the user waits for it, and a webhook round trip only adds
+// delay. Data API v3 transactions and Codat are always asynchronous.
+func (r *SyncJobReconciler) asyncFor(sj *bankingv1alpha1.SyncJob, rc *runContext, f provider.Fetch) bool {
+	if sj.Spec.Mode == bankingv1alpha1.SyncModeSync || !asyncCapable(rc.bc, f) {
+		return false
+	}
+	return !(sj.Status.ActiveRun.Attended && rc.conn.DataAPI != string(bankingv1alpha1.DataAPIV3))
+}
+
+// wantsAllData: a Codat job reading balances and transactions (accounts come with
+// them) wants every data type Codat's Banking API offers, so one refresh of them all
+// (POST data/all) replaces queueing each.
+func wantsAllData(bc *bankingv1alpha1.BankConnection, sj *bankingv1alpha1.SyncJob) bool {
+	return bc.Spec.Provider == bankingv1alpha1.ProviderCodat &&
+		slices.Contains(sj.Spec.Resources, bankingv1alpha1.ResourceBalance) &&
+		slices.Contains(sj.Spec.Resources, bankingv1alpha1.ResourceTransactions)
+}
+
+// asyncCapable says which fetches can use the provider's async mode: TrueLayer v1
+// data endpoints (not the small connection-level reads) and v3 transactions; Codat is
 // always asynchronous (its client queues pulls whatever the mode).
 func asyncCapable(bc *bankingv1alpha1.BankConnection, f provider.Fetch) bool {
 	switch f.Resource {
@@ -260,6 +330,19 @@ func (r *SyncJobReconciler) reserve(ctx context.Context, s *jobScope, rc *runCon
 	}
 	r.Metrics.Budget(latest.Namespace, latest.Name, budget.Remaining(latest.Status.UnattendedCalls, keys, s.now))
 	return nil
+}
+
+// reserveMore reserves calls decided in the middle of a phase, after others were
+// sent: a lost optimistic lock is retried here rather than by issuing the phase
+// again, which would send its calls twice.
+func (r *SyncJobReconciler) reserveMore(ctx context.Context, s *jobScope, rc *runContext, fetches []provider.Fetch) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = r.reserve(ctx, s, rc, fetches); !errors.Is(err, errRequeue) {
+			return err
+		}
+	}
+	return fmt.Errorf("reserving unattended calls: the ledger kept changing: %w", err)
 }
 
 var errBudget = errors.New("the unattended-call budget of the connection is exhausted")
@@ -326,7 +409,7 @@ func (r *SyncJobReconciler) store(ctx context.Context, s *jobScope, rc *runConte
 		}
 	}
 	if f.Resource == provider.ResourceTransactions {
-		advanceWatermark(s.sj, f)
+		advanceWatermark(s.sj, f, historyFloor(rc.bc, s.now))
 	}
 	return nil
 }
@@ -390,6 +473,11 @@ func (r *SyncJobReconciler) finish(ctx context.Context, s *jobScope, rc *runCont
 	if errors.Is(cause, errRequeue) {
 		return cause
 	}
+	if run.Attended {
+		if err := r.consumePSUIP(ctx, sj, run.PSUIP); err != nil {
+			return err
+		}
+	}
 	now := metav1.NewTime(s.now.UTC().Truncate(time.Second))
 	counts := map[string]int64{}
 	for _, c := range run.Counts {
@@ -417,8 +505,20 @@ func (r *SyncJobReconciler) finish(ctx context.Context, s *jobScope, rc *runCont
 		s.setReady(metav1.ConditionTrue, reason, message)
 		r.event(sj, "Normal", bankingv1alpha1.ReasonSucceeded, "Run", "The run stored its data")
 	default:
-		s.setReady(metav1.ConditionFalse, bankingv1alpha1.ReasonRunFailed, "The last run did not complete: "+truncate(msg, 500))
-		r.event(sj, "Warning", bankingv1alpha1.ReasonRunFailed, "Run", "The run did not complete: "+truncate(msg, 500))
+		reason, prefix := bankingv1alpha1.ReasonRunFailed, "The last run did not complete: "
+		if pe, ok := provider.AsError(cause); ok && pe.Class == provider.ClassNeedsHuman && rc != nil {
+			// The connection's conditions are its own reconciler's to write: ask it to
+			// check with the provider now (it stalls the connection if a human must
+			// act) rather than at its next scheduled look.
+			if err := r.requestRefresh(ctx, rc.bc, s.now); err != nil {
+				return err
+			}
+			reason = stallReason(pe.Reason)
+			prefix = "The provider says the connection needs a human (" + reason + "); BankConnection " +
+				rc.bc.Name + " was asked to check: "
+		}
+		s.setReady(metav1.ConditionFalse, reason, prefix+truncate(msg, 500))
+		r.event(sj, "Warning", reason, "Run", prefix+truncate(msg, 500))
 	}
 	if s.sched != nil {
 		next := s.sched.Next(s.now)
@@ -426,6 +526,36 @@ func (r *SyncJobReconciler) finish(ctx context.Context, s *jobScope, rc *runCont
 		s.requeueAt(next)
 	}
 	return nil
+}
+
+// consumePSUIP removes the psu-ip annotation an attended run was started with, so
+// it marks that one run: a later run-requested-at without a new psu-ip is counted as
+// unattended. The JSON patch tests the value first, so a psu-ip the user set again
+// meanwhile (for the next run) stays. It patches a copy: the reconcile's status
+// changes in sj must not be overwritten by the answer.
+func (r *SyncJobReconciler) consumePSUIP(ctx context.Context, sj *bankingv1alpha1.SyncJob, value string) error {
+	if value == "" || sj.Annotations[bankingv1alpha1.AnnotationPSUIP] != value {
+		return nil
+	}
+	path := "/metadata/annotations/" + strings.ReplaceAll(strings.ReplaceAll(bankingv1alpha1.AnnotationPSUIP, "~", "~0"), "/", "~1")
+	ops, err := json.Marshal([]map[string]string{{"op": "test", "path": path, "value": value}, {"op": "remove", "path": path}})
+	if err != nil {
+		return fmt.Errorf("encoding the psu-ip removal: %w", err)
+	}
+	err = r.Patch(ctx, sj.DeepCopy(), client.RawPatch(types.JSONPatchType, ops))
+	if apierrors.IsInvalid(err) || apierrors.IsNotFound(err) || isTestFailed(err) {
+		return nil // changed or gone meanwhile: nothing of this run's to remove
+	}
+	if err != nil {
+		return fmt.Errorf("removing the psu-ip annotation after the attended run: %w", err)
+	}
+	return nil
+}
+
+// isTestFailed reports a JSON patch whose test operation failed (the apiserver
+// answers 422 or, for some versions, 409/500 with the test's message).
+func isTestFailed(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "test operation")
 }
 
 func storeStatus(r bankingv1alpha1.RunResult) store.RunStatus {
@@ -479,15 +609,18 @@ func addCount(counts *[]bankingv1alpha1.ResourceCount, res syncrun.Result) {
 }
 
 // advanceWatermark moves an account's watermark to the end of a stored window when
-// the window starts at or before it, so a failed earlier window is never skipped.
-func advanceWatermark(sj *bankingv1alpha1.SyncJob, f provider.Fetch) {
+// the window starts at or before it, so a failed earlier window is never skipped,
+// or at or before floor (see historyFloor): older history cannot be read any more,
+// so waiting for it would hold the watermark forever.
+func advanceWatermark(sj *bankingv1alpha1.SyncJob, f provider.Fetch, floor time.Time) {
 	to := metav1.NewTime(f.To.UTC().Truncate(time.Second))
 	for i := range sj.Status.Watermarks {
 		w := &sj.Status.Watermarks[i]
 		if w.AccountID != f.AccountID {
 			continue
 		}
-		if !f.From.After(w.TransactionsThrough.Time) && to.After(w.TransactionsThrough.Time) {
+		reachable := !f.From.After(w.TransactionsThrough.Time) || (!floor.IsZero() && !f.From.After(floor))
+		if reachable && to.After(w.TransactionsThrough.Time) {
 			w.TransactionsThrough = to
 		}
 		return

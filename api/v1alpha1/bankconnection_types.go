@@ -75,6 +75,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="(has(self.environment) ? self.environment : 'Sandbox') == (has(oldSelf.environment) ? oldSelf.environment : 'Sandbox')",message="environment is immutable: create a new BankConnection to change it"
 // +kubebuilder:validation:XValidation:rule="(has(self.dataAPI) ? self.dataAPI : 'V1') == (has(oldSelf.dataAPI) ? oldSelf.dataAPI : 'V1')",message="dataAPI is immutable: create a new BankConnection to change it"
 // +kubebuilder:validation:XValidation:rule="!has(self.dataAPI) || self.provider == 'TrueLayer'",message="dataAPI is only valid with provider TrueLayer"
+// +kubebuilder:validation:XValidation:rule="!has(self.companyName) || self.provider == 'Codat'",message="companyName is only valid with provider Codat"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'TrueLayer' || (has(self.scopes) && size(self.scopes) > 0)",message="scopes are required with provider TrueLayer"
 // +kubebuilder:validation:XValidation:rule="!has(self.scopes) || !has(self.dataAPI) || self.dataAPI != 'V3' || self.scopes.all(s, s in ['info', 'accounts', 'transactions'])",message="scopes: Data API V3 allows only info, accounts and transactions"
 // +kubebuilder:validation:XValidation:rule="!has(self.dataAPI) || self.dataAPI != 'SignupPlus' || (has(self.scopes) && 'signupplus' in self.scopes)",message="scopes: dataAPI SignupPlus needs the signupplus scope"
@@ -141,6 +142,15 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._:@+-]+$`
 	UserRef string `json:"userRef"`
 
+	// CompanyName is the name of the business whose bank account this is, as the end
+	// user gives it (Codat only: its company stands for the end customer, Codat
+	// recommends capturing the company's name, and Codat Link shows it to the user).
+	// Unset means "<namespace>-<name>"; userRef is an id, not a name. Characters Codat
+	// does not allow become '-'. It names the company when it is created.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	CompanyName string `json:"companyName,omitempty"`
 	// Redirect says where the user goes after the consent journey.
 	// +optional
 	Redirect *RedirectSpec `json:"redirect,omitempty"`
@@ -333,6 +343,10 @@ type BankConnectionStatus struct {
 	// ProviderRefs are the provider's ids for this connection.
 	// +optional
 	ProviderRefs *ProviderRefs `json:"providerRefs,omitempty"`
+	// Debug answers the last debug-id-requested-at annotation. Written by the
+	// BankConnection reconciler only.
+	// +optional
+	Debug *DebugStatus `json:"debug,omitempty"`
 }
 
 // AuthorizationStatus is the consent journey the user can start now.
@@ -393,6 +407,30 @@ type JourneyOutcome struct {
 	// CompletedAt is when the reconciler finished the journey.
 	// +required
 	CompletedAt metav1.Time `json:"completedAt"`
+}
+
+// DebugStatus answers the debug-id-requested-at annotation.
+type DebugStatus struct {
+	// RequestedAt is the annotation's value this answers.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	RequestedAt string `json:"requestedAt"`
+	// ID is the provider's debug id, to quote to its support. Empty when the provider
+	// gave none (Message says why).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	ID string `json:"id,omitempty"`
+	// ProviderID is the bank the debug id is for.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	ProviderID string `json:"providerID,omitempty"`
+	// IssuedAt is when the provider issued the id.
+	// +optional
+	IssuedAt *metav1.Time `json:"issuedAt,omitempty"`
+	// Message says why there is no id, and what to quote instead.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
 }
 
 // ConsentStatus describes the consent at the provider.

@@ -93,4 +93,17 @@ const (
 	ReasonInvalidSchedule = "InvalidSchedule"
 	// ReasonCompleted: a job without a schedule ran once.
 	ReasonCompleted = "Completed"
+	// ReasonPlanExceedsBudget: a run of the job needs more than four unattended calls
+	// to one account and endpoint (e.g. a lookback of more than four 365-day windows),
+	// so it could never fit the budget; the job is Stalled until the spec changes.
+	ReasonPlanExceedsBudget = "PlanExceedsBudget"
+	// ReasonHistoryUnavailable (event): the bank refused history older than 90 days
+	// outside the SCA window; the run read the last 90 days and moved the watermark.
+	ReasonHistoryUnavailable = "HistoryUnavailable"
 )
+
+// ReasonInvalidRequest (both kinds): the provider refused a request as invalid (a
+// wrong providerID, an unknown account, a plan limit); retrying the same request
+// cannot help, so the object is Stalled until its spec or the provider account is
+// fixed. The message quotes the provider's error and trace id.
+const ReasonInvalidRequest = "InvalidRequest"

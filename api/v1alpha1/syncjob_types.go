@@ -172,6 +172,12 @@ type ActiveRun struct {
 	// counted against the unattended-call budget).
 	// +optional
 	Attended bool `json:"attended,omitempty"`
+	// PSUIP is the psu-ip annotation's value an attended run was started with and
+	// sends with every call; the annotation itself is removed when the run ends, so it
+	// marks one run only. Written by the SyncJob controller.
+	// +optional
+	// +kubebuilder:validation:MaxLength=45
+	PSUIP string `json:"psuIP,omitempty"`
 	// Phase is the stage of the run: ConnectionData (accounts, cards, info, identity)
 	// then AccountData (balances, transactions, pending, standing orders, direct debits
 	// per account).

@@ -5,12 +5,18 @@ const (
 	// AnnotationRefreshRequestedAt on a BankConnection forces a token refresh whenever
 	// its value changes; status.lastHandledRefreshAt echoes the value once done.
 	AnnotationRefreshRequestedAt = "banking.consent-operator.dev/refresh-requested-at"
+	// AnnotationDebugIDRequestedAt on a BankConnection asks the provider for a debug id
+	// (TrueLayer POST /api/debug) whenever its value changes, for the provider's
+	// support; status.debug answers it (echoing the value) and an event names the id.
+	AnnotationDebugIDRequestedAt = "banking.consent-operator.dev/debug-id-requested-at"
 	// AnnotationRunRequestedAt on a SyncJob starts a run whenever its value changes;
 	// status.lastHandledRunRequestAt echoes the value once the run has started.
 	AnnotationRunRequestedAt = "banking.consent-operator.dev/run-requested-at"
 	// AnnotationPSUIP, set together with AnnotationRunRequestedAt, marks the run as
 	// attended by the user at that IP address: it is sent with X-PSU-IP and not counted
-	// against the unattended-call budget.
+	// against the unattended-call budget. It marks that one run: the SyncJob controller
+	// removes it when the run ends (unless it was changed meanwhile), so a later
+	// run-requested-at without a new psu-ip is unattended.
 	AnnotationPSUIP = "banking.consent-operator.dev/psu-ip"
 	// AnnotationKeepTokenSecret set to "true" keeps the token Secret when the
 	// BankConnection is deleted (its ownerRef is removed instead).

@@ -84,6 +84,24 @@ func Check(entries []bankingv1alpha1.UnattendedCallEntry, plan Plan, now time.Ti
 	return fits, freeAt
 }
 
+// Oversized returns the keys for which plan alone needs more than Limit calls,
+// sorted: such a plan never fits, whatever the ledger holds.
+func Oversized(plan Plan) []Key {
+	var out []Key
+	for k, n := range plan {
+		if n > Limit {
+			out = append(out, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].AccountID != out[j].AccountID {
+			return out[i].AccountID < out[j].AccountID
+		}
+		return out[i].Endpoint < out[j].Endpoint
+	})
+	return out
+}
+
 // Reserve records plan's calls at now and returns the new ledger (pruned, sorted).
 func Reserve(entries []bankingv1alpha1.UnattendedCallEntry, plan Plan, now time.Time) []bankingv1alpha1.UnattendedCallEntry {
 	out := Prune(entries, now)

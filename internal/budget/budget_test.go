@@ -72,3 +72,29 @@ func TestReserveNeverExceedsTheLimit(t *testing.T) {
 		t.Fatalf("Remaining = %d", got)
 	}
 }
+
+func TestOversized(t *testing.T) {
+	tx1, tx2, bal := Key{"acc-1", "transactions"}, Key{"acc-2", "transactions"}, Key{"acc-1", "balance"}
+	for _, tc := range []struct {
+		name string
+		plan Plan
+		want []Key
+	}{
+		{"empty plan", Plan{}, nil},
+		{"four calls fit an empty ledger", Plan{tx1: 4, bal: 1}, nil},
+		{"five calls never fit", Plan{tx1: 5, bal: 1}, []Key{tx1}},
+		{"every oversized key, sorted", Plan{tx2: 6, tx1: 5, bal: 4}, []Key{tx1, tx2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Oversized(tc.plan)
+			if len(got) != len(tc.want) {
+				t.Fatalf("Oversized = %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("Oversized = %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}

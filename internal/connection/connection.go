@@ -42,6 +42,7 @@ func Resolve(ctx context.Context, reader client.Reader, bc *bankingv1alpha1.Bank
 		Providers:   bc.Spec.Providers,
 		DataAccess:  string(orDefault(bc.Spec.DataAccess, bankingv1alpha1.DataAccessRecurring)),
 		UserRef:     bc.Spec.UserRef,
+		CompanyName: bc.Spec.CompanyName,
 		RedirectURI: redirectURI,
 	}
 	if bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer && conn.DataAPI == "" {

@@ -41,7 +41,16 @@ type CheckState struct {
 	Since time.Time
 	// Last is the last check this process made; zero when it has made none.
 	Last time.Time
+	// ActiveInterval, when set, replaces ActiveCheckInterval (see
+	// V3ActiveCheckInterval).
+	ActiveInterval time.Duration
 }
+
+// V3ActiveCheckInterval is how often an active Data API v3 connection is checked.
+// Its only check is a data call (the v3 document has no status endpoint) that the
+// bank may count among the four unattended calls a day, so it is made once a day;
+// a SyncJob that meets the end of the consent asks for a check at once.
+const V3ActiveCheckInterval = 24 * time.Hour
 
 // WaitingCheckInterval is the pause between checks of a consent waiting for the
 // user, given how long the user has had the link: users who act do so within
@@ -68,6 +77,9 @@ func NextCheck(s CheckState) time.Time {
 		return s.Since
 	}
 	if s.Phase == CheckActive {
+		if s.ActiveInterval > 0 {
+			return s.Last.Add(s.ActiveInterval)
+		}
 		return s.Last.Add(ActiveCheckInterval)
 	}
 	waited := s.Last.Sub(s.Since)

@@ -64,6 +64,8 @@ func TestNextCheck(t *testing.T) {
 		{"last check before a new link: fast again", CheckState{Phase: CheckStalled, Since: since, Last: since.Add(-time.Hour)}, since.Add(-time.Hour + 30*time.Second)},
 		{"active: hourly", CheckState{Phase: CheckActive, Since: since, Last: since.Add(5 * time.Hour)}, since.Add(6 * time.Hour)},
 		{"active, never checked: at once", CheckState{Phase: CheckActive, Since: since}, since},
+		{"active v3: daily", CheckState{Phase: CheckActive, Since: since, Last: since.Add(5 * time.Hour), ActiveInterval: V3ActiveCheckInterval}, since.Add(29 * time.Hour)},
+		{"pending v3: the waiting schedule", CheckState{Phase: CheckPending, Since: since, Last: since, ActiveInterval: V3ActiveCheckInterval}, since.Add(30 * time.Second)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

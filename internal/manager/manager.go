@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		}
 	}
 
-	if err := (&controllers.BankConnectionReconciler{
+	connections := &controllers.BankConnectionReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Providers:               providers,
@@ -169,7 +169,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
 		Metrics:                 connectionMetrics,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
-	}).SetupWithManager(mgr); err != nil {
+	}
+	if err := connections.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
 	db, err := openStore(ctx, o)
@@ -196,6 +197,13 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		return nil, err
 	}
 	gw.Handle("POST /webhooks/truelayer/{token}", gateway.WebhookHandler(key, jobs.Notify, syncJobMetrics.Webhook, ctrl.Log.WithName("webhook")))
+	gw.Handle("POST "+gateway.V3WebhookPath, gateway.V3WebhookHandler(func(e gateway.V3Event) bool {
+		switch e.Type {
+		case gateway.V3ConnectionAuthorized, gateway.V3ConnectionFailed:
+			return connections.NotifyV3Connection(e)
+		}
+		return jobs.NotifyV3Transactions(e)
+	}, syncJobMetrics.Webhook, ctrl.Log.WithName("webhook-v3")))
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("adding health check: %w", err)

@@ -40,6 +40,11 @@ type Fetch struct {
 	WebhookURI string
 	// Async asks for asynchronous processing without a webhook (the caller polls).
 	Async bool
+	// AllData says the run wants every data type the provider offers, so a
+	// provider that refreshes them all with one request does (Codat: POST
+	// /companies/{id}/data/all with the run's first fetch, accounts; the later
+	// fetches of the run take the pulls it queued).
+	AllData bool
 }
 
 // Task is data the provider is preparing asynchronously.
@@ -65,6 +70,11 @@ type Data struct {
 	// ReplaceIdentity(ctx, owner, accountID, ...); Identities are the
 	// connection's (accountID "").
 	AccountIdentities map[string][]store.Identity
+	// IdentityAccounts are accounts whose identity must be asked for one by
+	// one (Signup+'s multiple_accounts_linked): each is one more call to the
+	// bank, so the caller counts and sends them as Fetch{Resource:
+	// ResourceIdentity, AccountID} rather than the client following them.
+	IdentityAccounts []string
 }
 
 // FetchResult is either Data (synchronous) or a Task to collect later.

@@ -36,6 +36,12 @@ const (
 // condition reason.
 const ReasonAccessTokenRejected = "AccessTokenRejected"
 
+// ReasonSCAExceeded refines ClassInvalidRequest: the bank serves this data (history
+// older than 90 days, some banks' /info) only shortly after the user authenticated.
+// Asking for less history, or a new consent, helps; retrying the same request does
+// not. It is not a condition reason.
+const ReasonSCAExceeded = "SCAExceeded"
+
 // Error is a classified provider error. Its message never contains a token value.
 type Error struct {
 	Class Class
@@ -51,6 +57,11 @@ type Error struct {
 	Description string
 	// RetryAfter is the provider's Retry-After, when it sent one.
 	RetryAfter time.Duration
+	// TraceID is the provider's id of the failed request (TrueLayer's
+	// Tl-Trace-Id / X-TL-Correlation-Id header or problem trace_id, Codat's
+	// correlationId): what the provider's support asks for. It identifies a
+	// request, never a credential.
+	TraceID string
 	// Err is the underlying error (transport errors), if any.
 	Err error
 }
@@ -63,6 +74,11 @@ func (e *Error) Error() string {
 			msg += " " + e.Code
 		}
 		msg += ")"
+	}
+	// Before the description, so that a message cut to fit a status field
+	// keeps what support needs.
+	if e.TraceID != "" {
+		msg += " [trace id " + e.TraceID + "]"
 	}
 	if e.Description != "" {
 		msg += ": " + e.Description

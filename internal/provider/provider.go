@@ -36,6 +36,9 @@ type Connection struct {
 	DataAccess string
 	// UserRef is the application's user id.
 	UserRef string
+	// CompanyName names the Codat company (spec.companyName); other providers
+	// ignore it.
+	CompanyName string
 	// RedirectURI is the operator gateway's OAuth callback URL.
 	RedirectURI string
 	// Refs are ids the provider assigned earlier (V3 data connection, Codat company).
@@ -162,4 +165,19 @@ type Client interface {
 	Extend(ctx context.Context, c Connection, s Session) (Extension, error)
 	// Revoke ends the consent at the provider (TrueLayer DELETE /api/delete).
 	Revoke(ctx context.Context, c Connection, s Session) error
+}
+
+// DebugID is what a provider's support needs to find a connection's failing data
+// access (TrueLayer's debug_id). It names no credential.
+type DebugID struct {
+	ID         string
+	ProviderID string
+}
+
+// Debugger is implemented by clients whose provider issues debug ids for its support
+// (TrueLayer POST /api/debug, for connections with user tokens).
+type Debugger interface {
+	// DebugID asks the provider for a debug id of the session's connection. A
+	// ClassInvalidRequest error says the connection's data API has none.
+	DebugID(ctx context.Context, c Connection, s Session) (DebugID, error)
 }

@@ -153,7 +153,11 @@ func (s *Server) datasetFor(user string) *bankdata.Dataset {
 	if ok {
 		return ds
 	}
-	ds, err := bankdata.Generate(bankdata.Options{Seed: s.opts.Seed, User: user, Size: s.opts.DatasetSize, Anchor: s.opts.DatasetAnchor})
+	size := s.opts.DatasetSize
+	if us, ok := s.opts.UserDatasetSizes[user]; ok {
+		size = us
+	}
+	ds, err := bankdata.Generate(bankdata.Options{Seed: s.opts.Seed, User: user, Size: size, Anchor: s.opts.DatasetAnchor})
 	if err != nil {
 		// Options were validated in New; Generate cannot fail afterwards.
 		panic(err)

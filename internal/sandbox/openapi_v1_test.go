@@ -45,6 +45,18 @@ func TestOpenAPIAuthServer(t *testing.T) {
 	r = e.postJSON("/v1/reauthuri", "", map[string]string{"response_type": "code", "refresh_token": tk.Refresh, "redirect_uri": testRedirect})
 	doc.check(t, "POST", "/v1/reauthuri", r)
 	doc.check(t, "POST", "/v1/reauthuri", e.postJSON("/v1/reauthuri", "", map[string]string{"response_type": "code", "refresh_token": "nope", "redirect_uri": testRedirect}))
+	// POST /api/debug: a debug id for the token's connection, new each time.
+	r = e.postJSON("/api/debug", "", map[string]string{"access_token": tk.Access})
+	doc.check(t, "POST", "/api/debug", r)
+	m := r.json(t)
+	debugID, _ := m["debug_id"].(string)
+	mustf(t, r.status == 200 && strings.HasPrefix(debugID, m["provider_id"].(string)+"|"), "debug id: %d %s", r.status, r.body)
+	credID, ok := e.srv.DebugIDConnection(debugID)
+	mustf(t, ok && credID == m["credentials_id"], "debug id %q not recorded for %v", debugID, m["credentials_id"])
+	again := e.postJSON("/api/debug", "", map[string]string{"access_token": tk.Access}).json(t)["debug_id"]
+	mustf(t, again != debugID, "the same debug id twice")
+	doc.check(t, "POST", "/api/debug", e.postJSON("/api/debug", "", map[string]string{})) // 400 invalid_request
+	doc.check(t, "POST", "/api/debug", e.postJSON("/api/debug", "", map[string]string{"access_token": "nope"}))
 	doc.check(t, "DELETE", "/api/delete", e.do(http.MethodDelete, "/api/delete", map[string]string{"Authorization": "Bearer " + tk.Access}, nil))
 	// Failures the spec documents with other statuses: bad client (its
 	// example is a 401) and the server fault body.

@@ -149,10 +149,16 @@ func TestOpenAPIDataV3(t *testing.T) {
 	_, _ = e.srv.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: "internal_server_error", Endpoint: "/v3/", Count: 1})
 	doc.check(t, "ProblemDetailsUnknownError", e.v3("GET", "/v3/connected-accounts", tok, id, nil).body)
 
-	// Revocation (sandbox extension DELETE) ends data access.
-	mustf(t, e.v3("DELETE", "/v3/data-connections/"+id, tok, "", nil).status == 204, "delete")
+	// The sandbox serves only the document's paths: a data connection cannot be read
+	// or deleted by id.
+	for _, method := range []string{"GET", "DELETE"} {
+		r = e.v3(method, "/v3/data-connections/"+id, tok, "", nil)
+		mustf(t, r.status == http.StatusNotFound || r.status == http.StatusMethodNotAllowed, "%s /v3/data-connections/{id}: %d", method, r.status)
+	}
+	// Revocation at the bank (the sandbox's control API) ends data access.
+	mustf(t, e.srv.RevokeConnection(id) == nil, "revoke")
 	r = e.v3("GET", "/v3/connected-accounts", tok, id, nil)
-	mustf(t, r.status == 400, "after delete: %d", r.status)
+	mustf(t, r.status == 400, "after revocation: %d", r.status)
 	doc.check(t, "ProblemDetailsInvalidState", r.body)
 }
 
@@ -183,7 +189,9 @@ func TestOpenAPISignupPlus(t *testing.T) {
 		e.get("/signup-plus/accounts?account_id=unknown", tk.Access),
 		large.get("/signup-plus/accounts?account_id=unknown", tk.Access),
 	} {
-		mustf(t, bad.status >= 400 && strings.HasPrefix(bad.header.Get("Content-Type"), "application/problem+json"), "signup error %d %s", bad.status, bad.body)
+		// The document gives application/json for every Signup+ answer.
+		mustf(t, bad.status >= 400 && strings.HasPrefix(bad.header.Get("Content-Type"), "application/json"), "signup error %d %s: %s", bad.status, bad.header.Get("Content-Type"), bad.body)
+		mustf(t, bad.json(t)["trace_id"] != nil, "signup error without trace_id: %s", bad.body)
 		doc.check(t, "Problem", bad.body)
 	}
 }

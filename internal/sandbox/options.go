@@ -101,6 +101,10 @@ type Options struct {
 	// Seed and DatasetSize determine the mock bank's data (see bankdata).
 	Seed        int64
 	DatasetSize bankdata.Size
+	// UserDatasetSizes sets the dataset size of particular mock users (e.g. one user
+	// with two current accounts, for Signup+'s multiple_accounts_linked); the others
+	// get DatasetSize.
+	UserDatasetSizes map[string]bankdata.Size
 	// DatasetAnchor anchors the generated history; default: the clock's time at New.
 	DatasetAnchor time.Time
 	// RefreshMode selects refresh-token rotation; default RefreshRotateInvalidate.
@@ -159,6 +163,11 @@ func (o *Options) setDefaults() error {
 	}
 	if _, err := bankdata.ParseSize(string(o.DatasetSize)); err != nil {
 		return err
+	}
+	for user, size := range o.UserDatasetSizes {
+		if _, err := bankdata.ParseSize(string(size)); err != nil {
+			return fmt.Errorf("dataset size of %s: %w", user, err)
+		}
 	}
 	if o.DatasetAnchor.IsZero() {
 		o.DatasetAnchor = o.Clock.Now()

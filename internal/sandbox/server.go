@@ -38,6 +38,7 @@ type Server struct {
 	v3conns  map[string]*v3Connection
 	v3reqs   map[string]*v3Request
 	datasets map[string]*bankdata.Dataset
+	debugIDs map[string]string // debug id -> credentials id
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -72,6 +73,7 @@ func New(opts Options) (*Server, error) {
 		v3conns:     map[string]*v3Connection{},
 		v3reqs:      map[string]*v3Request{},
 		datasets:    map[string]*bankdata.Dataset{},
+		debugIDs:    map[string]string{},
 		closing:     make(chan struct{}),
 		webhooks:    &http.Client{Timeout: 10 * time.Second},
 	}
@@ -137,6 +139,7 @@ func (s *Server) routes() {
 	s.handle(famV1, "GET /.well-known/jwks.json", s.handleJWKS)
 	s.handle(famV1, "GET /api/providers", s.handleProviders)
 	s.handle(famV1, "DELETE /api/delete", s.handleDelete)
+	s.handle(famV1, "POST /api/debug", s.handleDebugID)
 	s.handle(famV1, "POST /v1/reauthuri", s.handleReauthURI)
 
 	// Data API v1 (api.truelayer.com/data/v1).
@@ -160,8 +163,6 @@ func (s *Server) routes() {
 
 	// Data API v3.
 	s.handle(famV3, "POST /v3/data-connections", s.handleV3Create)
-	s.handle(famV3, "GET /v3/data-connections/{connection_id}", s.handleV3Get)
-	s.handle(famV3, "DELETE /v3/data-connections/{connection_id}", s.handleV3Delete)
 	s.handle(famV3, "GET /v3/data-connections/{connection_id}/user-info", s.handleV3UserInfo)
 	s.handle(famV3, "GET /v3/connected-accounts", s.handleV3Accounts)
 	s.handle(famV3, "POST /v3/connected-accounts/{account_id}/transactions/requests", s.handleV3CreateTxRequest)

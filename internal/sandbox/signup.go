@@ -26,8 +26,11 @@ func signupTypeForStatus(status int) string {
 	return "internal-server-error"
 }
 
+// writeSignupProblem writes a Signup+ error. The published document gives
+// every Signup+ answer, errors included, as application/json (not
+// application/problem+json as Data API v3 does), so the sandbox does too.
 func writeSignupProblem(w http.ResponseWriter, r *http.Request, status int, slug, detail string) {
-	writeProblem(w, r, problem{Type: signupErrorBase + slug, Title: http.StatusText(status), Status: status, Detail: detail}, "application/problem+json")
+	writeProblem(w, r, problem{Type: signupErrorBase + slug, Title: http.StatusText(status), Status: status, Detail: detail}, "application/json")
 }
 
 // handleSignupAccounts serves GET /signup-plus/accounts?account_id=: the

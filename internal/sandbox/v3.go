@@ -314,63 +314,6 @@ func (s *Server) v3Lookup(id string) (*v3Connection, bool) {
 	return c, ok
 }
 
-// handleV3Get serves GET /v3/data-connections/{id} (a sandbox extension:
-// the published spec has no read endpoint for a connection).
-func (s *Server) handleV3Get(w http.ResponseWriter, r *http.Request) {
-	clientID, ok := s.clientToken(w, r)
-	if !ok {
-		return
-	}
-	c, ok := s.v3Lookup(r.PathValue("connection_id"))
-	if !ok || c.clientID != clientID {
-		writeV3Problem(w, r, v3NotFound, "Connection not found.")
-		return
-	}
-	infoOf(r).connection = c.id
-	s.mu.Lock()
-	status, conn := c.status, c.conn
-	s.mu.Unlock()
-	resp := map[string]any{"id": c.id, "user": map[string]string{"id": c.userID}, "status": status, "data_access_type": c.dataAccessType}
-	if conn != nil {
-		now := s.clock.Now()
-		conn.mu.Lock()
-		switch conn.statusLocked(now) {
-		case ConsentRevoked:
-			resp["status"] = "revoked"
-		case ConsentExpired:
-			resp["status"] = "expired"
-		}
-		resp["consent_expires_at"] = ts(conn.expiresAt)
-		conn.mu.Unlock()
-	}
-	writeV3JSON(w, http.StatusOK, resp)
-}
-
-// handleV3Delete serves DELETE /v3/data-connections/{id} (sandbox extension:
-// revokes the connection).
-func (s *Server) handleV3Delete(w http.ResponseWriter, r *http.Request) {
-	clientID, ok := s.clientToken(w, r)
-	if !ok {
-		return
-	}
-	c, ok := s.v3Lookup(r.PathValue("connection_id"))
-	if !ok || c.clientID != clientID {
-		writeV3Problem(w, r, v3NotFound, "Connection not found.")
-		return
-	}
-	infoOf(r).connection = c.id
-	s.mu.Lock()
-	conn := c.conn
-	if conn == nil {
-		c.status = "failed"
-	}
-	s.mu.Unlock()
-	if conn != nil {
-		s.revoke(conn)
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // v3Data authenticates a data call and returns the authorised connection.
 func (s *Server) v3Data(w http.ResponseWriter, r *http.Request, id, needScope string) (*v3Connection, *connection, bool) {
 	clientID, ok := s.clientToken(w, r)

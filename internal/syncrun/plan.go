@@ -5,6 +5,8 @@
 package syncrun
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -82,25 +84,90 @@ func AccountFetches(sj *bankingv1alpha1.SyncJob, accounts []Account, window func
 	return out
 }
 
-// TransactionWindow is an account's next window: the look-back on the first run,
-// then from the watermark minus the overlap; always up to now.
-func TransactionWindow(sj *bankingv1alpha1.SyncJob, watermark, now time.Time) (from, to time.Time) {
-	lookback, overlap := DefaultLookback, DefaultOverlap
-	if t := sj.Spec.Transactions; t != nil {
-		if t.Lookback != nil {
-			lookback = t.Lookback.Duration
-		}
-		if t.Overlap != nil {
-			overlap = t.Overlap.Duration
-		}
+// The SCA window (providers-api.md §3.6): some banks serve history older than
+// SCAHistory only within SCAWindow of the user's authentication; later requests
+// for it are refused (TrueLayer's 403 sca_exceeded).
+const (
+	SCAWindow  = 5 * time.Minute
+	SCAHistory = 90 * 24 * time.Hour
+)
+
+// SCAFloor is the earliest From a request may ask for outside the SCA window:
+// the first whole UTC day inside SCAHistory, since providers bound windows by
+// dates.
+func SCAFloor(now time.Time) time.Time {
+	y, m, d := now.Add(-SCAHistory).UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Add(24 * time.Hour)
+}
+
+// HistoryFloor is how far back a run may read at now: no bound (zero) where
+// the provider has no SCA limit or while the SCA window after the user's
+// authentication is open, SCAFloor(now) otherwise. An unknown
+// authentication time counts as outside the window.
+func HistoryFloor(sca bool, authenticatedAt, now time.Time) time.Time {
+	if !sca || (!authenticatedAt.IsZero() && now.Before(authenticatedAt.Add(SCAWindow))) {
+		return time.Time{}
 	}
-	from = now.Add(-lookback)
+	return SCAFloor(now)
+}
+
+// TransactionWindow is an account's next window: the look-back on the first run,
+// then from the watermark minus the overlap; never before floor (see
+// HistoryFloor; zero means no bound); always up to now.
+func TransactionWindow(sj *bankingv1alpha1.SyncJob, watermark, now, floor time.Time) (from, to time.Time) {
+	from = now.Add(-lookback(sj))
 	if !watermark.IsZero() {
-		if incremental := watermark.Add(-overlap); incremental.After(from) {
+		if incremental := watermark.Add(-overlap(sj)); incremental.After(from) {
 			from = incremental
 		}
 	}
+	if !floor.IsZero() && from.Before(floor) {
+		from = floor
+	}
 	return from, now
+}
+
+// DeepHistory reports whether the job's first run reads further back than
+// SCAHistory, which banks allow only within SCAWindow of the consent.
+func DeepHistory(sj *bankingv1alpha1.SyncJob) bool {
+	return wanted(sj)[bankingv1alpha1.ResourceTransactions] && lookback(sj) > SCAHistory
+}
+
+func lookback(sj *bankingv1alpha1.SyncJob) time.Duration {
+	if t := sj.Spec.Transactions; t != nil && t.Lookback != nil {
+		return t.Lookback.Duration
+	}
+	return DefaultLookback
+}
+
+func overlap(sj *bankingv1alpha1.SyncJob) time.Duration {
+	if t := sj.Spec.Transactions; t != nil && t.Overlap != nil {
+		return t.Overlap.Duration
+	}
+	return DefaultOverlap
+}
+
+// NeverFits says why no unattended run of sj can ever fit the budget ("" when one
+// can): its first run needs more than budget.Limit calls to one endpoint of an
+// account, e.g. a look-back longer than four MaxWindow windows.
+func NeverFits(sj *bankingv1alpha1.SyncJob) string {
+	probe := []Account{{ID: "probe"}}
+	ref := time.Unix(0, 0).UTC()
+	plan := BudgetPlan(append(ConnectionFetches(sj), AccountFetches(sj, probe, func(Account) (time.Time, time.Time) {
+		return TransactionWindow(sj, time.Time{}, ref, time.Time{})
+	})...))
+	over := budget.Oversized(plan)
+	if len(over) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range over {
+		parts = append(parts, fmt.Sprintf("%d calls to %s", plan[k], k.Endpoint))
+	}
+	return fmt.Sprintf("A first run needs %s of each account (one per %d-day window of spec.transactions.lookback), "+
+		"more than the %d unattended calls per account and endpoint allowed in 24 hours, so it could never run unattended: "+
+		"shorten spec.transactions.lookback to at most %dh, or run it attended (run-requested-at with psu-ip)",
+		strings.Join(parts, ", "), int(MaxWindow.Hours()/24), budget.Limit, int(MaxWindow.Hours())*budget.Limit)
 }
 
 // Windows splits [from, to) into consecutive windows of at most max.

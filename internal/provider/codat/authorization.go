@@ -206,12 +206,13 @@ func companyNameAllowed(r rune) bool {
 // maxCompanyName keeps names readable in Codat's portal.
 const maxCompanyName = 100
 
-// companyName is the user's reference when there is one (a Codat company
-// stands for the end customer, and Codat Link shows its name to the user),
-// else the BankConnection's namespace and name. Characters Codat does not
-// allow become '-'.
+// companyName is spec.companyName, the business's name as the user gave it (a
+// Codat company stands for the end customer, Codat recommends capturing its name,
+// and Codat Link shows it to the user), else the BankConnection's namespace and
+// name; never userRef, which is an id and goes into the description and tags.
+// Characters Codat does not allow become '-'.
 func companyName(conn provider.Connection) string {
-	raw := conn.UserRef
+	raw := conn.CompanyName
 	if strings.TrimSpace(raw) == "" {
 		raw = conn.Namespace + "-" + conn.Name
 	}

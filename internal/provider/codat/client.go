@@ -119,11 +119,12 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	pe := classify(cl.kind, parseErrorBody(resp))
 	pe.Op = cl.op + ": " + req.Endpoint
 	pe.Description = httpx.Redact(pe.Description, secrets)
+	pe.TraceID = httpx.Redact(pe.TraceID, secrets)
 	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
 		pe.RetryAfter = ra
 	}
 	c.log.V(1).Info("Codat error", "op", cl.op, "endpoint", req.Endpoint, "status", pe.Status,
-		"class", pe.Class, "reason", pe.Reason)
+		"class", pe.Class, "reason", pe.Reason, "traceID", pe.TraceID)
 	return nil, pe
 }
 

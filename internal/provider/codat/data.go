@@ -47,6 +47,13 @@ func (c *Client) Fetch(ctx context.Context, conn provider.Connection, s provider
 	if err != nil {
 		return provider.FetchResult{}, err
 	}
+	if f.AllData {
+		if task, ok, err := c.refreshAll(ctx, conn, op, refs, f, dataType); err != nil || ok {
+			return provider.FetchResult{Task: task}, err
+		}
+		// Codat's data/all did not queue this data type (its "fetch on first
+		// link" setting is off): queue it on its own.
+	}
 	var p pullJSON
 	err = c.sendJSON(ctx, conn, call{op: op, kind: opConnection, method: http.MethodPost,
 		endpoint: "/companies/{companyId}/data/queue/" + dataType,
@@ -72,7 +79,9 @@ func (c *Client) Fetch(ctx context.Context, conn provider.Connection, s provider
 	return provider.FetchResult{Task: &provider.Task{ID: p.ID, ResultsURI: c.pullURL(refs.CodatCompanyID, p.ID)}}, nil
 }
 
-// Collect polls the pull operation of t (GET /companies/{companyId}/data/history/{datasetId})
+// Collect tracks the pull operation of t through GET /companies/{companyId}/dataStatus
+// (the data type's latestSyncId and currentStatus; the pull's own record, GET
+// .../data/history/{datasetId}, only when a newer pull superseded it or it failed)
 // and, once it is Complete, reads the data type for the data connection,
 // following every page: (nil, nil) while Codat is working; the classified
 // error when the pull failed. Transactions are limited to [f.From, f.To)
@@ -87,9 +96,14 @@ func (c *Client) Collect(ctx context.Context, conn provider.Connection, s provid
 	if t.ID == "" {
 		return nil, invalidRequest(op, "the task has no pull operation id")
 	}
-	p, err := c.getPull(ctx, conn, op, refs, t.ID)
-	if err != nil {
-		return nil, err
+	p, tracked, err := c.trackPull(ctx, conn, op, refs, dataType, t.ID)
+	if err != nil || !tracked {
+		if err == nil {
+			p, err = c.getPull(ctx, conn, op, refs, t.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case p.ConnectionID != "" && p.ConnectionID != refs.CodatConnectionID:
@@ -135,6 +149,66 @@ func dataRequest(op string, conn provider.Connection, s provider.Session, f prov
 			f.From.Format(time.RFC3339), f.To.Format(time.RFC3339)))
 	}
 	return dataType, refs, nil
+}
+
+// dataStatusJSON is DataStatus (Codat-Platform.json).
+type dataStatusJSON struct {
+	DataType               string `json:"dataType"`
+	CurrentStatus          string `json:"currentStatus"`
+	LastSuccessfulSync     string `json:"lastSuccessfulSync"`
+	LatestSyncID           string `json:"latestSyncId"`
+	LatestSuccessfulSyncID string `json:"latestSuccessfulSyncId"`
+}
+
+// dataStatus reads GET /companies/{companyId}/dataStatus: per data type, the
+// company's latest pull and its state.
+func (c *Client) dataStatus(ctx context.Context, conn provider.Connection, op string, refs provider.Refs) (map[string]dataStatusJSON, error) {
+	var out map[string]dataStatusJSON
+	err := c.sendJSON(ctx, conn, call{op: op, kind: opConnection, method: http.MethodGet,
+		endpoint: "/companies/{companyId}/dataStatus", path: companyPath(refs.CodatCompanyID) + "/dataStatus", idempotent: true}, &out)
+	return out, err
+}
+
+// refreshAll serves a Fetch of a run that wants every data type: the run's first
+// fetch (accounts) asks Codat to refresh them all (POST /companies/{companyId}/data/all,
+// which answers 204 without ids); every fetch then takes its data type's latest pull
+// from dataStatus. ok is false when Codat has no pull of the data type.
+func (c *Client) refreshAll(ctx context.Context, conn provider.Connection, op string, refs provider.Refs, f provider.Fetch, dataType string) (*provider.Task, bool, error) {
+	if f.Resource == provider.ResourceAccounts {
+		// Codat skips data types whose pull is still running, so repeating it is harmless.
+		if _, err := c.send(ctx, conn, call{op: op, kind: opConnection, method: http.MethodPost,
+			endpoint: "/companies/{companyId}/data/all", path: companyPath(refs.CodatCompanyID) + "/data/all", idempotent: true}); err != nil {
+			return nil, false, err
+		}
+	}
+	status, err := c.dataStatus(ctx, conn, op, refs)
+	if err != nil {
+		return nil, false, err
+	}
+	st, ok := status[dataType]
+	if !ok || st.LatestSyncID == "" {
+		return nil, false, nil
+	}
+	return &provider.Task{ID: st.LatestSyncID, ResultsURI: c.pullURL(refs.CodatCompanyID, st.LatestSyncID)}, true, nil
+}
+
+// trackPull reads the state of pull id from dataStatus. tracked is false when
+// dataStatus does not describe it (a newer pull of the data type superseded it)
+// or it ended without data, for which the pull's own record says more.
+func (c *Client) trackPull(ctx context.Context, conn provider.Connection, op string, refs provider.Refs, dataType, id string) (pullJSON, bool, error) {
+	status, err := c.dataStatus(ctx, conn, op, refs)
+	if err != nil {
+		return pullJSON{}, false, err
+	}
+	st, ok := status[dataType]
+	if !ok || st.LatestSyncID != id || !(pullInProgress[st.CurrentStatus] || st.CurrentStatus == pullComplete) {
+		return pullJSON{}, false, nil
+	}
+	p := pullJSON{ID: id, DataType: dataType, Status: st.CurrentStatus}
+	if st.CurrentStatus == pullComplete && st.LatestSuccessfulSyncID == id {
+		p.Completed = st.LastSuccessfulSync
+	}
+	return p, true, nil
 }
 
 func (c *Client) pullURL(companyID, pullID string) string {

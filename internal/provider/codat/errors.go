@@ -95,15 +95,12 @@ func parseErrorBody(resp *httpx.Response) apiError {
 
 func (ae apiError) retriable() bool { return strings.EqualFold(ae.canBeRetried, "true") }
 
-// description is the message with validation reasons and the correlation id
-// (which Codat's support asks for), bounded.
+// description is the message with validation reasons, bounded. The
+// correlation id goes to provider.Error.TraceID.
 func (ae apiError) description() string {
 	d := ae.message
 	if len(ae.validation) > 0 {
 		d += ": " + strings.Join(ae.validation, "; ")
-	}
-	if ae.correlationID != "" {
-		d += " (correlation id " + ae.correlationID + ")"
 	}
 	if len(d) > maxDescription {
 		d = d[:maxDescription] + "…"
@@ -130,7 +127,10 @@ func inProgressSyncID(ae apiError) (string, bool) {
 
 // classify turns an error answer into a *provider.Error (Op is set by the caller).
 func classify(kind opKind, ae apiError) *provider.Error {
-	pe := &provider.Error{Status: ae.status, Description: ae.description()}
+	pe := &provider.Error{Status: ae.status, Description: ae.description(), TraceID: ae.correlationID}
+	if len(pe.TraceID) > 64 {
+		pe.TraceID = pe.TraceID[:64]
+	}
 	if ae.detailedCode != 0 {
 		pe.Code = strconv.Itoa(ae.detailedCode)
 	}

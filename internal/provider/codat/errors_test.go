@@ -74,7 +74,7 @@ func TestErrorClassification(t *testing.T) {
 		{name: "429 with Retry-After", op: consent, status: 429, header: map[string]string{"Retry-After": "30"},
 			body: codatError(429, "Too many requests", "True"), class: provider.ClassRateLimited, attempts: 1, retryIn: 30 * time.Second},
 		{name: "500 retried then RetryLater", op: consent, status: 500, body: codatError(500, "There is a problem with our server.", "Unknown"),
-			class: provider.ClassRetryLater, attempts: 3, descHas: "correlation id c0ffee00"},
+			class: provider.ClassRetryLater, attempts: 3, descHas: "trace id c0ffee00"},
 		{name: "503 on POST /companies is not repeated", op: begin, status: 503, body: codatError(503, "Service unavailable", "True"),
 			class: provider.ClassRetryLater, attempts: 1},
 		{name: "400 that can be retried", op: consent, status: 400, body: codatError(400, "Transient failure", "True"),
@@ -190,6 +190,8 @@ func TestPullFailures(t *testing.T) {
 			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				switch {
+				case strings.HasSuffix(r.URL.Path, "/dataStatus"):
+					fmt.Fprintf(w, `{"banking-accounts":{"dataType":"banking-accounts","currentStatus":%q,"latestSyncId":"p-1"}}`, tc.status)
 				case strings.HasSuffix(r.URL.Path, "/data/history/p-1"):
 					fmt.Fprintf(w, `{"id":"p-1","companyId":"co-1","connectionId":"cn-1","dataType":"banking-accounts","status":%q,"errorMessage":"it failed","requested":"2026-03-02T10:00:00Z"}`, tc.status)
 				case strings.HasSuffix(r.URL.Path, "/connections/cn-1"):

@@ -131,7 +131,7 @@ func testConn() provider.Connection {
 	return provider.Connection{
 		Namespace: "team-a", Name: "acme-current", UID: "9b1c0d7e-2f4a-4c6b-8d3e-5a7f9e1b2c3d",
 		Credentials: provider.Credentials{APIKey: testAPIKey},
-		ProviderID:  "mock", DataAccess: "Recurring", UserRef: "user_42",
+		ProviderID:  "mock", DataAccess: "Recurring", UserRef: "user_42", CompanyName: "Acme Current Ltd",
 	}
 }
 

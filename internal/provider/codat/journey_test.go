@@ -39,7 +39,8 @@ func TestJourney(t *testing.T) {
 		co.Connections[0].PlatformKey != "mock" || co.Connections[0].Status != "PendingAuth" {
 		t.Fatalf("emulator connections = %+v", co.Connections)
 	}
-	if co.Name != "user-42" || !strings.Contains(co.Description, "team-a/acme-current") {
+	// The company is named by spec.companyName, not by the user's id.
+	if co.Name != "Acme Current Ltd" || !strings.Contains(co.Description, "team-a/acme-current") || !strings.Contains(co.Description, "user_42") {
 		t.Fatalf("company name %q description %q", co.Name, co.Description)
 	}
 	link, err := url.Parse(auth.URL)

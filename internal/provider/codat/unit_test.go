@@ -94,18 +94,18 @@ func TestCompanyName(t *testing.T) {
 		conn provider.Connection
 		want string
 	}{
-		{provider.Connection{UserRef: "user_42"}, "user-42"},
-		{provider.Connection{UserRef: "Dave's Café & Co."}, "Dave's Caf- & Co."},
-		{provider.Connection{Namespace: "team-a", Name: "acme"}, "team-a-acme"},
-		{provider.Connection{UserRef: "   ", Namespace: "ns", Name: "n"}, "ns-n"},
-		{provider.Connection{UserRef: "///"}, "consent-operator connection"},
+		{provider.Connection{CompanyName: "Acme_42 Ltd", UserRef: "user-42"}, "Acme-42 Ltd"},
+		{provider.Connection{CompanyName: "Dave's Café & Co."}, "Dave's Caf- & Co."},
+		{provider.Connection{Namespace: "team-a", Name: "acme", UserRef: "user-42"}, "team-a-acme"}, // userRef is an id, not a name
+		{provider.Connection{CompanyName: "   ", Namespace: "ns", Name: "n"}, "ns-n"},
+		{provider.Connection{CompanyName: "///"}, "consent-operator connection"},
 	}
 	for _, tc := range tests {
 		if got := companyName(tc.conn); got != tc.want {
 			t.Fatalf("companyName(%+v) = %q, want %q", tc.conn, got, tc.want)
 		}
 	}
-	if got := companyName(provider.Connection{UserRef: strings.Repeat("a", 300)}); len(got) != maxCompanyName {
+	if got := companyName(provider.Connection{CompanyName: strings.Repeat("a", 300)}); len(got) != maxCompanyName {
 		t.Fatalf("long name has %d characters, want %d", len(got), maxCompanyName)
 	}
 }

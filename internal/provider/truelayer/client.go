@@ -101,8 +101,8 @@ func (c *Client) Refresh(ctx context.Context, conn provider.Connection, refreshT
 	return provider.Tokens{}, unknownDataAPI("refresh", conn)
 }
 
-// Consent reads the consent from /data/v1/me (V1, SignupPlus) or the data
-// connection (V3).
+// Consent reads the consent from /data/v1/me (V1, SignupPlus) or probes the
+// data connection (V3, probeDataConnection).
 func (c *Client) Consent(ctx context.Context, conn provider.Connection, s provider.Session) (provider.Consent, error) {
 	switch conn.DataAPI {
 	case "", DataAPIV1, DataAPISignupPlus:
@@ -126,14 +126,15 @@ func (c *Client) Extend(ctx context.Context, conn provider.Connection, s provide
 }
 
 // Revoke ends the consent at TrueLayer: DELETE /api/delete with the user's
-// access token (V1, SignupPlus) or DELETE of the v3 data connection. A consent
-// that is already revoked or expired counts as revoked.
+// access token (V1, SignupPlus). Data API v3 has no revocation endpoint
+// (forgetDataConnection). A consent that is already revoked or expired counts
+// as revoked.
 func (c *Client) Revoke(ctx context.Context, conn provider.Connection, s provider.Session) error {
 	switch conn.DataAPI {
 	case "", DataAPIV1, DataAPISignupPlus:
 		return c.revokeV1(ctx, conn, s)
 	case DataAPIV3:
-		return c.deleteDataConnection(ctx, conn)
+		return c.forgetDataConnection(conn)
 	}
 	return unknownDataAPI("revoke", conn)
 }
@@ -172,10 +173,12 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	// echoing a secret there must not carry it into errors, status or logs.
 	pe.Code = httpx.Redact(pe.Code, cl.secrets)
 	pe.Description = httpx.Redact(pe.Description, cl.secrets)
+	pe.TraceID = httpx.Redact(pe.TraceID, cl.secrets)
 	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
 		pe.RetryAfter = ra
 	}
-	c.log.V(1).Info("TrueLayer error", "op", cl.op, "status", pe.Status, "code", pe.Code, "class", pe.Class, "reason", pe.Reason)
+	c.log.V(1).Info("TrueLayer error", "op", cl.op, "status", pe.Status, "code", pe.Code, "class", pe.Class, "reason", pe.Reason,
+		"traceID", pe.TraceID)
 	return nil, pe
 }
 

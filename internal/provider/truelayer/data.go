@@ -47,8 +47,10 @@ var _ provider.DataClient = (*Client)(nil)
 //     always answer Data.
 //   - PSUIP is sent as X-PSU-IP (V1) or Tl-User-IP (V3).
 //   - Identity is Signup+ (V1 and SignupPlus connections): a single linked
-//     account answers Data.Identities; multiple_accounts_linked, or a Fetch
-//     with AccountID, answers Data.AccountIdentities by account. Info is
+//     account answers Data.Identities; multiple_accounts_linked answers
+//     Data.IdentityAccounts, the accounts to fetch one by one (each a call
+//     the caller must count); a Fetch with AccountID answers
+//     Data.AccountIdentities for that account. Info is
 //     /data/v1/info, or the data connection's user-info on V3.
 //   - Balances are observed at the provider's update_timestamp, or at the
 //     fetch when it sends none. Booked transactions without a

@@ -53,8 +53,11 @@ const multipleAccountsLinked = "multiple_accounts_linked"
 
 // signupIdentity reads the Signup+ identity. With Fetch.AccountID it asks
 // for that account and answers it in AccountIdentities. Without, a single
-// linked account gives the connection's identity (Identities); several give
-// one identity per account (AccountIdentities), each asked for in turn.
+// linked account gives the connection's identity (Identities); several
+// (multiple_accounts_linked) give the accounts to ask about in
+// IdentityAccounts, without asking: each of those N requests reaches the
+// bank and counts against the unattended-call limit, so the caller
+// reserves and sends them.
 func (c *Client) signupIdentity(ctx context.Context, conn provider.Connection, s provider.Session, f provider.Fetch) (*provider.Data, error) {
 	op := "fetch identity"
 	if f.AccountID != "" {
@@ -78,15 +81,7 @@ func (c *Client) signupIdentity(ctx context.Context, conn provider.Connection, s
 	if len(ids) > maxSignupAccounts {
 		return nil, malformed(op, http.StatusOK, "multiple_accounts_linked with too many accounts")
 	}
-	d := &provider.Data{AccountIdentities: map[string][]store.Identity{}}
-	for _, acct := range ids {
-		id, err := c.signupAccount(ctx, conn, s, f, acct)
-		if err != nil {
-			return nil, err
-		}
-		d.AccountIdentities[acct] = []store.Identity{id}
-	}
-	return d, nil
+	return &provider.Data{IdentityAccounts: ids}, nil
 }
 
 // signupAccountIDs lists the accounts of a multiple_accounts_linked answer

@@ -312,7 +312,7 @@ func TestDataV1AsyncFailed(t *testing.T) {
 		class  provider.Class
 		reason string
 	}{
-		{"sca_exceeded", provider.ClassNeedsHuman, provider.ReasonReauthorizationRequired},
+		{"sca_exceeded", provider.ClassInvalidRequest, provider.ReasonSCAExceeded},
 		{"provider_error", provider.ClassRetryLater, ""},
 		{"provider_request_limit_exceeded", provider.ClassRateLimited, ""},
 	} {
@@ -431,7 +431,7 @@ func TestDataV1Errors(t *testing.T) {
 	}{
 		{"provider_request_limit_exceeded", provider.ClassRateLimited, ""},
 		{"provider_too_many_requests", provider.ClassRateLimited, ""},
-		{"sca_exceeded", provider.ClassNeedsHuman, provider.ReasonReauthorizationRequired},
+		{"sca_exceeded", provider.ClassInvalidRequest, provider.ReasonSCAExceeded},
 		{"access_denied", provider.ClassNeedsHuman, provider.ReasonReauthorizationRequired},
 		{"invalid_date_range", provider.ClassInvalidRequest, ""},
 		{"account_not_found", provider.ClassInvalidRequest, ""},
@@ -480,7 +480,7 @@ func TestDataV1Errors(t *testing.T) {
 		}
 		e.clk.Advance(10 * time.Minute)
 		now = e.clk.Now()
-		if pe := wantErr(t, fetch(now.Add(-200*day)), provider.ClassNeedsHuman, provider.ReasonReauthorizationRequired); pe.Code != "sca_exceeded" {
+		if pe := wantErr(t, fetch(now.Add(-200*day)), provider.ClassInvalidRequest, provider.ReasonSCAExceeded); pe.Code != "sca_exceeded" {
 			t.Fatalf("%v", pe)
 		}
 		// A window starting at a UTC midnight within 90 days stays allowed.

@@ -37,6 +37,8 @@ type apiError struct {
 	reason  string
 	title   string
 	problem bool
+	// traceID identifies the request for TrueLayer's support.
+	traceID string
 }
 
 type v1ErrorBody struct {
@@ -46,11 +48,12 @@ type v1ErrorBody struct {
 }
 
 type problemBody struct {
-	Type   string          `json:"type"`
-	Title  string          `json:"title"`
-	Status int             `json:"status"`
-	Detail string          `json:"detail"`
-	Errors json.RawMessage `json:"errors"`
+	TraceID string          `json:"trace_id"`
+	Type    string          `json:"type"`
+	Title   string          `json:"title"`
+	Status  int             `json:"status"`
+	Detail  string          `json:"detail"`
+	Errors  json.RawMessage `json:"errors"`
 }
 
 // maxDescription bounds the provider text copied into an error.
@@ -61,12 +64,15 @@ const maxDescription = 300
 // (v3, Signup+, /connections/extend). Anything else (a gateway's HTML page)
 // leaves only the status to go by.
 func parseErrorBody(resp *httpx.Response) apiError {
-	ae := apiError{status: resp.Status}
+	ae := apiError{status: resp.Status, traceID: traceIDOf(resp)}
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	var p problemBody
 	if (ct == "application/problem+json" || strings.HasPrefix(strings.TrimSpace(string(resp.Body)), "{")) &&
 		json.Unmarshal(resp.Body, &p) == nil && p.Type != "" && p.Title != "" {
 		ae.problem = true
+		if p.TraceID != "" {
+			ae.traceID = p.TraceID
+		}
 		ae.code = p.Type
 		if i := strings.LastIndexByte(p.Type, '#'); i >= 0 {
 			ae.code = p.Type[i+1:]
@@ -107,6 +113,22 @@ func parseErrorBody(resp *httpx.Response) apiError {
 	return ae
 }
 
+// maxTraceID bounds a trace id copied from an answer; TrueLayer's are UUIDs
+// or 32 hex digits.
+const maxTraceID = 64
+
+// traceIDOf reads TrueLayer's request id: Tl-Trace-Id (Data API v3,
+// providers-api.md §4.1) or X-TL-Correlation-Id (auth server, Data API v1,
+// §3.1).
+func traceIDOf(resp *httpx.Response) string {
+	for _, h := range []string{"Tl-Trace-Id", "X-TL-Correlation-Id"} {
+		if v := strings.TrimSpace(resp.Header.Get(h)); v != "" {
+			return truncateTo(v, maxTraceID)
+		}
+	}
+	return ""
+}
+
 // problemFields summarises a problem's "errors": a map field -> messages in
 // practice, an array in the v1 document's schema.
 func problemFields(raw json.RawMessage) string {
@@ -134,9 +156,11 @@ func problemFields(raw json.RawMessage) string {
 	return ""
 }
 
-func truncate(s string) string {
-	if len(s) > maxDescription {
-		return s[:maxDescription] + "…"
+func truncate(s string) string { return truncateTo(s, maxDescription) }
+
+func truncateTo(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
 	}
 	return s
 }
@@ -153,6 +177,9 @@ var (
 	rateLimited   = rule{provider.ClassRateLimited, ""}
 	badRequest    = rule{provider.ClassInvalidRequest, ""}
 	tokenRejected = rule{provider.ClassRetryLater, provider.ReasonAccessTokenRejected}
+	// sca_exceeded: the data is served only within minutes of the user's
+	// authentication; a narrower window works, the same request never will.
+	scaExceeded = rule{provider.ClassInvalidRequest, provider.ReasonSCAExceeded}
 )
 
 // v1Rules maps the error codes of the auth server and Data API v1
@@ -171,7 +198,7 @@ var v1Rules = map[string]rule{
 	"invalid_authorization_code":      needsReauth, // the journey must be run again
 	"wrong_credentials":               needsReauth,
 	"invalid_credentials_key":         needsReauth,
-	"sca_exceeded":                    needsReauth,
+	"sca_exceeded":                    scaExceeded,
 	"account_permanently_locked":      needsReauth,
 	"mfa_required":                    needsReauth,
 	"user_input_required":             needsReauth,
@@ -212,7 +239,8 @@ var problemRules = map[string]rule{
 // classify turns an error answer into a *provider.Error.
 func classify(kind opKind, ae apiError, conn provider.Connection, now time.Time) *provider.Error {
 	r := classifyRule(kind, ae, conn, now)
-	return &provider.Error{Class: r.class, Reason: r.reason, Status: ae.status, Code: ae.code, Description: ae.description}
+	return &provider.Error{Class: r.class, Reason: r.reason, Status: ae.status, Code: ae.code, Description: ae.description,
+		TraceID: truncateTo(ae.traceID, maxTraceID)}
 }
 
 func classifyRule(kind opKind, ae apiError, conn provider.Connection, now time.Time) rule {

@@ -80,10 +80,12 @@ func TestDocumentedErrorBodies(t *testing.T) {
 		_, err := c.Extend(context.Background(), conn, provider.Session{Tokens: tokens})
 		return err
 	}
-	v3consent := func(c *truelayer.Client, conn provider.Connection) error {
+	// A v3 data call (user-info): Consent's probe reads invalid_state and
+	// forbidden as where the connection stands rather than as errors.
+	v3data := func(c *truelayer.Client, conn provider.Connection) error {
 		conn.DataAPI = truelayer.DataAPIV3
 		conn.Refs.DataConnectionID = "0a6273a0-0314-4db6-800a-e66225fbe9f7"
-		_, err := c.Consent(context.Background(), conn, provider.Session{Refs: conn.Refs})
+		_, err := c.Fetch(context.Background(), conn, provider.Session{Refs: conn.Refs}, provider.Fetch{Resource: provider.ResourceInfo})
 		return err
 	}
 	v3create := func(c *truelayer.Client, conn provider.Connection) error {
@@ -135,7 +137,7 @@ func TestDocumentedErrorBodies(t *testing.T) {
 			`{"error":"provider_request_limit_exceeded","error_description":"Maximum number of requests per user allowed by provider exceeded.","error_details":{}}`, nil}, wRate, "provider_request_limit_exceeded", 0},
 		{"/me provider_error", consent, time.Time{}, answer{503, jsonCT, `{"error":"provider_error","error_description":"The provider service is unavailable.","error_details":{}}`, nil}, wRetry, "provider_error", 0},
 		{"/me provider_timeout", consent, time.Time{}, answer{504, jsonCT, `{"error":"provider_timeout","error_description":"The provider service timed out.","error_details":{}}`, nil}, wRetry, "provider_timeout", 0},
-		{"/me sca_exceeded", consent, time.Time{}, answer{403, jsonCT, `{"error":"sca_exceeded","error_description":"SCA exemption has expired.","error_details":{}}`, nil}, wReauth, "sca_exceeded", 0},
+		{"/me sca_exceeded", consent, time.Time{}, answer{403, jsonCT, `{"error":"sca_exceeded","error_description":"SCA exemption has expired.","error_details":{}}`, nil}, want{provider.ClassInvalidRequest, provider.ReasonSCAExceeded}, "sca_exceeded", 0},
 		{"/me endpoint_not_supported", consent, time.Time{}, answer{501, jsonCT, `{"error":"endpoint_not_supported","error_description":"Feature not supported by the provider","error_details":{}}`, nil}, wBadRequest, "endpoint_not_supported", 0},
 		{"/me HTML 504 from a gateway", consent, time.Time{}, answer{504, "text/html", "<html><body><h1>504 Gateway Time-out</h1></body></html>", nil}, wRetry, "", 0},
 		{"/me unknown 418", consent, time.Time{}, answer{418, jsonCT, `{"error":"teapot"}`, nil}, wBadRequest, "teapot", 0},
@@ -151,18 +153,18 @@ func TestDocumentedErrorBodies(t *testing.T) {
 		{"extend unknown action", extend, time.Time{}, answer{200, jsonCT, `{"action_needed":"call_us"}`, nil}, wRetry, "malformed_response", 0},
 
 		// Data API v3 (§4.3).
-		{"v3 invalid-parameters", v3consent, time.Time{}, answer{400, problemCT, `{"type":"` + v3Type + `invalid-parameters","title":"Invalid Parameters","status":400,"trace_id":"t","detail":"The request body was invalid.","errors":{"Connection-Id":["Must be provided"]}}`, nil}, wBadRequest, "invalid-parameters", 0},
-		{"v3 invalid_state", v3consent, time.Time{}, v3Problem(400, "invalid_state", "Invalid State", "Status of the connection does not allow this action to be executed."), wReauth, "invalid_state", 0},
-		{"v3 invalid_state after the consent end", v3consent, past, v3Problem(400, "invalid_state", "Invalid State", "Status of the connection does not allow this action to be executed."),
+		{"v3 invalid-parameters", v3data, time.Time{}, answer{400, problemCT, `{"type":"` + v3Type + `invalid-parameters","title":"Invalid Parameters","status":400,"trace_id":"t","detail":"The request body was invalid.","errors":{"Connection-Id":["Must be provided"]}}`, nil}, wBadRequest, "invalid-parameters", 0},
+		{"v3 invalid_state", v3data, time.Time{}, v3Problem(400, "invalid_state", "Invalid State", "Status of the connection does not allow this action to be executed."), wReauth, "invalid_state", 0},
+		{"v3 invalid_state after the consent end", v3data, past, v3Problem(400, "invalid_state", "Invalid State", "Status of the connection does not allow this action to be executed."),
 			want{provider.ClassNeedsHuman, provider.ReasonConsentExpired}, "invalid_state", 0},
-		{"v3 unauthenticated", v3consent, time.Time{}, v3Problem(401, "unauthenticated", "Unauthenticated", "The access token is missing, invalid or expired."), wTokenReject, "unauthenticated", 0},
-		{"v3 forbidden", v3consent, time.Time{}, v3Problem(403, "forbidden", "Forbidden", "The token used for Authorization is not authorized to perform the request."), wReauth, "forbidden", 0},
-		{"v3 not-found on the connection", v3consent, time.Time{}, v3Problem(404, "not-found", "Not Found", "Connection not found."), wReauth, "not-found", 0},
-		{"v3 rate-limit-exceeded", v3consent, time.Time{}, v3Problem(429, "rate-limit-exceeded", "Rate Limit Exceeded", "Too many requests."), wRate, "rate-limit-exceeded", 0},
-		{"v3 unknown-error", v3consent, time.Time{}, v3Problem(500, "unknown-error", "Unknown Error", "Something went wrong."), wRetry, "unknown-error", 0},
-		{"v3 provider-error", v3consent, time.Time{}, v3Problem(502, "provider-error", "Provider Error", "The provider failed."), wRetry, "provider-error", 0},
-		{"v3 feature not supported", v3consent, time.Time{}, v3Problem(502, "provider-error", "Feature Not Supported", "The provider does not support this."), wBadRequest, "provider-error", 0},
-		{"v3 gateway-timeout", v3consent, time.Time{}, v3Problem(504, "gateway-timeout", "Gateway Timeout", "The provider timed out."), wRetry, "gateway-timeout", 0},
+		{"v3 unauthenticated", v3data, time.Time{}, v3Problem(401, "unauthenticated", "Unauthenticated", "The access token is missing, invalid or expired."), wTokenReject, "unauthenticated", 0},
+		{"v3 forbidden", v3data, time.Time{}, v3Problem(403, "forbidden", "Forbidden", "The token used for Authorization is not authorized to perform the request."), wReauth, "forbidden", 0},
+		{"v3 not-found on the connection", v3data, time.Time{}, v3Problem(404, "not-found", "Not Found", "Connection not found."), wReauth, "not-found", 0},
+		{"v3 rate-limit-exceeded", v3data, time.Time{}, v3Problem(429, "rate-limit-exceeded", "Rate Limit Exceeded", "Too many requests."), wRate, "rate-limit-exceeded", 0},
+		{"v3 unknown-error", v3data, time.Time{}, v3Problem(500, "unknown-error", "Unknown Error", "Something went wrong."), wRetry, "unknown-error", 0},
+		{"v3 provider-error", v3data, time.Time{}, v3Problem(502, "provider-error", "Provider Error", "The provider failed."), wRetry, "provider-error", 0},
+		{"v3 feature not supported", v3data, time.Time{}, v3Problem(502, "provider-error", "Feature Not Supported", "The provider does not support this."), wBadRequest, "provider-error", 0},
+		{"v3 gateway-timeout", v3data, time.Time{}, v3Problem(504, "gateway-timeout", "Gateway Timeout", "The provider timed out."), wRetry, "gateway-timeout", 0},
 		{"v3 create invalid-parameters", v3create, time.Time{}, answer{400, problemCT, `{"type":"` + v3Type + `invalid-parameters","title":"Invalid Parameters","status":400,"trace_id":"t","detail":"The request body was invalid.","errors":{"user":["Must be provided"]}}`, nil}, wBadRequest, "invalid-parameters", 0},
 		{"v3 create 201 without a link", v3create, time.Time{}, answer{201, jsonCT, `{"id":"x","user":{"id":"u"},"status":"authorization_required"}`, nil}, wRetry, "malformed_response", 0},
 	} {

@@ -40,7 +40,7 @@ var dataAPIWant = map[string]want{
 	"wrong_credentials":               wReauth,
 	"access_denied":                   wReauth,
 	"invalid_credentials_key":         wReauth,
-	"sca_exceeded":                    wReauth,
+	"sca_exceeded":                    {provider.ClassInvalidRequest, provider.ReasonSCAExceeded},
 	"account_temporarily_locked":      wRetry,
 	"account_permanently_locked":      wReauth,
 	"mfa_required":                    wReauth,
@@ -84,6 +84,7 @@ func TestDataAPIErrorCatalogue(t *testing.T) {
 			defer e.srv.RemoveFault(fid)
 			_, err = e.client.Consent(context.Background(), conn, provider.Session{Tokens: &tok})
 			pe := wantErr(t, err, w.class, w.reason)
+			hasTraceID(t, pe)
 			status := sandbox.ErrorCatalogue[code].Status
 			if pe.Status != status || pe.Code != code {
 				t.Fatalf("status %d code %q, want %d %q", pe.Status, pe.Code, status, code)
@@ -148,8 +149,10 @@ func TestTokenEndpointErrorCatalogue(t *testing.T) {
 	_ = id
 }
 
-// TestV3ProblemTypes injects errors into GET /v3/data-connections/{id}; the
-// sandbox answers them as the v3 problem type of their status (§4.3).
+// TestV3ProblemTypes injects errors into GET /v3/data-connections/{id}/user-info
+// (the probe behind Consent); the sandbox answers them as the v3 problem type of
+// their status (§4.3). The probe is a data call the bank may count, so a 5xx is
+// not repeated.
 func TestV3ProblemTypes(t *testing.T) {
 	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 2 })
 	conn := v3Conn(e)
@@ -165,26 +168,26 @@ func TestV3ProblemTypes(t *testing.T) {
 	}{
 		{"validation_error", "invalid-parameters", wBadRequest, 1},
 		{"unauthorized", "unauthenticated", wTokenReject, 2}, // a new client token, then once more
-		{"access_denied", "forbidden", wReauth, 1},
-		{"account_not_found", "not-found", wReauth, 1}, // the data connection is gone
+		{"account_not_found", "not-found", wReauth, 1},       // the data connection is gone
 		{"provider_too_many_requests", "rate-limit-exceeded", wRate, 1},
-		{"internal_server_error", "unknown-error", wRetry, 3},
-		{"provider_error", "provider-error", wRetry, 3},
-		{"provider_timeout", "gateway-timeout", wRetry, 3},
+		{"internal_server_error", "unknown-error", wRetry, 1},
+		{"provider_error", "provider-error", wRetry, 1},
+		{"provider_timeout", "gateway-timeout", wRetry, 1},
 	} {
 		t.Run(tc.problem, func(t *testing.T) {
 			e.srv.ResetCalls()
-			fid, err := e.srv.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: tc.inject, Endpoint: "GET /v3/data-connections/{connection_id}"})
+			fid, err := e.srv.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: tc.inject, Endpoint: "GET /v3/data-connections/{connection_id}/user-info"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer e.srv.RemoveFault(fid)
 			_, err = e.client.Consent(context.Background(), conn, provider.Session{Refs: conn.Refs})
 			pe := wantErr(t, err, tc.want.class, tc.want.reason)
+			hasTraceID(t, pe)
 			if pe.Code != tc.problem {
 				t.Fatalf("code %q, want %q", pe.Code, tc.problem)
 			}
-			if got := e.calls("", "GET /v3/data-connections/{connection_id}"); got != tc.calls {
+			if got := e.calls("", "GET /v3/data-connections/{connection_id}/user-info"); got != tc.calls {
 				t.Fatalf("%d calls, want %d", got, tc.calls)
 			}
 		})

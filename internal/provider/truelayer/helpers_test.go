@@ -244,3 +244,15 @@ func (e *env) get(path, token string) int {
 	_ = resp.Body.Close()
 	return resp.StatusCode
 }
+
+// hasTraceID fails unless the error carries the answer's trace id, in the
+// error's message too (it is what TrueLayer's support asks for).
+func hasTraceID(t *testing.T, pe *provider.Error) {
+	t.Helper()
+	if len(pe.TraceID) < 16 {
+		t.Fatalf("trace id %q: the answer's Tl-Trace-Id / X-TL-Correlation-Id / trace_id was dropped: %v", pe.TraceID, pe)
+	}
+	if !strings.Contains(pe.Error(), "trace id "+pe.TraceID) {
+		t.Fatalf("the message does not show the trace id: %v", pe)
+	}
+}

@@ -3,17 +3,13 @@ package truelayer
 import (
 	"context"
 	"net/http"
-	"net/url"
+	"slices"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 )
 
-const (
-	endpointV3Create = "POST /v3/data-connections"
-	endpointV3Get    = "GET /v3/data-connections/{connection_id}"
-	endpointV3Delete = "DELETE /v3/data-connections/{connection_id}"
-)
+const endpointV3Create = "POST /v3/data-connections"
 
 // v3Do sends a Data API v3 request with the client's token. When the API
 // answers 401 (the token was revoked or the cache held a stale one) it
@@ -189,121 +185,94 @@ func (c *Client) createDataConnection(ctx context.Context, conn provider.Connect
 	return provider.Authorization{URL: link, Refs: refs}, nil
 }
 
-// v3Connection is the data connection resource. The published v3 document
-// has no read endpoint; the bank sandbox serves GET
-// /v3/data-connections/{id} with these fields.
-type v3Connection struct {
-	ID               string `json:"id"`
-	Status           string `json:"status"`
-	DataAccessType   string `json:"data_access_type"`
-	ConsentExpiresAt string `json:"consent_expires_at"`
-}
+// v3Standing is where a data connection stands, as far as the documented API
+// tells.
+type v3Standing int
 
-func (c *Client) getDataConnection(ctx context.Context, conn provider.Connection, op string) (v3Connection, error) {
-	id := conn.Refs.DataConnectionID
-	if id == "" {
-		return v3Connection{}, invalidRequest(op, "the connection has no data connection id")
+const (
+	v3Authorised    v3Standing = iota // data calls are answered
+	v3NotAuthorised                   // invalid_state: not yet, or no longer (the document does not say which)
+	v3Forbidden                       // forbidden: the one-time window or a scope's access ended
+)
+
+// probeDataConnection is the one place that asks where a v3 data connection
+// stands. The published Data API v3 document has no endpoint that reads a
+// connection's status, consent expiry or revocation (nor one that deletes it):
+// the connection_management webhooks say when it was authorised or failed, and
+// otherwise only a data call tells. This makes the cheapest documented one, GET
+// /v3/data-connections/{id}/user-info (or GET /v3/connected-accounts when the
+// connection lacks the info scope): 200 means authorised; 400 invalid_state ("Status
+// of the connection does not allow this action") means not authorised, before the
+// user authorises as after the consent ended or was revoked; 403 forbidden means
+// access ended (a one-time window, a scope); 404 means TrueLayer does not know the
+// connection. Banks may count the probe as an unattended call, so callers keep it
+// rare.
+func (c *Client) probeDataConnection(ctx context.Context, conn provider.Connection, op string) (v3Standing, error) {
+	if conn.Refs.DataConnectionID == "" {
+		return 0, invalidRequest(op, "the connection has no data connection id")
 	}
-	h, err := c.hostsFor(conn.Environment)
-	if err != nil {
-		return v3Connection{}, invalidRequest(op, err.Error())
+	f := provider.Fetch{Resource: provider.ResourceInfo}
+	if !slices.Contains(conn.Scopes, "info") {
+		f.Resource = provider.ResourceAccounts
 	}
-	var cl call
-	resp, err := c.v3Do(ctx, conn, op, opV3Connection, func(tok string) (httpx.Request, error) {
-		req := httpx.Request{Method: http.MethodGet, URL: h.api + "/v3/data-connections/" + url.PathEscape(id),
-			Endpoint: endpointV3Get, Header: bearerHeader(tok), Idempotent: true}
-		cl = call{op: op, req: req, secrets: []string{tok}}
-		return req, nil
-	})
-	if err != nil {
-		return v3Connection{}, err
+	_, err := c.fetchV3(ctx, conn, f)
+	pe, ok := provider.AsError(err)
+	switch {
+	case err == nil:
+		return v3Authorised, nil
+	case ok && pe.Status == http.StatusBadRequest && pe.Code == "invalid_state":
+		return v3NotAuthorised, nil
+	case ok && pe.Status == http.StatusForbidden:
+		return v3Forbidden, nil
 	}
-	var vc v3Connection
-	if err := decode(cl, resp, &vc); err != nil {
-		return v3Connection{}, err
+	if ok {
+		pe.Op = op + ": " + pe.Op
 	}
-	return vc, nil
+	return 0, err
 }
 
 // confirmDataConnection checks that the v3 connection was authorised.
 func (c *Client) confirmDataConnection(ctx context.Context, conn provider.Connection) (provider.Grant, error) {
 	const op = "confirm data connection"
-	vc, err := c.getDataConnection(ctx, conn, op)
-	if err != nil {
+	st, err := c.probeDataConnection(ctx, conn, op)
+	switch {
+	case err != nil:
 		return provider.Grant{}, err
-	}
-	switch vc.Status {
-	case "authorized":
+	case st == v3Authorised:
 		return provider.Grant{Refs: conn.Refs}, nil
-	case "authorization_required", "authorizing":
-		return provider.Grant{}, &provider.Error{Class: provider.ClassRetryLater, Op: op, Code: vc.Status,
-			Description: "the data connection is not authorised yet"}
-	case "failed":
+	case st == v3Forbidden:
 		return provider.Grant{}, &provider.Error{Class: provider.ClassNeedsHuman, Reason: provider.ReasonAccessDenied, Op: op,
-			Code: vc.Status, Description: "the data connection's authorisation failed or was cancelled"}
-	case "expired":
-		return provider.Grant{}, &provider.Error{Class: provider.ClassNeedsHuman, Reason: provider.ReasonConsentExpired, Op: op, Code: vc.Status}
-	case "revoked":
-		return provider.Grant{}, &provider.Error{Class: provider.ClassNeedsHuman, Reason: provider.ReasonConsentRevoked, Op: op, Code: vc.Status}
+			Code: "forbidden", Description: "the data connection's access was refused"}
 	}
-	return provider.Grant{}, &provider.Error{Class: provider.ClassRetryLater, Op: op, Code: "malformed_response",
-		Description: "unknown data connection status " + truncate(vc.Status)}
+	return provider.Grant{}, &provider.Error{Class: provider.ClassRetryLater, Op: op, Code: "invalid_state",
+		Description: "the data connection is not authorised yet"}
 }
 
-// dataConnectionConsent reads the consent of a v3 connection.
+// dataConnectionConsent reports a v3 connection's consent as the probe finds it:
+// Active, Pending (not authorised, which after Active means it ended: the caller
+// knows which it was) or Expired (a one-time connection's window ended). The v3
+// document gives no consent end, so ExpiresAt stays zero.
 func (c *Client) dataConnectionConsent(ctx context.Context, conn provider.Connection) (provider.Consent, error) {
-	const op = "consent"
-	vc, err := c.getDataConnection(ctx, conn, op)
+	st, err := c.probeDataConnection(ctx, conn, "consent")
 	if err != nil {
 		return provider.Consent{}, err
 	}
-	exp, err := parseTimestamp(vc.ConsentExpiresAt)
-	if err != nil {
-		return provider.Consent{}, &provider.Error{Class: provider.ClassRetryLater, Op: op, Code: "malformed_response", Description: err.Error()}
+	switch st {
+	case v3Authorised:
+		return provider.Consent{Status: "Active"}, nil
+	case v3Forbidden:
+		return provider.Consent{Status: "Expired"}, nil
 	}
-	out := provider.Consent{ExpiresAt: exp}
-	switch vc.Status {
-	case "authorized":
-		out.Status = "Active"
-		if !exp.IsZero() && !c.opts.Clock().Before(exp) {
-			out.Status = "Expired"
-		}
-	case "authorization_required", "authorizing":
-		out.Status = "Pending"
-	case "expired":
-		out.Status = "Expired"
-	case "revoked":
-		out.Status = "Revoked"
-	case "failed":
-		return provider.Consent{}, &provider.Error{Class: provider.ClassNeedsHuman, Reason: provider.ReasonReauthorizationRequired,
-			Op: op, Code: vc.Status, Description: "the data connection's authorisation failed"}
-	default:
-		return provider.Consent{}, &provider.Error{Class: provider.ClassRetryLater, Op: op, Code: "malformed_response",
-			Description: "unknown data connection status " + truncate(vc.Status)}
-	}
-	return out, nil
+	return provider.Consent{Status: "Pending"}, nil
 }
 
-// deleteDataConnection revokes a v3 connection. The published v3 document
-// has no delete endpoint; the bank sandbox serves DELETE
-// /v3/data-connections/{id}. A connection that no longer exists counts as
-// deleted.
-func (c *Client) deleteDataConnection(ctx context.Context, conn provider.Connection) error {
-	const op = "revoke"
-	id := conn.Refs.DataConnectionID
-	if id == "" {
-		return nil // no journey was ever started: nothing to revoke
+// forgetDataConnection is Revoke for v3: the published v3 document has no
+// endpoint that deletes or revokes a data connection, so nothing is sent; the
+// connection stays at TrueLayer until its consent ends or the user revokes it at
+// the bank, and the operator forgets its id.
+func (c *Client) forgetDataConnection(conn provider.Connection) error {
+	if conn.Refs.DataConnectionID != "" {
+		c.log.Info("Data API v3 has no revocation endpoint; the data connection is left to expire", "namespace", conn.Namespace, "name", conn.Name)
 	}
-	h, err := c.hostsFor(conn.Environment)
-	if err != nil {
-		return invalidRequest(op, err.Error())
-	}
-	_, err = c.v3Do(ctx, conn, op, opV3, func(tok string) (httpx.Request, error) {
-		return httpx.Request{Method: http.MethodDelete, URL: h.api + "/v3/data-connections/" + url.PathEscape(id),
-			Endpoint: endpointV3Delete, Header: bearerHeader(tok), Idempotent: true}, nil
-	})
-	if pe, ok := provider.AsError(err); ok && pe.Status == http.StatusNotFound {
-		return nil
-	}
-	return err
+	return nil
 }
