@@ -111,11 +111,11 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 		return fmt.Errorf("deriving the PKCE verifier: %w", err)
 	}
 	conn.CodeChallenge = journey.Challenge(verifier)
-	auth, err := pc.BeginAuthorization(ctx, conn, "")
+	expires := s.now.Add(authorizationTTL).UTC().Truncate(time.Second)
+	auth, err := r.beginJourney(ctx, s, pc, conn)
 	if err != nil {
 		return err
 	}
-	expires := s.now.Add(authorizationTTL).UTC().Truncate(time.Second)
 	s.changed = true
 	resetFailures(bc)
 	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires), KeyID: keyID}
@@ -124,6 +124,15 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	connection.MergeRefs(bc, auth.Refs)
 	s.requeueAt(expires.Add(-time.Minute))
 	return nil
+}
+
+// beginJourney gets the provider's link for a journey; a user who already connected
+// finds their bank preselected.
+func (r *BankConnectionReconciler) beginJourney(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection) (provider.Authorization, error) {
+	if conn.ProviderID == "" {
+		conn.ProviderID = previousBank(s)
+	}
+	return pc.BeginAuthorization(ctx, conn, "")
 }
 
 // journeyUsed is true when the gateway handed off the current journey: its link is

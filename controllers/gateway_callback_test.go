@@ -332,11 +332,19 @@ func TestReconsentAtAnotherBank(t *testing.T) {
 		return nil
 	})
 
-	// Re-consent at another bank: revoked at the provider, old tokens kept, the user told.
-	revokes := callsTo("DELETE /api/delete")
+	// The re-consent preselects the connection's bank...
 	other := testenv.NewBrowser()
-	other.Bank = "ob-mock"
-	page := atBank(t, other, toProvider(t, other, bc.Status.ReconsentURL))
+	link := toProvider(t, other, bc.Status.ReconsentURL)
+	if got := link.Query().Get("provider_id"); got != "mock" {
+		t.Fatalf("the re-consent link preselects %q, want the connection's bank mock", got)
+	}
+	// ...but the user edits the link in the address bar and consents at another bank:
+	// revoked at the provider, old tokens kept, the user told.
+	q := link.Query()
+	q.Set("provider_id", "ob-mock")
+	link.RawQuery = q.Encode()
+	revokes := callsTo("DELETE /api/delete")
+	page := atBank(t, other, link)
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, "different bank") {
 		t.Fatalf("re-consent at another bank ended with HTTP %d at %s: %.600s", page.Status, page.URL.Redacted(), page.Body)
 	}
