@@ -35,6 +35,11 @@ verify-generated: manifests generate ## Fail when generated code or manifests ar
 		git status --porcelain -- api config charts/consent-operator/files/crds; \
 		git diff --stat -- api config charts/consent-operator/files/crds; exit 1; fi
 
+.PHONY: verify-tidy
+verify-tidy: ## Fail when go.mod or go.sum (of the module or hack/envtest-tools) is not tidy.
+	$(GO) mod tidy -diff
+	cd hack/envtest-tools && $(GO) mod tidy -diff
+
 .PHONY: fmt
 fmt: ## Run gofmt.
 	gofmt -s -w $$(git ls-files '*.go')
