@@ -57,6 +57,18 @@ build: ## Build the manager into bin/.
 envtest: ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (once).
 	hack/envtest-binaries.sh >/dev/null
 
+# The providers' OpenAPI documents, the contract of the sandbox's tests, live outside the
+# repository: in $CONSENT_OPERATOR_PROVIDER_DOCS, default ../shared (internal/providerdocs).
+.PHONY: provider-docs
+provider-docs: ## Download the providers' pinned OpenAPI documents (hack/provider-docs.txt) into $CONSENT_OPERATOR_PROVIDER_DOCS (default ../shared).
+	$(GO) build -o $(BIN)/provider-docs ./hack/provider-docs
+	$(BIN)/provider-docs download
+
+.PHONY: verify-provider-docs
+verify-provider-docs: ## Fail at once when the providers' documents are missing or not the pinned versions.
+	@$(GO) build -o $(BIN)/provider-docs ./hack/provider-docs
+	@$(BIN)/provider-docs verify
+
 .PHONY: postgres
 postgres: ## Start a private PostgreSQL on 127.0.0.1 for the store tests (installs it if missing).
 	hack/postgres.sh start
@@ -64,7 +76,7 @@ postgres: ## Start a private PostgreSQL on 127.0.0.1 for the store tests (instal
 ##@ Test
 
 .PHONY: test
-test: envtest postgres ## Run all tests: envtest suites on a real kube-apiserver, store tests on PostgreSQL and SQLite.
+test: verify-provider-docs envtest postgres ## Run all tests: envtest suites on a real kube-apiserver, store tests on PostgreSQL and SQLite.
 	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
 .PHONY: test-chart

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/repo"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -67,7 +68,7 @@ spec:
 `
 
 func TestSamplesAreAccepted(t *testing.T) {
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/repo"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/sandbox/codat"
 	"github.com/consent-operator/consent-operator/internal/testenv"
@@ -57,7 +58,7 @@ func run() error {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseDevMode(false)))
 
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}

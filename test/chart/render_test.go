@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -26,7 +25,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/consent-operator/consent-operator/internal/testenv"
+	"github.com/consent-operator/consent-operator/internal/repo"
 )
 
 const (
@@ -47,11 +46,11 @@ var valueSets = []struct {
 
 func repoPath(t testing.TB, elem ...string) string {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	p, err := repo.Path(elem...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(append([]string{root}, elem...)...)
+	return p
 }
 
 // renderChart renders the chart as `helm template` would: values files merged over
