@@ -15,7 +15,8 @@ import (
 
 func openFresh(t *testing.T) store.Store {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), freshDatabase(t))
+	dsn := freshDatabase(t)
+	s, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -24,7 +25,27 @@ func openFresh(t *testing.T) store.Store {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return s
+	return textStore{Store: s, dsn: dsn}
+}
+
+// textStore reads the database with its own connection, as another program
+// would (storetest.TextQuerier).
+type textStore struct {
+	store.Store
+	dsn string
+}
+
+func (s textStore) QueryText(ctx context.Context, query string) ([]string, error) {
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 func TestContract(t *testing.T) {
