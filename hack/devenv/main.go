@@ -166,7 +166,7 @@ func step(msg string) { fmt.Fprintln(os.Stderr, ">>", msg) }
 // config/samples registered for the gateway's callback.
 func startSandbox(addr, callback string) (string, func(), error) {
 	sb, err := sandbox.New(sandbox.Options{
-		Clients: []sandbox.Client{{ID: "sandbox-demo", Secret: "sandbox-demo-secret", RedirectURIs: []string{callback}}},
+		Clients: []sandbox.Client{{ID: "sandbox-demo", Secret: "sandbox-demo-secret", Name: "consent-operator demo", RedirectURIs: []string{callback}}},
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
