@@ -62,11 +62,9 @@ const (
 type RefreshPolicy string
 
 const (
-	// RefreshPolicyKeepFresh refreshes the access token before it expires, so the Secret
-	// always holds a usable token.
+	// RefreshPolicyKeepFresh refreshes the access token before it expires, so the Secret always holds a usable token.
 	RefreshPolicyKeepFresh RefreshPolicy = "KeepFresh"
-	// RefreshPolicyOnDemand refreshes only when a SyncJob needs a token, and otherwise just
-	// often enough that the refresh token does not go unused past the provider's limit.
+	// RefreshPolicyOnDemand refreshes only when a SyncJob needs a token, and otherwise just often enough that the refresh token does not go unused past the provider's limit.
 	RefreshPolicyOnDemand RefreshPolicy = "OnDemand"
 )
 
@@ -86,31 +84,30 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="provider is immutable: create a new BankConnection to change it"
 	Provider Provider `json:"provider"`
 
-	// Environment selects the provider's Sandbox or Live hosts. Unset means Sandbox.
+	// Environment selects the provider's Sandbox or Live hosts.
+	// Unset means Sandbox.
 	// The manager's --truelayer-*-url and --codat-url flags override both.
 	// +optional
 	Environment Environment `json:"environment,omitempty"`
 
-	// DataAPI selects the TrueLayer data API: V1 (per-user OAuth tokens), V3
-	// (client-credentials token plus a data connection) or SignupPlus (identity).
-	// Unset means V1. Only valid with provider TrueLayer.
+	// DataAPI selects the TrueLayer data API: V1 (per-user OAuth tokens), V3 (client-credentials token plus a data connection) or SignupPlus (identity).
+	// Unset means V1.
+	// Only valid with provider TrueLayer.
 	// +optional
 	DataAPI DataAPI `json:"dataAPI,omitempty"`
 
-	// ClientSecretRef names a Secret in the connection's namespace holding the
-	// provider credentials: client_id and client_secret for TrueLayer, api_key for Codat.
+	// ClientSecretRef names a Secret in the connection's namespace holding the provider credentials: client_id and client_secret for TrueLayer, api_key for Codat.
 	// +required
 	ClientSecretRef SecretReference `json:"clientSecretRef"`
 
-	// ProviderID is the bank (TrueLayer provider id, Codat source key). When set, the
-	// user skips bank selection.
+	// ProviderID is the bank (TrueLayer provider id, Codat source key).
+	// When set, the user skips bank selection.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._-]+$`
 	ProviderID string `json:"providerID,omitempty"`
 
-	// Providers filters the banks offered during bank selection, for example
-	// "uk-ob-all" or "uk-cs-mock".
+	// Providers filters the banks offered during bank selection, for example "uk-ob-all" or "uk-cs-mock".
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=16
@@ -118,9 +115,9 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:items:Pattern=`^[a-z0-9-]+$`
 	Providers []string `json:"providers,omitempty"`
 
-	// Scopes are the permissions the user is asked to grant. Required for TrueLayer.
-	// balance and transactions need accounts or cards; standing_orders and
-	// direct_debits need accounts.
+	// Scopes are the permissions the user is asked to grant.
+	// Required for TrueLayer.
+	// balance and transactions need accounts or cards; standing_orders and direct_debits need accounts.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=9
@@ -128,13 +125,13 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.exists(s, s in ['standing_orders', 'direct_debits']) || 'accounts' in self",message="standing_orders and direct_debits need the accounts scope"
 	Scopes []Scope `json:"scopes,omitempty"`
 
-	// DataAccess asks for a one-time read or for recurring access. Unset means Recurring.
+	// DataAccess asks for a one-time read or for recurring access.
+	// Unset means Recurring.
 	// +optional
 	DataAccess DataAccess `json:"dataAccess,omitempty"`
 
-	// UserRef is the application's stable id of the end user. It is carried in the
-	// signed OAuth state and stored with every row, so data stays attributed to the
-	// same user across re-consents.
+	// UserRef is the application's stable id of the end user.
+	// It is carried in the signed OAuth state and stored with every row, so data stays attributed to the same user across re-consents.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
@@ -164,7 +161,7 @@ type BankConnectionSpec struct {
 
 // SecretReference names a Secret in the same namespace.
 type SecretReference struct {
-	// Name of the Secret.
+	// Name is the Secret's name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -174,14 +171,14 @@ type SecretReference struct {
 
 // SecretKeyReference names one key of a Secret in the same namespace.
 type SecretKeyReference struct {
-	// Name of the Secret.
+	// Name is the Secret's name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 
-	// Key within the Secret.
+	// Key is the key within the Secret.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -191,8 +188,9 @@ type SecretKeyReference struct {
 
 // RedirectSpec says where the user is sent after the consent journey.
 type RedirectSpec struct {
-	// ReturnURL is where the user lands after consenting. It must be https (http is
-	// allowed only for localhost). Unset shows a plain success page.
+	// ReturnURL is where the user lands after consenting.
+	// It must be https (http is allowed only for localhost).
+	// Unset shows a plain success page.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="returnURL must be an absolute https URL (http only for localhost)"
@@ -201,14 +199,14 @@ type RedirectSpec struct {
 
 // TokenSecretSpec configures the Secret that holds the tokens.
 type TokenSecretSpec struct {
-	// Name of the token Secret. Unset means "<connection name>-token".
+	// Name of the token Secret.
+	// Unset means "<connection name>-token".
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name,omitempty"`
 
-	// EncryptionKeyRef names a 32-byte key (raw or base64) used to encrypt the token
-	// values with AES-256-GCM before they are written to the Secret.
+	// EncryptionKeyRef names a 32-byte key (raw or base64) used to encrypt the token values with AES-256-GCM before they are written to the Secret.
 	// +optional
 	EncryptionKeyRef *SecretKeyReference `json:"encryptionKeyRef,omitempty"`
 }
@@ -219,8 +217,8 @@ type RefreshSpec struct {
 	// +optional
 	Policy RefreshPolicy `json:"policy,omitempty"`
 
-	// RenewBefore is how long before the access token expires it is refreshed
-	// (KeepFresh). Between 1m and 50m; unset means 10m.
+	// RenewBefore is how long before the access token expires it is refreshed (KeepFresh).
+	// Between 1m and 50m; unset means 10m.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
@@ -232,22 +230,20 @@ type RefreshSpec struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.autoExtend) || !self.autoExtend || has(self.userSecretRef)",message="autoExtend needs userSecretRef: the provider requires the user's name and email or phone to extend a consent"
 type ReconsentSpec struct {
-	// NotifyBefore is how long before the consent expires ConsentExpiring becomes True
-	// and a re-consent link is published. Between 1h and 89 days; unset means 7 days.
+	// NotifyBefore is how long before the consent expires ConsentExpiring becomes True and a re-consent link is published.
+	// Between 1h and 89 days; unset means 7 days.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h') && duration(self) <= duration('2136h')",message="notifyBefore must be between 1h and 2136h (89 days)"
 	NotifyBefore *metav1.Duration `json:"notifyBefore,omitempty"`
 
-	// AutoExtend calls the provider's consent extension inside the warning window where
-	// the provider allows it (TrueLayer /connections/extend, UK banks).
+	// AutoExtend calls the provider's consent extension inside the warning window where the provider allows it (TrueLayer /connections/extend, UK banks).
 	// +optional
 	AutoExtend bool `json:"autoExtend,omitempty"`
 
-	// UserSecretRef names a Secret with the end user's details the provider needs to
-	// extend a consent: keys name, and email or phone. They live in a Secret, not in
-	// the spec, because they are personal data.
+	// UserSecretRef names a Secret with the end user's details the provider needs to extend a consent: keys name, and email or phone.
+	// They live in a Secret, not in the spec, because they are personal data.
 	// +optional
 	UserSecretRef *SecretReference `json:"userSecretRef,omitempty"`
 }
@@ -258,7 +254,7 @@ type BankConnectionStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Reconciling, Stalled, ConsentExpiring.
+	// Conditions are Ready, Reconciling, Stalled and ConsentExpiring, as the README's conditions table describes.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -270,13 +266,11 @@ type BankConnectionStatus struct {
 	// +optional
 	AuthorizationURL string `json:"authorizationURL,omitempty"`
 
-	// ConnectURL is a stable link on the operator's gateway that redirects to the
-	// current authorization link; hand this one to users.
+	// ConnectURL is a stable link on the operator's gateway that redirects to the current authorization link; hand this one to users.
 	// +optional
 	ConnectURL string `json:"connectURL,omitempty"`
 
-	// Authorization is the consent journey in progress: the nonce its signed state
-	// carries (each state is accepted once) and when the link expires.
+	// Authorization is the consent journey in progress: the nonce its signed state carries (each state is accepted once) and when the link expires.
 	// +optional
 	Authorization *AuthorizationStatus `json:"authorization,omitempty"`
 
@@ -288,28 +282,25 @@ type BankConnectionStatus struct {
 	// +optional
 	Token *TokenStatus `json:"token,omitempty"`
 
-	// ReconsentURL is where the user renews the consent, published inside the warning
-	// window or when re-authorization is required.
+	// ReconsentURL is where the user renews the consent, published inside the warning window or when re-authorization is required.
 	// +optional
 	ReconsentURL string `json:"reconsentURL,omitempty"`
 
-	// Accounts discovered at the bank.
+	// Accounts are the accounts and cards discovered at the bank.
 	// +optional
 	// +listType=map
 	// +listMapKey=id
 	Accounts []AccountStatus `json:"accounts,omitempty"`
 
-	// UnattendedCalls is the ledger of data calls made without the user present, per
-	// account and endpoint, over the last 24 hours. It enforces the regulatory limit of
-	// four such calls across all SyncJobs of this connection.
+	// UnattendedCalls is the ledger of data calls made without the user present, per account and endpoint, over the last 24 hours.
+	// It enforces the regulatory limit of four such calls across all SyncJobs of this connection.
 	// +optional
 	// +listType=map
 	// +listMapKey=accountID
 	// +listMapKey=endpoint
 	UnattendedCalls []UnattendedCallEntry `json:"unattendedCalls,omitempty"`
 
-	// LastHandledRefreshAt is the last value of the refresh-requested-at annotation
-	// that was acted on.
+	// LastHandledRefreshAt is the last value of the refresh-requested-at annotation that was acted on.
 	// +optional
 	LastHandledRefreshAt string `json:"lastHandledRefreshAt,omitempty"`
 
@@ -320,8 +311,7 @@ type BankConnectionStatus struct {
 
 // AuthorizationStatus is the consent journey in progress.
 type AuthorizationStatus struct {
-	// Nonce identifies the current authorization link; a callback whose state carries
-	// another nonce is a replay and is refused.
+	// Nonce identifies the current authorization link; a callback whose state carries another nonce is a replay and is refused.
 	// +required
 	Nonce string `json:"nonce"`
 	// ExpiresAt is when the link stops working; a new one is published then.
@@ -334,9 +324,8 @@ type ConsentStatus struct {
 	// CreatedAt is when the user granted the consent, as the provider reports it.
 	// +optional
 	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
-	// GrantedAt is when the operator received the tokens of this consent (the OAuth
-	// callback). A newer grant in the token Secret makes the operator read the
-	// consent's times again.
+	// GrantedAt is when the operator received the tokens of this consent (the OAuth callback).
+	// A newer grant in the token Secret makes the operator read the consent's times again.
 	// +optional
 	GrantedAt *metav1.Time `json:"grantedAt,omitempty"`
 	// ExpiresAt is when the consent ends unless it is extended.
@@ -351,8 +340,7 @@ type ConsentStatus struct {
 	// ProviderName is the bank's display name.
 	// +optional
 	ProviderName string `json:"providerName,omitempty"`
-	// LastExtendAttemptAt is when the operator last asked the provider to extend the
-	// consent (spec.reconsent.autoExtend); it asks at most once a day.
+	// LastExtendAttemptAt is when the operator last asked the provider to extend the consent (spec.reconsent.autoExtend); it asks at most once a day.
 	// +optional
 	LastExtendAttemptAt *metav1.Time `json:"lastExtendAttemptAt,omitempty"`
 }
@@ -395,10 +383,10 @@ type AccountStatus struct {
 	// Kind is Account or Card.
 	// +kubebuilder:validation:Enum=Account;Card
 	Kind string `json:"kind"`
-	// DisplayName as the bank shows it.
+	// DisplayName is the account's name as the bank shows it.
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
-	// Currency of the account.
+	// Currency is the account's ISO 4217 currency code.
 	// +optional
 	Currency string `json:"currency,omitempty"`
 }
@@ -431,9 +419,8 @@ type ProviderRefs struct {
 	CodatConnectionID string `json:"codatConnectionID,omitempty"`
 }
 
-// BankConnection is one end user's authorised link to one bank through a provider.
-// The operator runs the consent journey, keeps the tokens fresh in a Secret, tracks the
-// consent's end and asks for re-consent in time.
+// Markers of BankConnection, apart from its doc comment (which is kubectl explain's
+// text). Future times print as text: kubectl renders a future "date" column as <invalid>.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -441,9 +428,11 @@ type ProviderRefs struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.provider`
-// Future times print as text: kubectl renders a future "date" column as <invalid>.
 // +kubebuilder:printcolumn:name="Consent Expires",type=string,JSONPath=`.status.consent.expiresAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// BankConnection is one end user's authorised link to one bank through a provider.
+// The operator runs the consent journey, keeps the tokens fresh in a Secret, tracks the consent's end and asks for re-consent in time.
 type BankConnection struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional
