@@ -62,6 +62,23 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, openTemp)
 }
 
+// TestPingFailsOnceClosed: Ping is the manager's readiness check.
+func TestPingFailsOnceClosed(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err == nil {
+		t.Fatal("ping succeeded on a closed store")
+	}
+}
+
 // TestReopenKeepsDataAndMigratesOnce: a second Open of the same file (a
 // manager restart) applies no migration again and sees the data.
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {

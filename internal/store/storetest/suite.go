@@ -19,6 +19,7 @@ func Run(t *testing.T, newStore NewStore) {
 		name string
 		run  func(*testing.T, store.Store)
 	}{
+		{"Ping", testPing},
 		{"RoundTrip", testRoundTrip},
 		{"ValuesNormalised", testValuesNormalised},
 		{"JSONNotHTMLEscaped", testJSONNotHTMLEscaped},

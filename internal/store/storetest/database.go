@@ -80,3 +80,11 @@ func testJSONNotHTMLEscaped(t *testing.T, s store.Store) {
 		t.Errorf("read back meta %v, classification %v", m, got[0].Classification)
 	}
 }
+
+// testPing: an open store answers Ping, before and after writes.
+func testPing(t *testing.T, s store.Store) {
+	must(t, "ping an empty store", s.Ping(t.Context()))
+	_, err := s.UpsertTransactions(t.Context(), Owner("team-a", "ping", "user"), Transactions("acc-1", 1, Base))
+	must(t, "upsert", err)
+	must(t, "ping", s.Ping(t.Context()))
+}
