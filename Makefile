@@ -112,6 +112,9 @@ IMG ?= ghcr.io/consent-operator/consent-operator:dev
 docker-build: ## Build the manager image (needs a Docker engine with BuildKit).
 	docker build -t $(IMG) .
 
+# Built, then exec'd rather than `go run`: signals reach devenv itself, and its exit
+# status is the command's (go run adds "exit status N" noise of its own).
 .PHONY: dev
-dev: envtest ## Start a local control plane, install the CRDs and run the manager; Ctrl-C stops everything.
-	$(GO) run ./hack/devenv
+dev: envtest ## Local control plane, bank sandbox, manager and samples; Ctrl-C stops everything. ARGS=--keep-store keeps the store.
+	$(GO) build -o $(BIN)/devenv ./hack/devenv
+	exec $(BIN)/devenv $(ARGS)
