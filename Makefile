@@ -80,8 +80,8 @@ test: verify-provider-docs envtest postgres ## Run all tests: envtest suites on 
 	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
 .PHONY: test-chart
-test-chart: envtest ## Render and check the Helm chart (server-side dry run on envtest) and the Argo CD health checks.
-	$(GO) test -count=1 ./test/chart/ ./test/argocd/
+test-chart: envtest ## Render and check the Helm chart and config/default (server-side dry runs on envtest) and the Argo CD health checks.
+	$(GO) test -count=1 ./test/chart/ ./test/kustomize/ ./test/argocd/
 
 ##@ Scale and faults
 
