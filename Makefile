@@ -103,8 +103,9 @@ test-faults: envtest ## Fault suite, full size: 20 SIGKILLs of the manager in a 
 ##@ Run
 
 .PHONY: run
-run: ## Run the manager against the cluster of the current kubeconfig.
-	$(GO) run ./cmd/consent-operator $(ARGS)
+run: ## Run the manager against the cluster of the current kubeconfig (SQLite store in bin/run).
+	$(GO) build -o $(BIN)/consent-operator ./cmd/consent-operator
+	exec $(BIN)/consent-operator --data-dir=$(BIN)/run $(ARGS)
 
 IMG ?= ghcr.io/consent-operator/consent-operator:dev
 
