@@ -22,9 +22,9 @@ const cacheSyncWait = 200 * time.Millisecond
 // storePingTimeout bounds a readiness check's query of the store.
 const storePingTimeout = 500 * time.Millisecond
 
-// CacheSynced is ready once every informer the manager started has synced. Replicas
-// that are not the leader run no controllers, hence no informers of theirs, and are
-// ready as soon as the cache has started.
+// CacheSynced is ready once every informer the manager started has synced. A replica
+// that is not the leader runs no controllers: it is ready once its cache has started
+// (the gateway's first read starts, and waits for, the informers it needs).
 func CacheSynced(c cache.Cache) healthz.Checker {
 	return func(req *http.Request) error {
 		ctx, cancel := context.WithTimeout(req.Context(), cacheSyncWait)
