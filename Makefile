@@ -35,6 +35,11 @@ verify-generated: manifests generate ## Fail when generated code or manifests ar
 		git status --porcelain -- api config charts/consent-operator/files/crds; \
 		git diff --stat -- api config charts/consent-operator/files/crds; exit 1; fi
 
+.PHONY: verify-tidy
+verify-tidy: ## Fail when go.mod or go.sum (of the module or hack/envtest-tools) is not tidy.
+	$(GO) mod tidy -diff
+	cd hack/envtest-tools && $(GO) mod tidy -diff
+
 .PHONY: fmt
 fmt: ## Run gofmt.
 	gofmt -s -w $$(git ls-files '*.go')
@@ -52,6 +57,18 @@ build: ## Build the manager into bin/.
 envtest: ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (once).
 	hack/envtest-binaries.sh >/dev/null
 
+# The providers' OpenAPI documents, the contract of the sandbox's tests, live outside the
+# repository: in $CONSENT_OPERATOR_PROVIDER_DOCS, default ../shared (internal/providerdocs).
+.PHONY: provider-docs
+provider-docs: ## Download the providers' pinned OpenAPI documents (hack/provider-docs.txt) into $CONSENT_OPERATOR_PROVIDER_DOCS (default ../shared).
+	$(GO) build -o $(BIN)/provider-docs ./hack/provider-docs
+	$(BIN)/provider-docs download
+
+.PHONY: verify-provider-docs
+verify-provider-docs: ## Fail at once when the providers' documents are missing or not the pinned versions.
+	@$(GO) build -o $(BIN)/provider-docs ./hack/provider-docs
+	@$(BIN)/provider-docs verify
+
 .PHONY: postgres
 postgres: ## Start a private PostgreSQL on 127.0.0.1 for the store tests (installs it if missing).
 	hack/postgres.sh start
@@ -59,12 +76,12 @@ postgres: ## Start a private PostgreSQL on 127.0.0.1 for the store tests (instal
 ##@ Test
 
 .PHONY: test
-test: envtest postgres ## Run all tests: envtest suites on a real kube-apiserver, store tests on PostgreSQL and SQLite.
+test: verify-provider-docs envtest postgres ## Run all tests: envtest suites on a real kube-apiserver, store tests on PostgreSQL and SQLite.
 	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 
 .PHONY: test-chart
-test-chart: envtest ## Render and check the Helm chart (server-side dry run on envtest) and the Argo CD health checks.
-	$(GO) test -count=1 ./test/chart/ ./test/argocd/
+test-chart: envtest ## Render and check the Helm chart and config/default (server-side dry runs on envtest) and the Argo CD health checks.
+	$(GO) test -count=1 ./test/chart/ ./test/kustomize/ ./test/argocd/
 
 ##@ Scale and faults
 
@@ -86,8 +103,9 @@ test-faults: envtest ## Fault suite, full size: 20 SIGKILLs of the manager in a 
 ##@ Run
 
 .PHONY: run
-run: ## Run the manager against the cluster of the current kubeconfig.
-	$(GO) run ./cmd/consent-operator $(ARGS)
+run: ## Run the manager against the cluster of the current kubeconfig (SQLite store in bin/run).
+	$(GO) build -o $(BIN)/consent-operator ./cmd/consent-operator
+	exec $(BIN)/consent-operator --data-dir=$(BIN)/run $(ARGS)
 
 IMG ?= ghcr.io/consent-operator/consent-operator:dev
 
@@ -95,6 +113,9 @@ IMG ?= ghcr.io/consent-operator/consent-operator:dev
 docker-build: ## Build the manager image (needs a Docker engine with BuildKit).
 	docker build -t $(IMG) .
 
+# Built, then exec'd rather than `go run`: signals reach devenv itself, and its exit
+# status is the command's (go run adds "exit status N" noise of its own).
 .PHONY: dev
-dev: envtest ## Start a local control plane, install the CRDs and run the manager; Ctrl-C stops everything.
-	$(GO) run ./hack/devenv
+dev: envtest ## Local control plane, bank sandbox, manager and samples; Ctrl-C stops everything. ARGS=--keep-store keeps the store.
+	$(GO) build -o $(BIN)/devenv ./hack/devenv
+	exec $(BIN)/devenv $(ARGS)

@@ -62,7 +62,12 @@ func (r *SyncJobReconciler) phaseSchedule(_ context.Context, s *jobScope) (bool,
 	}
 	sched, err := schedule.Parse(sj.Spec.Schedule, sj.Spec.TimeZone)
 	if err != nil {
+		// Every problem in one message (the CRD's CEL rules check only the shape), and
+		// one Warning event per new set of problems, not one per reconcile.
 		msg := "The schedule cannot be used: " + err.Error()
+		if c := apimeta.FindStatusCondition(sj.Status.Conditions, bankingv1alpha1.ConditionStalled); c == nil || c.Message != msg {
+			r.event(sj, "Warning", bankingv1alpha1.ReasonInvalidSchedule, "Validate", msg)
+		}
 		conditions.MarkAbnormal(&sj.Status.Conditions, sj.Generation, bankingv1alpha1.ConditionStalled, true, bankingv1alpha1.ReasonInvalidSchedule, msg)
 		s.setReady(metav1.ConditionFalse, bankingv1alpha1.ReasonInvalidSchedule, msg)
 		return true, nil

@@ -37,7 +37,10 @@ install() {
 start() {
   install
   local bin; bin=$(pgbin)
-  if as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
+  if as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    echo ">> PostgreSQL already running on 127.0.0.1:$port ($dir); hack/postgres.sh stop stops it" >&2
+    return 0
+  fi
   if [ ! -f "$dir/PG_VERSION" ]; then
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
@@ -47,7 +50,8 @@ start() {
   fi
   as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
-  echo ">> PostgreSQL on 127.0.0.1:$port ($dir)" >&2
+  # Left running for the next test run: starting it again costs seconds.
+  echo ">> PostgreSQL on 127.0.0.1:$port ($dir), left running; hack/postgres.sh stop stops it" >&2
 }
 
 case "${1:-}" in

@@ -62,11 +62,9 @@ const (
 type RefreshPolicy string
 
 const (
-	// RefreshPolicyKeepFresh refreshes the access token before it expires, so the Secret
-	// always holds a usable token.
+	// RefreshPolicyKeepFresh refreshes the access token before it expires, so the Secret always holds a usable token.
 	RefreshPolicyKeepFresh RefreshPolicy = "KeepFresh"
-	// RefreshPolicyOnDemand refreshes only when a SyncJob needs a token, and otherwise just
-	// often enough that the refresh token does not go unused past the provider's limit.
+	// RefreshPolicyOnDemand refreshes only when a SyncJob needs a token, and otherwise just often enough that the refresh token does not go unused past the provider's limit.
 	RefreshPolicyOnDemand RefreshPolicy = "OnDemand"
 )
 
@@ -87,31 +85,30 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="provider is immutable: create a new BankConnection to change it"
 	Provider Provider `json:"provider"`
 
-	// Environment selects the provider's Sandbox or Live hosts. Unset means Sandbox.
+	// Environment selects the provider's Sandbox or Live hosts.
+	// Unset means Sandbox.
 	// The manager's --truelayer-*-url and --codat-url flags override both.
 	// +optional
 	Environment Environment `json:"environment,omitempty"`
 
-	// DataAPI selects the TrueLayer data API: V1 (per-user OAuth tokens), V3
-	// (client-credentials token plus a data connection) or SignupPlus (identity).
-	// Unset means V1. Only valid with provider TrueLayer.
+	// DataAPI selects the TrueLayer data API: V1 (per-user OAuth tokens), V3 (client-credentials token plus a data connection) or SignupPlus (identity).
+	// Unset means V1.
+	// Only valid with provider TrueLayer.
 	// +optional
 	DataAPI DataAPI `json:"dataAPI,omitempty"`
 
-	// ClientSecretRef names a Secret in the connection's namespace holding the
-	// provider credentials: client_id and client_secret for TrueLayer, api_key for Codat.
+	// ClientSecretRef names a Secret in the connection's namespace holding the provider credentials: client_id and client_secret for TrueLayer, api_key for Codat.
 	// +required
 	ClientSecretRef SecretReference `json:"clientSecretRef"`
 
-	// ProviderID is the bank (TrueLayer provider id, Codat source key). When set, the
-	// user skips bank selection.
+	// ProviderID is the bank (TrueLayer provider id, Codat source key).
+	// When set, the user skips bank selection.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._-]+$`
 	ProviderID string `json:"providerID,omitempty"`
 
-	// Providers filters the banks offered during bank selection, for example
-	// "uk-ob-all" or "uk-cs-mock".
+	// Providers filters the banks offered during bank selection, for example "uk-ob-all" or "uk-cs-mock".
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=16
@@ -119,9 +116,8 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:items:Pattern=`^[a-z0-9-]+$`
 	Providers []string `json:"providers,omitempty"`
 
-	// Scopes are the permissions the user is asked to grant. Required for TrueLayer.
-	// balance and transactions need accounts or cards; standing_orders and
-	// direct_debits need accounts.
+	// Scopes are the permissions the user is asked to grant.
+	// Required for TrueLayer. balance and transactions need accounts or cards; standing_orders and direct_debits need accounts.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=9
@@ -129,24 +125,23 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.exists(s, s in ['standing_orders', 'direct_debits']) || 'accounts' in self",message="standing_orders and direct_debits need the accounts scope"
 	Scopes []Scope `json:"scopes,omitempty"`
 
-	// DataAccess asks for a one-time read or for recurring access. Unset means Recurring.
+	// DataAccess asks for a one-time read or for recurring access.
+	// Unset means Recurring.
 	// +optional
 	DataAccess DataAccess `json:"dataAccess,omitempty"`
 
-	// UserRef is the application's stable id of the end user. It is carried in the
-	// signed OAuth state and stored with every row, so data stays attributed to the
-	// same user across re-consents.
+	// UserRef is the application's stable id of the end user.
+	// It is carried in the signed OAuth state and stored with every row, so data stays attributed to the same user across re-consents.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._:@+-]+$`
 	UserRef string `json:"userRef"`
 
-	// CompanyName is the name of the business whose bank account this is, as the end
-	// user gives it (Codat only: its company stands for the end customer, Codat
-	// recommends capturing the company's name, and Codat Link shows it to the user).
-	// Unset means "<namespace>-<name>"; userRef is an id, not a name. Characters Codat
-	// does not allow become '-'. It names the company when it is created.
+	// CompanyName is the name of the business whose bank account this is, as the end user gives it (Codat only: its company stands for the end customer, Codat recommends capturing the company's name, and Codat Link shows it to the user).
+	// Unset means "<namespace>-<name>"; userRef is an id, not a name.
+	// Characters Codat does not allow become '-'.
+	// It names the company when it is created.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
@@ -174,7 +169,7 @@ type BankConnectionSpec struct {
 
 // SecretReference names a Secret in the same namespace.
 type SecretReference struct {
-	// Name of the Secret.
+	// Name is the Secret's name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -184,14 +179,14 @@ type SecretReference struct {
 
 // SecretKeyReference names one key of a Secret in the same namespace.
 type SecretKeyReference struct {
-	// Name of the Secret.
+	// Name is the Secret's name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 
-	// Key within the Secret.
+	// Key is the key within the Secret.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -201,8 +196,9 @@ type SecretKeyReference struct {
 
 // RedirectSpec says where the user is sent after the consent journey.
 type RedirectSpec struct {
-	// ReturnURL is where the user lands after consenting. It must be https (http is
-	// allowed only for localhost). Unset shows a plain success page.
+	// ReturnURL is where the user lands after consenting.
+	// It must be https (http is allowed only for localhost).
+	// Unset shows a plain success page.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="returnURL must be an absolute https URL (http only for localhost)"
@@ -211,14 +207,14 @@ type RedirectSpec struct {
 
 // TokenSecretSpec configures the Secret that holds the tokens.
 type TokenSecretSpec struct {
-	// Name of the token Secret. Unset means "<connection name>-token".
+	// Name of the token Secret.
+	// Unset means "<connection name>-token".
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name,omitempty"`
 
-	// EncryptionKeyRef names a 32-byte key (raw or base64) used to encrypt the token
-	// values with AES-256-GCM before they are written to the Secret.
+	// EncryptionKeyRef names a 32-byte key (raw or base64) used to encrypt the token values with AES-256-GCM before they are written to the Secret.
 	// +optional
 	EncryptionKeyRef *SecretKeyReference `json:"encryptionKeyRef,omitempty"`
 }
@@ -229,8 +225,8 @@ type RefreshSpec struct {
 	// +optional
 	Policy RefreshPolicy `json:"policy,omitempty"`
 
-	// RenewBefore is how long before the access token expires it is refreshed
-	// (KeepFresh). Between 1m and 50m; unset means 10m.
+	// RenewBefore is how long before the access token expires it is refreshed (KeepFresh).
+	// Between 1m and 50m; unset means 10m.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
@@ -242,22 +238,20 @@ type RefreshSpec struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.autoExtend) || !self.autoExtend || has(self.userSecretRef)",message="autoExtend needs userSecretRef: the provider requires the user's name and email or phone to extend a consent"
 type ReconsentSpec struct {
-	// NotifyBefore is how long before the consent expires ConsentExpiring becomes True
-	// and a re-consent link is published. Between 1h and 89 days; unset means 7 days.
+	// NotifyBefore is how long before the consent expires ConsentExpiring becomes True and a re-consent link is published.
+	// Between 1h and 89 days; unset means 7 days.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h') && duration(self) <= duration('2136h')",message="notifyBefore must be between 1h and 2136h (89 days)"
 	NotifyBefore *metav1.Duration `json:"notifyBefore,omitempty"`
 
-	// AutoExtend calls the provider's consent extension inside the warning window where
-	// the provider allows it (TrueLayer /connections/extend, UK banks).
+	// AutoExtend calls the provider's consent extension inside the warning window where the provider allows it (TrueLayer /connections/extend, UK banks).
 	// +optional
 	AutoExtend bool `json:"autoExtend,omitempty"`
 
-	// UserSecretRef names a Secret with the end user's details the provider needs to
-	// extend a consent: keys name, and email or phone. They live in a Secret, not in
-	// the spec, because they are personal data.
+	// UserSecretRef names a Secret with the end user's details the provider needs to extend a consent: keys name, and email or phone.
+	// They live in a Secret, not in the spec, because they are personal data.
 	// +optional
 	UserSecretRef *SecretReference `json:"userSecretRef,omitempty"`
 }
@@ -268,7 +262,7 @@ type BankConnectionStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Reconciling, Stalled, ConsentExpiring.
+	// Conditions are Ready, Reconciling, Stalled and ConsentExpiring, as the README's conditions table describes.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -276,17 +270,15 @@ type BankConnectionStatus struct {
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
-	// AuthorizationURL is the provider's auth link for the current journey, without
-	// the OAuth state: on its own it completes nothing. The gateway adds a state bound
-	// to the user's browser when the user opens status.connectURL.
+	// AuthorizationURL is the provider's auth link for the current journey, without the OAuth state: on its own it completes nothing.
+	// The gateway adds a state bound to the user's browser when the user opens status.connectURL.
 	// Written by the BankConnection reconciler.
 	// +optional
 	AuthorizationURL string `json:"authorizationURL,omitempty"`
 
-	// ConnectURL is the link to hand to the user: the gateway's /connect/{secret},
-	// where the secret is the current journey's (status.authorization.nonce). It
-	// changes whenever a journey starts, and stops working when the journey is used,
-	// superseded or expires. Written by the BankConnection reconciler.
+	// ConnectURL is the link to hand to the user: the gateway's /connect/{secret}, where the secret is the current journey's (status.authorization.nonce).
+	// It changes whenever a journey starts, and stops working when the journey is used, superseded or expires.
+	// Written by the BankConnection reconciler.
 	// +optional
 	ConnectURL string `json:"connectURL,omitempty"`
 
@@ -295,15 +287,14 @@ type BankConnectionStatus struct {
 	// +optional
 	Authorization *AuthorizationStatus `json:"authorization,omitempty"`
 
-	// Handoff is what the gateway received from the provider at the end of a
-	// journey: the authorization code, sealed for the reconciler. It is the one field
-	// the gateway writes, with an optimistic lock that also makes each journey usable
-	// once. Written by the gateway.
+	// Handoff is what the gateway received from the provider at the end of a journey: the authorization code, sealed for the reconciler.
+	// It is the one field the gateway writes, with an optimistic lock that also makes each journey usable once.
+	// Written by the gateway.
 	// +optional
 	Handoff *HandoffStatus `json:"handoff,omitempty"`
 
-	// LastJourney is the outcome of the last journey the reconciler finished, which
-	// the page the user waits on shows. Written by the BankConnection reconciler.
+	// LastJourney is the outcome of the last journey the reconciler finished, which the page the user waits on shows.
+	// Written by the BankConnection reconciler.
 	// +optional
 	LastJourney *JourneyOutcome `json:"lastJourney,omitempty"`
 
@@ -315,51 +306,47 @@ type BankConnectionStatus struct {
 	// +optional
 	Token *TokenStatus `json:"token,omitempty"`
 
-	// ReconsentURL is where the user renews the consent, published inside the warning
-	// window or when re-authorization is required.
+	// ReconsentURL is where the user renews the consent, published inside the warning window or when re-authorization is required.
 	// +optional
 	ReconsentURL string `json:"reconsentURL,omitempty"`
 
-	// Accounts discovered at the bank.
+	// Accounts are the accounts and cards discovered at the bank.
 	// +optional
 	// +listType=map
 	// +listMapKey=id
 	Accounts []AccountStatus `json:"accounts,omitempty"`
 
-	// UnattendedCalls is the ledger of data calls made without the user present, per
-	// account and endpoint, over the last 24 hours. It enforces the regulatory limit of
-	// four such calls across all SyncJobs of this connection.
+	// UnattendedCalls is the ledger of data calls made without the user present, per account and endpoint, over the last 24 hours.
+	// It enforces the regulatory limit of four such calls across all SyncJobs of this connection.
 	// +optional
 	// +listType=map
 	// +listMapKey=accountID
 	// +listMapKey=endpoint
 	UnattendedCalls []UnattendedCallEntry `json:"unattendedCalls,omitempty"`
 
-	// LastHandledRefreshAt is the last value of the refresh-requested-at annotation
-	// that was acted on.
+	// LastHandledRefreshAt is the last value of the refresh-requested-at annotation that was acted on.
 	// +optional
 	LastHandledRefreshAt string `json:"lastHandledRefreshAt,omitempty"`
 
 	// ProviderRefs are the provider's ids for this connection.
 	// +optional
 	ProviderRefs *ProviderRefs `json:"providerRefs,omitempty"`
-	// Debug answers the last debug-id-requested-at annotation. Written by the
-	// BankConnection reconciler only.
+	// Debug answers the last debug-id-requested-at annotation.
+	// Written by the BankConnection reconciler only.
 	// +optional
 	Debug *DebugStatus `json:"debug,omitempty"`
 }
 
 // AuthorizationStatus is the consent journey the user can start now.
 type AuthorizationStatus struct {
-	// Nonce is the journey's link secret (256 bits, in status.connectURL). A state or
-	// handoff for another nonce belongs to a used or superseded journey and is refused.
+	// Nonce is the journey's link secret (256 bits, in status.connectURL).
+	// A state or handoff for another nonce belongs to a used or superseded journey and is refused.
 	// +required
 	Nonce string `json:"nonce"`
 	// ExpiresAt is when the link stops working; a new one is published then.
 	// +required
 	ExpiresAt metav1.Time `json:"expiresAt"`
-	// KeyID names the journey key that was current when the journey started (its
-	// PKCE verifier is derived from it), so a key rotation does not break it.
+	// KeyID names the journey key that was current when the journey started (its PKCE verifier is derived from it), so a key rotation does not break it.
 	// +optional
 	KeyID string `json:"keyID,omitempty"`
 }
@@ -369,9 +356,7 @@ type HandoffStatus struct {
 	// Nonce names the journey the code belongs to.
 	// +required
 	Nonce string `json:"nonce"`
-	// Code is the provider's authorization code, sealed (AES-GCM) with the operator's
-	// journey key and bound to this connection and journey: it cannot be read here,
-	// and only the reconciler, holding the PKCE verifier, can redeem it.
+	// Code is the provider's authorization code, sealed (AES-GCM) with the operator's journey key and bound to this connection and journey: it cannot be read here, and only the reconciler, holding the PKCE verifier, can redeem it.
 	// +required
 	Code string `json:"code"`
 	// ExpiresAt is when the provider's code lapses; a later handoff is not redeemed.
@@ -388,8 +373,7 @@ const (
 	JourneyConnected JourneyResult = "Connected"
 	// JourneyFailed: the code could not be redeemed (expired, refused by the provider).
 	JourneyFailed JourneyResult = "Failed"
-	// JourneyDifferentBank: a re-consent came back from another bank than the one the
-	// connection holds; the new tokens were revoked and the old ones kept.
+	// JourneyDifferentBank: a re-consent came back from another bank than the one the connection holds; the new tokens were revoked and the old ones kept.
 	JourneyDifferentBank JourneyResult = "DifferentBank"
 )
 
@@ -415,8 +399,8 @@ type DebugStatus struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=253
 	RequestedAt string `json:"requestedAt"`
-	// ID is the provider's debug id, to quote to its support. Empty when the provider
-	// gave none (Message says why).
+	// ID is the provider's debug id, to quote to its support.
+	// Empty when the provider gave none (Message says why).
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	ID string `json:"id,omitempty"`
@@ -438,9 +422,8 @@ type ConsentStatus struct {
 	// CreatedAt is when the user granted the consent, as the provider reports it.
 	// +optional
 	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
-	// GrantedAt is when the operator received the tokens of this consent (the OAuth
-	// callback). A newer grant in the token Secret makes the operator read the
-	// consent's times again.
+	// GrantedAt is when the operator received the tokens of this consent (the OAuth callback).
+	// A newer grant in the token Secret makes the operator read the consent's times again.
 	// +optional
 	GrantedAt *metav1.Time `json:"grantedAt,omitempty"`
 	// ExpiresAt is when the consent ends unless it is extended.
@@ -455,8 +438,7 @@ type ConsentStatus struct {
 	// ProviderName is the bank's display name.
 	// +optional
 	ProviderName string `json:"providerName,omitempty"`
-	// LastExtendAttemptAt is when the operator last asked the provider to extend the
-	// consent (spec.reconsent.autoExtend); it asks at most once a day.
+	// LastExtendAttemptAt is when the operator last asked the provider to extend the consent (spec.reconsent.autoExtend); it asks at most once a day.
 	// +optional
 	LastExtendAttemptAt *metav1.Time `json:"lastExtendAttemptAt,omitempty"`
 }
@@ -499,10 +481,10 @@ type AccountStatus struct {
 	// Kind is Account or Card.
 	// +kubebuilder:validation:Enum=Account;Card
 	Kind string `json:"kind"`
-	// DisplayName as the bank shows it.
+	// DisplayName is the account's name as the bank shows it.
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
-	// Currency of the account.
+	// Currency is the account's ISO 4217 currency code.
 	// +optional
 	Currency string `json:"currency,omitempty"`
 }
@@ -535,9 +517,8 @@ type ProviderRefs struct {
 	CodatConnectionID string `json:"codatConnectionID,omitempty"`
 }
 
-// BankConnection is one end user's authorised link to one bank through a provider.
-// The operator runs the consent journey, keeps the tokens fresh in a Secret, tracks the
-// consent's end and asks for re-consent in time.
+// Markers of BankConnection, apart from its doc comment (which is kubectl explain's text).
+// Future times print as text: kubectl renders a future "date" column as <invalid>.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -545,9 +526,11 @@ type ProviderRefs struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.provider`
-// Future times print as text: kubectl renders a future "date" column as <invalid>.
 // +kubebuilder:printcolumn:name="Consent Expires",type=string,JSONPath=`.status.consent.expiresAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// BankConnection is one end user's authorised link to one bank through a provider.
+// The operator runs the consent journey, keeps the tokens fresh in a Secret, tracks the consent's end and asks for re-consent in time.
 type BankConnection struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional

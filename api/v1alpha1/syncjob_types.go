@@ -25,8 +25,7 @@ const (
 type SyncMode string
 
 const (
-	// SyncModeAsync asks the provider to prepare results and notify a webhook
-	// (polling takes over when no webhook arrives in time).
+	// SyncModeAsync asks the provider to prepare results and notify a webhook (polling takes over when no webhook arrives in time).
 	SyncModeAsync SyncMode = "Async"
 	// SyncModeSync waits for each answer on the request itself.
 	SyncModeSync SyncMode = "Sync"
@@ -40,18 +39,20 @@ type SyncJobSpec struct {
 	// +required
 	ConnectionRef LocalReference `json:"connectionRef"`
 
-	// Schedule is a cron expression (five fields, or @hourly, @daily, @every 6h, ...).
+	// Schedule is a cron expression: five fields (minute, hour, day of month, month, day of week), for example "0 6 * * *", or one of @yearly, @monthly, @weekly, @daily, @hourly and @every with a duration, for example "@every 6h".
 	// Unset means the job runs once.
+	// The apiserver checks the shape; the operator checks the values (a minute of 61, for instance) and reports them in the Stalled condition.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:Pattern=`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|@every [0-9.]+(ns|us|µs|ms|s|m|h)([0-9.]+(ns|us|µs|ms|s|m|h))*|(\S+\s+){4}\S+)$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches(r'^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|@every ([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+|[0-9A-Za-z*?,/-]+([ \t]+[0-9A-Za-z*?,/-]+){4})$')`,message=`schedule must be five cron fields (minute hour day-of-month month day-of-week, for example '0 6 * * *') or one of @yearly, @monthly, @weekly, @daily, @hourly or @every <duration> (for example '@every 6h')`
 	Schedule string `json:"schedule,omitempty"`
 
-	// TimeZone is the IANA time zone the schedule is read in, for example
-	// "Europe/London". Unset means UTC.
+	// TimeZone is the IANA time zone the schedule is read in, for example "Europe/London".
+	// Unset means UTC.
+	// The apiserver checks the shape of the name; the operator checks that the zone exists.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+/-]+$`
+	// +kubebuilder:validation:XValidation:rule=`self != 'Local' && self.matches(r'^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$')`,message=`timeZone must be an IANA time zone name, for example 'Europe/London' or 'UTC'`
 	TimeZone string `json:"timeZone,omitempty"`
 
 	// Suspend stops new runs; a run in flight finishes.
@@ -73,7 +74,8 @@ type SyncJobSpec struct {
 	// +optional
 	Mode SyncMode `json:"mode,omitempty"`
 
-	// HistoryLimit is how many recent runs are kept in status. Unset means 10.
+	// HistoryLimit is how many recent runs are kept in status.
+	// Unset means 10.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=50
@@ -82,7 +84,7 @@ type SyncJobSpec struct {
 
 // LocalReference names an object in the same namespace.
 type LocalReference struct {
-	// Name of the object.
+	// Name is the object's name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -94,17 +96,17 @@ type LocalReference struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.lookback) || !has(self.overlap) || duration(self.overlap) < duration(self.lookback)",message="overlap must be shorter than lookback"
 type TransactionWindow struct {
-	// Lookback is how far back the first run reads. Between 24h and 52560h (6 years);
-	// unset means 2160h (90 days). Banks may refuse history older than 90 days outside
-	// the first minutes after consent.
+	// Lookback is how far back the first run reads.
+	// Between 24h and 52560h (6 years); unset means 2160h (90 days).
+	// Banks may refuse history older than 90 days outside the first minutes after consent.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('24h') && duration(self) <= duration('52560h')",message="lookback must be between 24h and 52560h (6 years)"
 	Lookback *metav1.Duration `json:"lookback,omitempty"`
 
-	// Overlap is how far before the last watermark an incremental run starts, to catch
-	// transactions the bank posts late. At most 720h; unset means 72h.
+	// Overlap is how far before the last watermark an incremental run starts, to catch transactions the bank posts late.
+	// At most 720h; unset means 72h.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
@@ -118,7 +120,7 @@ type SyncJobStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, Reconciling, Stalled.
+	// Conditions are Ready, Reconciling and Stalled, as the README's conditions table describes.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -154,42 +156,35 @@ type SyncJobStatus struct {
 	// +listMapKey=accountID
 	Watermarks []AccountWatermark `json:"watermarks,omitempty"`
 
-	// LastHandledRunRequestAt is the last value of the run-requested-at annotation
-	// that was acted on.
+	// LastHandledRunRequestAt is the last value of the run-requested-at annotation that was acted on.
 	// +optional
 	LastHandledRunRequestAt string `json:"lastHandledRunRequestAt,omitempty"`
 }
 
 // ActiveRun is a run in flight.
 type ActiveRun struct {
-	// ID of the run, also the key of its row in the store's sync_runs table.
+	// ID is the run's id, also the key of its row in the store's sync_runs table.
 	// +required
 	ID string `json:"id"`
 	// StartedAt is when the run started.
 	// +required
 	StartedAt metav1.Time `json:"startedAt"`
-	// Attended is true when the user was present (the run sends X-PSU-IP and is not
-	// counted against the unattended-call budget).
+	// Attended is true when the user was present (the run sends X-PSU-IP and is not counted against the unattended-call budget).
 	// +optional
 	Attended bool `json:"attended,omitempty"`
-	// PSUIP is the psu-ip annotation's value an attended run was started with and
-	// sends with every call; the annotation itself is removed when the run ends, so it
-	// marks one run only. Written by the SyncJob controller.
+	// PSUIP is the psu-ip annotation's value an attended run was started with and sends with every call; the annotation itself is removed when the run ends, so it marks one run only.
+	// Written by the SyncJob controller.
 	// +optional
 	// +kubebuilder:validation:MaxLength=45
 	PSUIP string `json:"psuIP,omitempty"`
-	// Phase is the stage of the run: ConnectionData (accounts, cards, info, identity)
-	// then AccountData (balances, transactions, pending, standing orders, direct debits
-	// per account).
+	// Phase is the stage of the run: ConnectionData (accounts, cards, info, identity) then AccountData (balances, transactions, pending, standing orders, direct debits per account).
 	// +optional
 	// +kubebuilder:validation:Enum=ConnectionData;AccountData
 	Phase RunPhase `json:"phase,omitempty"`
-	// PollAttempts counts polls of the provider's tasks without an answer; it spaces the
-	// polls out when no webhook arrives.
+	// PollAttempts counts polls of the provider's tasks without an answer; it spaces the polls out when no webhook arrives.
 	// +optional
 	PollAttempts int32 `json:"pollAttempts,omitempty"`
-	// NextPollAt is when the provider's tasks are polled next if no webhook says they
-	// are ready before then.
+	// NextPollAt is when the provider's tasks are polled next if no webhook says they are ready before then.
 	// +optional
 	NextPollAt *metav1.Time `json:"nextPollAt,omitempty"`
 	// Counts are the records stored so far, per resource.
@@ -218,10 +213,10 @@ const (
 
 // ProviderTask is an asynchronous request the provider is preparing.
 type ProviderTask struct {
-	// Resource the task fetches.
+	// Resource is the kind of data the task fetches.
 	// +required
 	Resource SyncResource `json:"resource"`
-	// AccountID the task is for, if any.
+	// AccountID is the account or card the task is for, if any.
 	// +optional
 	AccountID string `json:"accountID,omitempty"`
 	// TaskID is the provider's task id.
@@ -230,9 +225,10 @@ type ProviderTask struct {
 	// ResultsURI is where the results are collected.
 	// +optional
 	ResultsURI string `json:"resultsURI,omitempty"`
-	// From and To are the transaction window the task asked for.
+	// From is the start of the transaction window the task asked for.
 	// +optional
 	From *metav1.Time `json:"from,omitempty"`
+	// To is the end of the transaction window the task asked for.
 	// +optional
 	To *metav1.Time `json:"to,omitempty"`
 	// Card is true when AccountID is a card.
@@ -251,14 +247,13 @@ const (
 	RunSucceeded          RunResult = "Succeeded"
 	RunPartiallySucceeded RunResult = "PartiallySucceeded"
 	RunFailed             RunResult = "Failed"
-	// RunDeferred is a scheduled run that was not sent because it would have exceeded
-	// the unattended-call budget.
+	// RunDeferred is a scheduled run that was not sent because it would have exceeded the unattended-call budget.
 	RunDeferred RunResult = "Deferred"
 )
 
 // RunRecord summarises one run.
 type RunRecord struct {
-	// ID of the run.
+	// ID is the run's id.
 	// +required
 	ID string `json:"id"`
 	// StartedAt is when the run started.
@@ -267,7 +262,7 @@ type RunRecord struct {
 	// FinishedAt is when the run ended.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
-	// Result of the run.
+	// Result is how the run ended.
 	// +required
 	Result RunResult `json:"result"`
 	// Attended is true when the user was present.
@@ -286,7 +281,7 @@ type RunRecord struct {
 
 // ResourceCount is how many records of one resource a run stored.
 type ResourceCount struct {
-	// Resource counted.
+	// Resource is the kind of data counted.
 	// +required
 	Resource SyncResource `json:"resource"`
 	// Fetched is how many records the provider returned.
@@ -307,8 +302,7 @@ type AccountWatermark struct {
 	TransactionsThrough metav1.Time `json:"transactionsThrough"`
 }
 
-// SyncJob fetches a BankConnection's data, once or on a schedule, into the store,
-// within the regulatory limit of four unattended calls per account per day.
+// SyncJob fetches a BankConnection's data, once or on a schedule, into the store, within the regulatory limit of four unattended calls per account per day.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -318,6 +312,7 @@ type AccountWatermark struct {
 // +kubebuilder:printcolumn:name="Last Run",type=date,JSONPath=`.status.lastScheduleTime`
 // +kubebuilder:printcolumn:name="Next Run",type=string,JSONPath=`.status.nextScheduleTime`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`,priority=1
 type SyncJob struct {
 	metav1.TypeMeta `json:",inline"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/repo"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -56,6 +58,12 @@ spec:
   userRef: user-1
 `
 
+// The messages of the CEL rules on spec.schedule and spec.timeZone, as users read them.
+const (
+	scheduleMessage = "schedule must be five cron fields (minute hour day-of-month month day-of-week, for example '0 6 * * *') or one of @yearly, @monthly, @weekly, @daily, @hourly or @every <duration> (for example '@every 6h')"
+	timeZoneMessage = "timeZone must be an IANA time zone name, for example 'Europe/London' or 'UTC'"
+)
+
 const validSyncJob = `
 apiVersion: banking.consent-operator.dev/v1alpha1
 kind: SyncJob
@@ -67,7 +75,7 @@ spec:
 `
 
 func TestSamplesAreAccepted(t *testing.T) {
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +183,19 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 		{"resource unknown", validSyncJob, func(s map[string]any) { s["resources"] = []any{"Payments"} },
 			[]string{"spec.resources[0]", "supported values"}},
 		{"schedule not cron", validSyncJob, func(s map[string]any) { s["schedule"] = "every six hours" },
-			[]string{"spec.schedule", "should match"}},
+			[]string{"spec.schedule", scheduleMessage}},
+		{"schedule with six fields", validSyncJob, func(s map[string]any) { s["schedule"] = "0 0 6 * * *" },
+			[]string{"spec.schedule", scheduleMessage}},
+		{"schedule with a time zone prefix", validSyncJob, func(s map[string]any) { s["schedule"] = "CRON_TZ=Europe/London 0 6 * * *" },
+			[]string{"spec.schedule", scheduleMessage}},
+		{"schedule @every without a duration", validSyncJob, func(s map[string]any) { s["schedule"] = "@every day" },
+			[]string{"spec.schedule", scheduleMessage}},
+		{"schedule descriptor unknown", validSyncJob, func(s map[string]any) { s["schedule"] = "@fortnightly" },
+			[]string{"spec.schedule", scheduleMessage}},
+		{"timeZone with a space", validSyncJob, func(s map[string]any) { s["schedule"] = "@daily"; s["timeZone"] = "Europe/Isle of Man" },
+			[]string{"spec.timeZone", timeZoneMessage}},
+		{"timeZone Local", validSyncJob, func(s map[string]any) { s["schedule"] = "@daily"; s["timeZone"] = "Local" },
+			[]string{"spec.timeZone", timeZoneMessage}},
 		{"timeZone without schedule", validSyncJob, func(s map[string]any) { s["timeZone"] = "Europe/London" },
 			[]string{"spec", "timeZone needs a schedule"}},
 		{"historyLimit above 50", validSyncJob, func(s map[string]any) { s["historyLimit"] = int64(51) },
@@ -215,6 +235,34 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 				t.Errorf("rejected object was stored")
 			}
 		})
+	}
+}
+
+// TestSchedulesAccepted: the shapes the operator's cron parser reads pass the CEL rules
+// (their values are the reconciler's to check).
+func TestSchedulesAccepted(t *testing.T) {
+	ns := newNamespace(t)
+	for i, tc := range []struct{ schedule, timeZone string }{
+		{"0 6 * * *", ""},
+		{"*/15 9-17 * * MON-FRI", "Europe/London"},
+		{"0 0 1,15 JAN-MAR ?", "America/Argentina/Buenos_Aires"},
+		{"0\t6 * * *", "Etc/GMT+3"},
+		{"@daily", "UTC"},
+		{"@every 1h30m", ""},
+		{"@every 1.5h", ""},
+		{"61 * * * *", "Mars/Olympus"}, // the right shape: the reconciler refuses the values
+	} {
+		obj := fromYAML(t, validSyncJob)
+		obj.SetNamespace(ns)
+		obj.SetName(fmt.Sprintf("accepted-%d", i))
+		spec := obj.Object["spec"].(map[string]any)
+		spec["schedule"] = tc.schedule
+		if tc.timeZone != "" {
+			spec["timeZone"] = tc.timeZone
+		}
+		if err := env.Client.Create(context.Background(), obj); err != nil {
+			t.Errorf("schedule %q, timeZone %q refused: %v", tc.schedule, tc.timeZone, err)
+		}
 	}
 }
 
@@ -323,5 +371,51 @@ func TestStatusIsASubresource(t *testing.T) {
 	}
 	if after.Generation != generation {
 		t.Errorf("status update bumped generation from %d to %d", generation, after.Generation)
+	}
+}
+
+// TestSyncJobPrinterColumns: `kubectl get sj` shows why a job is not Ready.
+func TestSyncJobPrinterColumns(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	sj := &bankingv1alpha1.SyncJob{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nightly"},
+		Spec: bankingv1alpha1.SyncJobSpec{
+			ConnectionRef: bankingv1alpha1.LocalReference{Name: "conn"},
+			Schedule:      "0 2 * * *",
+			Resources:     []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceTransactions},
+		},
+	}
+	if err := env.Client.Create(ctx, sj); err != nil {
+		t.Fatal(err)
+	}
+	sj.Status.Conditions = []metav1.Condition{{Type: bankingv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
+		Reason: bankingv1alpha1.ReasonBudgetExhausted, Message: "deferred", LastTransitionTime: metav1.Now()}}
+	if err := env.Client.Status().Update(ctx, sj); err != nil {
+		t.Fatal(err)
+	}
+	assets, err := testenv.AssetsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := env.Kubeconfig(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(filepath.Join(assets, "kubectl"), "--kubeconfig", kubeconfig, "get", "sj", "-n", ns).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl get sj: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("kubectl get sj printed:\n%s", out)
+	}
+	header, row := strings.Fields(lines[0]), strings.Fields(lines[1])
+	want := []string{"NAME", "CONNECTION", "SCHEDULE", "LAST", "RUN", "NEXT", "RUN", "READY", "REASON"}
+	if strings.Join(header, " ") != strings.Join(want, " ") {
+		t.Fatalf("columns %v, want %v", header, want)
+	}
+	if row[len(row)-1] != bankingv1alpha1.ReasonBudgetExhausted || row[len(row)-2] != "False" {
+		t.Fatalf("row %q does not end with Ready False and the reason", lines[1])
 	}
 }

@@ -27,8 +27,10 @@ type fileConfig struct {
 }
 
 type clientConfig struct {
-	ID           string   `json:"id"`
-	Secret       string   `json:"secret"`
+	ID     string `json:"id"`
+	Secret string `json:"secret"`
+	// Name is the application name the consent screen shows.
+	Name         string   `json:"name"`
 	RedirectURIs []string `json:"redirectURIs"`
 }
 

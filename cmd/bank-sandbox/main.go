@@ -84,7 +84,7 @@ func run(args []string) error {
 			*unattended = *cfg.UnattendedLimit
 		}
 		for _, c := range cfg.Clients {
-			opts.Clients = append(opts.Clients, sandbox.Client{ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs})
+			opts.Clients = append(opts.Clients, sandbox.Client{ID: c.ID, Secret: c.Secret, Name: c.Name, RedirectURIs: c.RedirectURIs})
 		}
 	}
 	for _, spec := range clients {

@@ -44,14 +44,14 @@ func TestParseClientSplitsOnFirstTwoColons(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
 	yml := filepath.Join(dir, "sandbox.yaml")
-	if err := os.WriteFile(yml, []byte("addr: 127.0.0.1:9999\nseed: 3\ndatasetSize: small\nrefreshMode: keep\nconsentDuration: 240h\nclients:\n- id: c1\n  secret: s1\n  redirectURIs: [\"http://localhost/cb\"]\n"), 0o600); err != nil {
+	if err := os.WriteFile(yml, []byte("addr: 127.0.0.1:9999\nseed: 3\ndatasetSize: small\nrefreshMode: keep\nconsentDuration: 240h\nclients:\n- id: c1\n  secret: s1\n  name: Acme Budgeting\n  redirectURIs: [\"http://localhost/cb\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := loadConfig(yml)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Addr != "127.0.0.1:9999" || *cfg.Seed != 3 || cfg.RefreshMode != "keep" || len(cfg.Clients) != 1 || cfg.Clients[0].RedirectURIs[0] != "http://localhost/cb" {
+	if cfg.Addr != "127.0.0.1:9999" || *cfg.Seed != 3 || cfg.RefreshMode != "keep" || len(cfg.Clients) != 1 || cfg.Clients[0].RedirectURIs[0] != "http://localhost/cb" || cfg.Clients[0].Name != "Acme Budgeting" {
 		t.Fatalf("config = %+v", cfg)
 	}
 	js := filepath.Join(dir, "sandbox.json")

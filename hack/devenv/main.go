@@ -1,7 +1,11 @@
 // Command devenv is `make dev`: a local control plane (etcd and kube-apiserver built
-// from Go modules), the CRDs, the manager running in-process and the samples applied.
-// It prints the kubeconfig path and the commands to try, and on Ctrl-C stops everything
-// it started.
+// from Go modules), the CRDs, the bank sandbox and the manager running in-process, and
+// the samples applied. It prints the kubeconfig path and the commands to try.
+//
+// SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, a closed terminal) stop everything it
+// started, the manager first and the control plane last, and it exits 0. etcd and
+// kube-apiserver run in process groups of their own (envtest's choice), so a signal to
+// the terminal's group does not reach them: devenv must stop them, or they outlive it.
 package main
 
 import (
@@ -17,12 +21,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,39 +35,85 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/repo"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/sandbox/codat"
+	"github.com/consent-operator/consent-operator/internal/store/open"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
+// keepStoreEnv keeps the SQLite store of earlier runs, like --keep-store.
+const keepStoreEnv = "CONSENT_OPERATOR_DEV_KEEP_STORE"
+
 func main() {
-	if err := run(); err != nil {
+	// Registered before anything starts, and kept until the end: a signal at any
+	// moment, also a second one during shutdown, lets run stop what it started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "devenv:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+// run starts everything and blocks until ctx ends (a signal: a clean stop, nil) or the
+// manager fails. Whatever started is stopped, in reverse order, before it returns.
+func run(ctx context.Context, args []string) (err error) {
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr = "127.0.0.1:8080"
 	opts.ProbeAddr = "127.0.0.1:8081"
 	opts.GatewayAddr = "127.0.0.1:8082"
 	opts.GatewayPublicURL = "http://127.0.0.1:8082"
 	opts.OperatorNamespace = "default"
-	opts.BindFlags(flag.CommandLine)
-	opts.DataDir = "" // set below, under bin/dev, unless --data-dir is given
-	noSamples := flag.Bool("no-samples", false, "Do not apply config/samples.")
-	sandboxAddr := flag.String("sandbox-addr", "127.0.0.1:8480", "Address of the bank sandbox.")
-	flag.Parse()
+	opts.DataDir = "" // under --dir unless --data-dir is given
+	fs := flag.NewFlagSet("devenv", flag.ContinueOnError)
+	opts.BindFlags(fs)
+	dir := fs.String("dir", "", "Directory of the kubeconfig and the SQLite store (default: bin/dev in the repository).")
+	keepDefault, _ := strconv.ParseBool(os.Getenv(keepStoreEnv))
+	keepStore := fs.Bool("keep-store", keepDefault, "Keep the SQLite store of earlier runs instead of starting with an empty one (also $"+keepStoreEnv+"=true).")
+	noSamples := fs.Bool("no-samples", false, "Do not apply config/samples.")
+	sandboxAddr := fs.String("sandbox-addr", "127.0.0.1:8480", "Address of the bank sandbox.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	ctrl.SetLogger(zap.New(zap.UseDevMode(false)))
 
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}
 	assets, err := testenv.AssetsDir()
 	if err != nil {
 		return err
+	}
+	if *dir == "" {
+		*dir = filepath.Join(root, "bin", "dev")
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join(*dir, "data")
+	}
+	storeNote, err := prepareStore(opts, *keepStore)
+	if err != nil {
+		return err
+	}
+
+	var stops []func()
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+		if err == nil {
+			step("everything is stopped")
+		}
+	}()
+	// A signal while something starts is acted on once it has started.
+	interrupted := func() bool {
+		if ctx.Err() != nil {
+			step("interrupted")
+			return true
+		}
+		return false
 	}
 
 	step("starting etcd and kube-apiserver")
@@ -72,67 +122,127 @@ func run() error {
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	// Stop also reaps a control plane that failed half-way through Start.
+	stops = append(stops, func() {
+		step("stopping kube-apiserver and etcd")
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "devenv: stopping the control plane:", err)
+		}
+	})
 	cfg, err := env.Start()
 	if err != nil {
-		return fmt.Errorf("starting control plane: %w", err)
+		return fmt.Errorf("starting the control plane: %w", err)
 	}
-	defer func() {
-		step("stopping the control plane")
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "devenv: stopping control plane:", err)
-		}
-	}()
+	if interrupted() {
+		return nil
+	}
 	step("CRDs installed")
-
-	kubeconfig, err := writeKubeconfig(env, filepath.Join(root, "bin", "dev"))
+	kubeconfig, err := writeKubeconfig(env, *dir)
 	if err != nil {
 		return err
 	}
-	if opts.DataDir == "" {
-		opts.DataDir = filepath.Join(root, "bin", "dev", "data")
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	stops = append(stops, func() { _ = os.Remove(kubeconfig) }) // it names a stopped apiserver
 
 	step("starting the bank sandbox on http://" + *sandboxAddr)
 	sandboxURL, stopSandbox, err := startSandbox(*sandboxAddr, opts.GatewayPublicURL+"/callback")
 	if err != nil {
 		return err
 	}
-	defer stopSandbox()
+	stops = append(stops, stopSandbox)
 	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL, opts.CodatURL = sandboxURL, sandboxURL, sandboxURL
 
+	step(storeNote)
 	step("starting the manager (gateway on " + opts.GatewayPublicURL + ")")
-	mgr, err := manager.New(ctx, cfg, opts)
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	mgr, err := manager.New(mgrCtx, cfg, opts)
 	if err != nil {
+		stopMgr()
 		return err
 	}
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(ctx) }()
+	var mgrErr error
+	mgrStopped := make(chan struct{})
+	go func() {
+		mgrErr = mgr.Start(mgrCtx)
+		close(mgrStopped)
+		stopMgr() // ends the waits below when the manager fails on its own
+	}()
+	stops = append(stops, func() {
+		step("stopping the manager")
+		stopMgr()
+		<-mgrStopped
+	})
 
+	// managerFailed turns an error of a wait the manager's end cut short into the
+	// manager's own error.
+	managerFailed := func(err error) error {
+		select {
+		case <-mgrStopped:
+			return fmt.Errorf("the manager stopped: %w", mgrErr)
+		default:
+			return err
+		}
+	}
+	connect := ""
 	if !*noSamples {
 		c, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
 		if err != nil {
 			return fmt.Errorf("creating client: %w", err)
 		}
-		n, err := applyDir(ctx, c, filepath.Join(root, "config", "samples"), "default")
+		n, err := applyDir(mgrCtx, c, filepath.Join(root, "config", "samples"), "default")
+		if interrupted() {
+			return nil
+		}
 		if err != nil {
-			return err
+			return managerFailed(err)
 		}
 		step(fmt.Sprintf("applied %d sample objects to namespace default", n))
-	}
-
-	kubectl := filepath.Join(assets, "kubectl")
-	connect := ""
-	if !*noSamples {
-		if connect, err = waitForConnectURL(ctx, mgr.GetClient(), "default", "alice-monzo"); err != nil {
-			return err
+		connect, err = waitForConnectURL(mgrCtx, mgr.GetClient(), "default", "alice-monzo")
+		if interrupted() {
+			return nil
+		}
+		if err != nil {
+			return managerFailed(err)
 		}
 	}
+	printGuide(connect, kubeconfig, filepath.Join(assets, "kubectl"), opts.SQLitePath(), *sandboxAddr)
+
+	select {
+	case <-ctx.Done():
+		step("shutting down")
+		return nil
+	case <-mgrStopped:
+		if mgrErr != nil {
+			return fmt.Errorf("the manager stopped: %w", mgrErr)
+		}
+		return errors.New("the manager stopped")
+	}
+}
+
+// prepareStore empties the embedded store unless asked to keep it, and says which it
+// is. Each run has a new, empty control plane; a store kept from an earlier run would
+// hold rows of BankConnections this cluster never had.
+func prepareStore(opts manager.Options, keep bool) (string, error) {
+	if opts.Store != "" {
+		return "store: " + open.Redact(opts.Store) + " (given with --store, used as it is)", nil
+	}
+	path := opts.SQLitePath()
+	if keep {
+		return "store: SQLite at " + path + ", kept from earlier runs (--keep-store)", nil
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("emptying the store: %w", err)
+		}
+	}
+	return "store: a new, empty SQLite database at " + path + " (--keep-store or " + keepStoreEnv + "=true keeps the previous run's)", nil
+}
+
+func printGuide(connect, kubeconfig, kubectl, db, sandboxAddr string) {
 	fmt.Printf(`
 consent-operator is running on a local control plane, with the bank sandbox.
-
+`)
+	if connect != "" {
+		fmt.Printf(`
   1. Open the connect link in a browser and consent at the mock bank (user john, password doe):
        %s
   2. In another terminal:
@@ -142,21 +252,14 @@ consent-operator is running on a local control plane, with the bank sandbox.
        %s get secret alice-monzo-token -o jsonpath='{.data.access_token}' | base64 -d
   3. Once Ready, the backfill SyncJob runs and stores the data in %s:
        %s get sj alice-monzo-backfill -o jsonpath='{.status.recentRuns[0].counts}'
-
+`, connect, kubeconfig, kubectl, kubectl, kubectl, db, kubectl)
+	} else {
+		fmt.Printf("\n  export KUBECONFIG=%s\n  %s get bc,sj\n", kubeconfig, kubectl)
+	}
+	fmt.Printf(`
 Sandbox admin API: http://%s/sandbox-admin/  (clock, faults, call counts)
 Press Ctrl-C to stop everything.
-`, connect, kubeconfig, kubectl, kubectl, kubectl, filepath.Join(opts.DataDir, "consent-operator.db"), kubectl, *sandboxAddr)
-
-	select {
-	case <-ctx.Done():
-		step("shutting down")
-		<-mgrDone
-	case err := <-mgrDone:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("manager stopped: %w", err)
-		}
-	}
-	return nil
+`, sandboxAddr)
 }
 
 func step(msg string) { fmt.Fprintln(os.Stderr, ">>", msg) }
@@ -165,7 +268,7 @@ func step(msg string) { fmt.Fprintln(os.Stderr, ">>", msg) }
 // config/samples registered for the gateway's callback.
 func startSandbox(addr, callback string) (string, func(), error) {
 	sb, err := sandbox.New(sandbox.Options{
-		Clients: []sandbox.Client{{ID: "sandbox-demo", Secret: "sandbox-demo-secret", RedirectURIs: []string{callback}}},
+		Clients: []sandbox.Client{{ID: "sandbox-demo", Secret: "sandbox-demo-secret", Name: "consent-operator demo", RedirectURIs: []string{callback}}},
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

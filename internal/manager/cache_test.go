@@ -15,10 +15,6 @@ import (
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
-var env *testenv.Env
-
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
-
 // TestCacheAdmitsOnlyTokenSecrets: a tenant labels a 1 MiB Secret as managed by the
 // operator; it never enters the manager's cache, while a token Secret does.
 func TestCacheAdmitsOnlyTokenSecrets(t *testing.T) {

@@ -25,6 +25,10 @@ type Options struct {
 	MetricsAddr string
 	// ProbeAddr is where /healthz and /readyz are served ("0" disables).
 	ProbeAddr string
+	// PprofAddr is where Go's profiler (/debug/pprof/) is served; "0", the default,
+	// disables it. Profiles show memory contents, so it is opt-in and belongs on
+	// loopback or behind port-forwarding.
+	PprofAddr string
 	// LeaderElect enables leader election so only one replica reconciles.
 	LeaderElect bool
 	// LeaderElectionNamespace is where the lease lives (default: the pod's namespace).
@@ -94,6 +98,7 @@ func DefaultOptions() Options {
 	return Options{
 		MetricsAddr:             ":8080",
 		ProbeAddr:               ":8081",
+		PprofAddr:               "0",
 		MaxConcurrentReconciles: 4,
 		ProviderQPS:             20,
 		ProviderBurst:           40,
@@ -114,6 +119,7 @@ func DefaultOptions() Options {
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the /healthz and /readyz endpoints bind to.")
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, "Address Go's profiler (/debug/pprof/) binds to, for example 127.0.0.1:6060; \"0\" (the default) disables it. Profiles expose memory contents: keep it on loopback.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Enable leader election so that only one replica reconciles.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader-election Lease (default: the pod's namespace).")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "Maximum number of objects of one kind reconciled in parallel.")

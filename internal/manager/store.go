@@ -17,7 +17,7 @@ import (
 func openStore(ctx context.Context, o Options) (store.Store, error) {
 	flag := o.Store
 	if flag == "" {
-		flag = filepath.Join(o.DataDir, "consent-operator.db")
+		flag = o.SQLitePath()
 	}
 	dsn, err := open.ResolveDSN(open.Sources{Flag: flag, File: o.StoreDSNFile, LookupEnv: os.LookupEnv, ReadFile: os.ReadFile})
 	if err != nil {
@@ -35,6 +35,9 @@ func openStore(ctx context.Context, o Options) (store.Store, error) {
 	ctrl.Log.WithName("setup").Info("Store opened", "store", open.Redact(dsn))
 	return db, nil
 }
+
+// SQLitePath is the embedded store's file when --store is not given.
+func (o Options) SQLitePath() string { return filepath.Join(o.DataDir, "consent-operator.db") }
 
 // closeOnStop closes the store when the manager stops.
 type closeOnStop struct{ db store.Store }

@@ -63,6 +63,14 @@ func checkScopes(scopes []string) string {
 	return ""
 }
 
+// applicationName is what the consent screen calls the client.
+func (s *Server) applicationName(clientID string) string {
+	if name := s.clients[clientID].Name; name != "" {
+		return name
+	}
+	return unnamedApplication
+}
+
 func (s *Server) lookupRedirect(clientID, redirectURI string) (Client, bool) {
 	c, ok := s.clients[clientID]
 	if !ok {
@@ -181,12 +189,13 @@ func (s *Server) resumeSession(w http.ResponseWriter, r *http.Request, sid strin
 
 // renderStep shows the next step of the session.
 func (s *Server) renderStep(w http.ResponseWriter, sess *authSession, errMsg string) {
-	d := pageData{Session: sess.id, ClientID: sess.clientID, Error: errMsg}
+	d := pageData{Session: sess.id, Error: errMsg}
 	switch {
 	case sess.provider == nil:
 		d.Title, d.Step, d.Providers = "Choose your bank", "select", sess.providers
 	case !sess.consented:
 		d.Title, d.Step, d.ProviderName, d.Permissions = "Allow access", "consent", sess.provider.DisplayName, permissions(sess.scopes)
+		d.Application = s.applicationName(sess.clientID)
 	default:
 		d.Title, d.Step, d.ProviderName = "Log in to your bank", "login", sess.provider.DisplayName
 		if sess.reauthConn != nil {

@@ -26,7 +26,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <button type="submit" name="action" value="cancel">Cancel</button>
 </form>
 {{else if eq .Step "consent"}}
-<p><strong>{{.ClientID}}</strong> is asking to access the following from <strong>{{.ProviderName}}</strong>:</p>
+<p><strong id="application">{{.Application}}</strong> is asking to access the following from <strong>{{.ProviderName}}</strong>:</p>
 <ul id="permissions">{{range .Permissions}}<li>{{.}}</li>{{end}}</ul>
 <form method="post" action="/auth/consent">
 <input type="hidden" name="session_id" value="{{.Session}}">
@@ -60,7 +60,7 @@ type pageData struct {
 	Error        string
 	Session      string
 	Providers    []*provider
-	ClientID     string
+	Application  string
 	ProviderName string
 	Permissions  []string
 	Username     string

@@ -152,3 +152,20 @@ func TestAuthCodeExpiresAfterFiveMinutes(t *testing.T) {
 	e.clock.Advance(4 * time.Minute)
 	e.exchange(code).tokens(t)
 }
+
+// TestConsentScreenNamesTheApplication: the user is asked by the application's name,
+// never by its client id, which means nothing to them.
+func TestConsentScreenNamesTheApplication(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"Acme Budgeting", "Acme Budgeting"},
+		{"", "An unnamed application"},
+	} {
+		e := newEnv(t, func(o *sandbox.Options) { o.Clients[0].Name = tc.name })
+		b := newBrowser(t)
+		p := b.open(authLink(e.base, nil))
+		p = b.submit(p, url.Values{"provider_id": {"mock"}, "action": {"continue"}})
+		mustf(t, strings.Contains(p.body, `id="permissions"`), "no consent screen: %s", p.body)
+		mustf(t, strings.Contains(p.body, `<strong id="application">`+tc.want+`</strong> is asking`), "consent screen does not name %q: %s", tc.want, p.body)
+		mustf(t, !strings.Contains(p.body, testClient), "consent screen shows the client id: %s", p.body)
+	}
+}

@@ -5,26 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/consent-operator/consent-operator/internal/providerdocs"
 )
 
-// The contract: TrueLayer's published OpenAPI documents, kept in the shared
-// folder next to the repository (/work/shared, i.e. ../../../shared from here).
-const openapiDir = "../../../shared/truelayer-openapi"
-
+// openapiFile is TrueLayer's published OpenAPI document name: the contract, found
+// by internal/providerdocs (TestMain has checked it is there).
 func openapiFile(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(openapiDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("OpenAPI document %s is missing (%v): the contract tests need the shared TrueLayer OpenAPI documents at %s", name, err, openapiDir)
-	}
-	return p
+	return providerdocs.File(t, providerdocs.TrueLayer+name)
 }
 
 // oas30 validates responses against an OpenAPI 3.0 document with kin-openapi.

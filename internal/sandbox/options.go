@@ -53,10 +53,16 @@ const (
 
 // Client is a registered API client (what TrueLayer's Console holds).
 type Client struct {
-	ID           string
-	Secret       string
+	ID     string
+	Secret string
+	// Name is the application's name, shown to the user on the consent screen
+	// (the Console's application name); the client id means nothing to them.
+	Name         string
 	RedirectURIs []string
 }
+
+// unnamedApplication is what the consent screen says for a client without a Name.
+const unnamedApplication = "An unnamed application"
 
 // ParseClient parses "ID:SECRET:REDIRECT_URI[,REDIRECT_URI...]", splitting on
 // the first two colons only, because redirect URIs contain colons.

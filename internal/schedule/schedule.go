@@ -5,7 +5,9 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -19,19 +21,28 @@ type Schedule struct {
 	loc   *time.Location
 }
 
-// Parse reads a cron expression and an IANA time zone ("" means UTC).
+// Parse reads a cron expression and an IANA time zone ("" means UTC). It reports the
+// problems of both at once, so that one edit of the spec can mend them all.
 func Parse(expr, timeZone string) (*Schedule, error) {
+	var problems []string
 	loc := time.UTC
-	if timeZone != "" {
+	switch timeZone {
+	case "":
+	case "Local": // the manager's own zone: not something a manifest can mean
+		problems = append(problems, `spec.timeZone "Local" is not an IANA time zone name`)
+	default:
 		l, err := time.LoadLocation(timeZone)
 		if err != nil {
-			return nil, fmt.Errorf("time zone %q: %w", timeZone, err)
+			problems = append(problems, fmt.Sprintf("spec.timeZone %q is not a known IANA time zone", timeZone))
 		}
 		loc = l
 	}
 	s, err := parser.Parse(expr)
 	if err != nil {
-		return nil, fmt.Errorf("schedule %q: %w", expr, err)
+		problems = append([]string{fmt.Sprintf("spec.schedule %q: %v", expr, err)}, problems...)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return &Schedule{sched: s, loc: loc}, nil
 }

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,6 +40,19 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("Decide = %+v, want due=%v slot=%s next=%s", d, tc.wantDue, tc.wantSlot, tc.wantNext)
 			}
 		})
+	}
+}
+
+// TestParseReportsEveryProblem: a bad schedule and a bad time zone are reported
+// together, schedule first, in a message without counters or times.
+func TestParseReportsEveryProblem(t *testing.T) {
+	_, err := Parse("61 * * * *", "Mars/Olympus")
+	want := `spec.schedule "61 * * * *": end of range (61) above maximum (59): 61; spec.timeZone "Mars/Olympus" is not a known IANA time zone`
+	if err == nil || err.Error() != want {
+		t.Fatalf("Parse = %v, want %s", err, want)
+	}
+	if _, err := Parse("0 6 * * *", "Local"); err == nil || !strings.Contains(err.Error(), "not an IANA time zone name") {
+		t.Fatalf("Parse with Local = %v", err)
 	}
 }
 

@@ -115,6 +115,9 @@ type Reader interface {
 type Store interface {
 	Writer
 	Reader
+	// Ping reports whether the database answers a query on its schema (the
+	// manager's readiness check).
+	Ping(ctx context.Context) error
 	// Close releases the database handles.
 	Close() error
 }

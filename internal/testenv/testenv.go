@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/repo"
 )
 
 // Env is a running control plane with the CRDs installed.
@@ -27,31 +28,11 @@ type Env struct {
 	env    *envtest.Environment
 }
 
-// RepoRoot returns the repository root (the directory holding go.mod).
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("getting working directory: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "PROJECT")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no repository root (go.mod with PROJECT) above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // AssetsDir returns the directory holding kube-apiserver and etcd.
 func AssetsDir() (string, error) {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
 	if dir == "" {
-		root, err := RepoRoot()
+		root, err := repo.Root()
 		if err != nil {
 			return "", err
 		}
@@ -71,7 +52,7 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return nil, err
 	}

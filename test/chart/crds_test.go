@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
 // The chart ships a copy of config/crd/bases (make manifests copies it); a stale copy
@@ -46,7 +48,7 @@ func TestCRDFilesAreCopiesOfConfig(t *testing.T) {
 func TestRenderedCRDsEqualConfig(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
-			crds := find(mustRender(t, vs.files...), "CustomResourceDefinition")
+			crds := testenv.Find(mustRender(t, vs.files...), "CustomResourceDefinition")
 			want := loadConfigCRDs(t)
 			if len(crds) != len(want) {
 				t.Fatalf("rendered %d CRDs, config/crd/bases has %d", len(crds), len(want))
@@ -78,7 +80,7 @@ func TestCRDsCanBeLeftOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(find(objs, "CustomResourceDefinition")); n != 0 {
+	if n := len(testenv.Find(objs, "CustomResourceDefinition")); n != 0 {
 		t.Errorf("crds.enabled=false rendered %d CRDs", n)
 	}
 }
@@ -95,7 +97,7 @@ func loadConfigCRDs(t *testing.T) map[string]*unstructured.Unstructured {
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs, err := decodeObjects(string(data))
+		objs, err := testenv.DecodeObjects(string(data))
 		if err != nil || len(objs) != 1 {
 			t.Fatalf("%s: want one object: %v", f, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
 func managerContainer(t *testing.T, d *appsv1.Deployment) corev1.Container {
@@ -28,7 +29,7 @@ func managerContainer(t *testing.T, d *appsv1.Deployment) corev1.Container {
 func TestDeploymentSecurity(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
-			d := one[appsv1.Deployment](t, mustRender(t, vs.files...), "Deployment")
+			d := testenv.One[appsv1.Deployment](t, mustRender(t, vs.files...), "Deployment")
 			pod := d.Spec.Template.Spec
 			psc := pod.SecurityContext
 			if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
@@ -107,7 +108,7 @@ func arg(c corev1.Container, flag string) (string, bool) {
 func TestStoreSettings(t *testing.T) {
 	t.Run("sqlite on a PVC", func(t *testing.T) {
 		objs := mustRender(t)
-		d := one[appsv1.Deployment](t, objs, "Deployment")
+		d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
 		c := managerContainer(t, d)
 		if v, _ := arg(c, "--store"); v != "/var/lib/consent-operator/consent-operator.db" {
 			t.Errorf("--store = %q", v)
@@ -115,7 +116,7 @@ func TestStoreSettings(t *testing.T) {
 		if !hasMount(c, "/var/lib/consent-operator") {
 			t.Error("data dir not mounted")
 		}
-		pvc := one[corev1.PersistentVolumeClaim](t, objs, "PersistentVolumeClaim")
+		pvc := testenv.One[corev1.PersistentVolumeClaim](t, objs, "PersistentVolumeClaim")
 		if !hasVolume(d.Spec.Template.Spec, "data", func(v corev1.Volume) bool {
 			return v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == pvc.Name
 		}) {
@@ -133,10 +134,10 @@ func TestStoreSettings(t *testing.T) {
 	})
 	t.Run("postgres DSN from a Secret", func(t *testing.T) {
 		objs := mustRender(t, productionValues)
-		if n := len(find(objs, "PersistentVolumeClaim")); n != 0 {
+		if n := len(testenv.Find(objs, "PersistentVolumeClaim")); n != 0 {
 			t.Errorf("postgres install renders %d PVCs", n)
 		}
-		d := one[appsv1.Deployment](t, objs, "Deployment")
+		d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
 		c := managerContainer(t, d)
 		if v, ok := arg(c, "--store"); ok {
 			t.Errorf("--store=%s given with postgres: the DSN must come from the Secret", v)
@@ -186,7 +187,7 @@ func TestManagerArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := managerContainer(t, one[appsv1.Deployment](t, mustRender(t, tt.files...), "Deployment"))
+			c := managerContainer(t, testenv.One[appsv1.Deployment](t, mustRender(t, tt.files...), "Deployment"))
 			for flag, want := range tt.want {
 				if got, ok := arg(c, flag); !ok || got != want {
 					t.Errorf("%s = %q (set: %v), want %q", flag, got, ok, want)
@@ -202,7 +203,7 @@ func TestManagerArgs(t *testing.T) {
 func TestManagerArgsParse(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
-			c := managerContainer(t, one[appsv1.Deployment](t, mustRender(t, vs.files...), "Deployment"))
+			c := managerContainer(t, testenv.One[appsv1.Deployment](t, mustRender(t, vs.files...), "Deployment"))
 			fs := flag.NewFlagSet("consent-operator", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			opts := manager.DefaultOptions()

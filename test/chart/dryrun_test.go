@@ -2,18 +2,14 @@ package chart_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/consent-operator/consent-operator/internal/testenv"
@@ -38,53 +34,21 @@ func installMonitoringCRDs(e *testenv.Env) (func(), error) {
 	return func() {}, nil
 }
 
-// dryRunApply server-side applies obj with dryRun=All and strict field validation:
-// the apiserver runs defaulting, OpenAPI/CRD schema validation and admission, and
-// stores nothing.
-func dryRunApply(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, obj *unstructured.Unstructured) error {
-	gvk := obj.GroupVersionKind()
-	mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return fmt.Errorf("mapping %s: %w", gvk, err)
-	}
-	data, err := json.Marshal(obj.Object)
-	if err != nil {
-		return fmt.Errorf("encoding: %w", err)
-	}
-	var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		ri = dyn.Resource(mapping.Resource).Namespace(obj.GetNamespace())
-	}
-	force := true
-	_, err = ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
-		DryRun:          []string{metav1.DryRunAll},
-		FieldManager:    "chart-test",
-		Force:           &force,
-		FieldValidation: metav1.FieldValidationStrict,
-	})
-	return err
-}
-
 func TestDryRunOnAPIServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dyn, err := dynamic.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: releaseNamespace}}
 	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	mapper := env.Client.RESTMapper()
 
 	// A control: the same apply must refuse an object the apiserver cannot accept,
 	// or the dry runs below would prove nothing.
 	t.Run("control: an unknown field is refused", func(t *testing.T) {
 		bad := mustRender(t)
-		sa := find(bad, "ServiceAccount")[0].DeepCopy()
+		sa := testenv.Find(bad, "ServiceAccount")[0].DeepCopy()
 		sa.Object["secretz"] = []any{}
-		if err := dryRunApply(ctx, dyn, mapper, sa); err == nil {
+		if err := env.DryRunApply(ctx, sa); err == nil {
 			t.Fatal("apiserver accepted a ServiceAccount with an unknown field")
 		}
 	})
@@ -93,7 +57,7 @@ func TestDryRunOnAPIServer(t *testing.T) {
 		t.Run(vs.name, func(t *testing.T) {
 			objs := mustRender(t, vs.files...)
 			for _, obj := range objs {
-				if err := dryRunApply(ctx, dyn, mapper, obj); err != nil {
+				if err := env.DryRunApply(ctx, obj); err != nil {
 					t.Errorf("%s %s: %v", obj.GetKind(), obj.GetName(), err)
 				}
 			}

@@ -25,6 +25,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	opmetrics "github.com/consent-operator/consent-operator/internal/metrics"
+	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
 // sample is one series as Prometheus would store it.
@@ -60,7 +61,7 @@ func statusFixtures(t *testing.T) []*unstructured.Unstructured {
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs, err := decodeObjects(string(data))
+		objs, err := testenv.DecodeObjects(string(data))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -125,9 +126,9 @@ func ksmConfig(t *testing.T) customresourcestate.Metrics {
 	t.Helper()
 	objs := mustRender(t, productionValues)
 	var cm *corev1.ConfigMap
-	for _, o := range find(objs, "ConfigMap") {
+	for _, o := range testenv.Find(objs, "ConfigMap") {
 		if strings.HasSuffix(o.GetName(), "-kube-state-metrics") {
-			cm = one[corev1.ConfigMap](t, []*unstructuredObj{o}, "ConfigMap")
+			cm = testenv.One[corev1.ConfigMap](t, []*unstructured.Unstructured{o}, "ConfigMap")
 		}
 	}
 	if cm == nil {
@@ -257,7 +258,7 @@ type alertRule struct {
 
 func renderedAlerts(t *testing.T) []alertRule {
 	t.Helper()
-	rules := find(mustRender(t, productionValues), "PrometheusRule")
+	rules := testenv.Find(mustRender(t, productionValues), "PrometheusRule")
 	if len(rules) != 1 {
 		t.Fatalf("want one PrometheusRule, got %d", len(rules))
 	}

@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
 // permission is one (group, resource, resourceName, verb) grant; comparing sets of them
@@ -67,9 +70,9 @@ func TestClusterRoleEqualsGeneratedRole(t *testing.T) {
 		t.Run(vs.name, func(t *testing.T) {
 			objs := mustRender(t, vs.files...)
 			var manager *rbacv1.ClusterRole
-			for _, o := range find(objs, "ClusterRole") {
+			for _, o := range testenv.Find(objs, "ClusterRole") {
 				if strings.HasSuffix(o.GetName(), "-manager") {
-					manager = one[rbacv1.ClusterRole](t, []*unstructuredObj{o}, "ClusterRole")
+					manager = testenv.One[rbacv1.ClusterRole](t, []*unstructured.Unstructured{o}, "ClusterRole")
 				}
 			}
 			if manager == nil {
@@ -88,7 +91,7 @@ func TestClusterRoleEqualsGeneratedRole(t *testing.T) {
 // Kubernetes allows it.
 func TestNamespacedRoleIsPinned(t *testing.T) {
 	objs := mustRender(t)
-	role := one[rbacv1.Role](t, objs, "Role")
+	role := testenv.One[rbacv1.Role](t, objs, "Role")
 	checkNoWildcards(t, "Role", role.Rules)
 	want := []permission{
 		{"", "events", "", "create"}, {"", "events", "", "patch"},
@@ -106,7 +109,7 @@ func TestNamespacedRoleIsPinned(t *testing.T) {
 	if got := permissions(role.Rules); !slices.Equal(got, want) {
 		t.Errorf("Role permissions\n got %v\nwant %v", got, want)
 	}
-	binding := one[rbacv1.RoleBinding](t, objs, "RoleBinding")
+	binding := testenv.One[rbacv1.RoleBinding](t, objs, "RoleBinding")
 	if binding.RoleRef.Name != role.Name || len(binding.Subjects) != 1 || binding.Subjects[0].Name != "consent-operator" {
 		t.Errorf("RoleBinding does not bind the Role to the ServiceAccount: %+v", binding)
 	}
@@ -114,11 +117,11 @@ func TestNamespacedRoleIsPinned(t *testing.T) {
 
 // kube-state-metrics only needs to list and watch the two kinds.
 func TestKubeStateMetricsClusterRoleIsReadOnly(t *testing.T) {
-	for _, o := range find(mustRender(t, productionValues), "ClusterRole") {
+	for _, o := range testenv.Find(mustRender(t, productionValues), "ClusterRole") {
 		if !strings.HasSuffix(o.GetName(), "-kube-state-metrics") {
 			continue
 		}
-		role := one[rbacv1.ClusterRole](t, []*unstructuredObj{o}, "ClusterRole")
+		role := testenv.One[rbacv1.ClusterRole](t, []*unstructured.Unstructured{o}, "ClusterRole")
 		checkNoWildcards(t, o.GetName(), role.Rules)
 		for _, p := range permissions(role.Rules) {
 			if p.verb != "list" && p.verb != "watch" {

@@ -6,13 +6,9 @@
 package chart_test
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -22,10 +18,8 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/engine"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
 
+	"github.com/consent-operator/consent-operator/internal/repo"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -47,11 +41,11 @@ var valueSets = []struct {
 
 func repoPath(t testing.TB, elem ...string) string {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	p, err := repo.Path(elem...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(append([]string{root}, elem...)...)
+	return p
 }
 
 // renderChart renders the chart as `helm template` would: values files merged over
@@ -93,7 +87,7 @@ func renderChart(t testing.TB, files []string, overrides map[string]any) ([]*uns
 		if strings.HasSuffix(name, "NOTES.txt") {
 			continue
 		}
-		docs, err := decodeObjects(out[name])
+		docs, err := testenv.DecodeObjects(out[name])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -122,65 +116,6 @@ func mustRender(t testing.TB, files ...string) []*unstructured.Unstructured {
 		t.Fatal(err)
 	}
 	return objs
-}
-
-// decodeObjects splits a multi-document manifest into objects. Numbers become int64
-// or float64 as the apiserver's own decoding does (unstructured.UnmarshalJSON).
-func decodeObjects(manifest string) ([]*unstructured.Unstructured, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
-	var objs []*unstructured.Unstructured
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return objs, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading YAML: %w", err)
-		}
-		js, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			return nil, fmt.Errorf("converting YAML: %w", err)
-		}
-		if s := strings.TrimSpace(string(js)); s == "null" || s == "{}" {
-			continue
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(js); err != nil {
-			return nil, fmt.Errorf("decoding object: %w", err)
-		}
-		if u.GetName() == "" {
-			return nil, fmt.Errorf("%s without a name", u.GetKind())
-		}
-		objs = append(objs, u)
-	}
-}
-
-// unstructuredObj is a short name for the rendered objects.
-type unstructuredObj = unstructured.Unstructured
-
-// find returns the rendered objects of a kind.
-func find(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
-	for _, o := range objs {
-		if o.GetKind() == kind {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// one returns the single rendered object of a kind, converted into a typed value.
-func one[T any](t testing.TB, objs []*unstructured.Unstructured, kind string) *T {
-	t.Helper()
-	found := find(objs, kind)
-	if len(found) != 1 {
-		t.Fatalf("want one %s, rendered %d", kind, len(found))
-	}
-	var out T
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(found[0].Object, &out, true); err != nil {
-		t.Fatalf("converting %s: %v", kind, err)
-	}
-	return &out
 }
 
 func kinds(objs []*unstructured.Unstructured) map[string]int {

@@ -8,11 +8,14 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/consent-operator/consent-operator/internal/providerdocs"
 )
 
 // The Codat OpenAPI documents are the contract; responses are validated
 // against their component schemas (OpenAPI 3.1 schemas are JSON Schema 2020-12).
-const contractDir = "../../../../shared/codat-openapi"
+// internal/providerdocs finds them; without them TestMain stops the package.
+func TestMain(m *testing.M) { providerdocs.Main(m, providerdocs.Codat) }
 
 const (
 	platformDoc = "Codat-Platform.json"
@@ -36,9 +39,13 @@ func (c *contract) load() error {
 		// Ids and URIs are part of the contract (format uuid, uri,
 		// uri-reference), so formats are asserted.
 		comp.AssertFormat()
+		dir, err := providerdocs.Dir()
+		if err != nil {
+			c.err = err
+			return
+		}
 		for _, name := range []string{platformDoc, bankingDoc} {
-			path := filepath.Join(contractDir, name)
-			raw, err := os.ReadFile(path)
+			raw, err := os.ReadFile(filepath.Join(dir, providerdocs.Codat+name))
 			if err != nil {
 				c.err = err
 				return
@@ -63,7 +70,7 @@ func (c *contract) load() error {
 func (c *contract) schema(t testing.TB, doc, name string) *jsonschema.Schema {
 	t.Helper()
 	if err := c.load(); err != nil {
-		t.Fatalf("the Codat OpenAPI documents are required in %s (see its SOURCE.md): %v", contractDir, err)
+		t.Fatalf("loading the Codat OpenAPI documents: %v", err)
 	}
 	loc := "file:///codat/" + doc + "#/components/schemas/" + name
 	c.mu.Lock()

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +14,19 @@ import (
 	"github.com/consent-operator/consent-operator/internal/store/storetest"
 )
 
+func mustParseURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 func openFresh(t *testing.T) store.Store {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), freshDatabase(t))
+	dsn := freshDatabase(t)
+	s, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -24,12 +35,58 @@ func openFresh(t *testing.T) store.Store {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return s
+	return textStore{Store: s, dsn: dsn}
+}
+
+// textStore reads the database with its own connection, as another program
+// would (storetest.TextQuerier).
+type textStore struct {
+	store.Store
+	dsn string
+}
+
+func (s textStore) QueryText(ctx context.Context, query string) ([]string, error) {
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 func TestContract(t *testing.T) {
 	adminDSN(t) // skip (or, in CI, fail) once rather than in every case
 	storetest.Run(t, openFresh)
+}
+
+// TestPingFailsWithoutTheDatabase: Ping is the manager's readiness check, so it
+// must fail once the database is gone, not only answer from an open pool.
+func TestPingFailsWithoutTheDatabase(t *testing.T) {
+	dsn := freshDatabase(t)
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	conn, err := pgx.Connect(t.Context(), adminDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	name := strings.TrimPrefix(mustParseURL(t, dsn).Path, "/")
+	if _, err := conn.Exec(t.Context(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err == nil {
+		t.Fatal("ping succeeded after the database was dropped")
+	}
 }
 
 // TestConcurrentOpenMigratesOnce: managers starting at the same time on an

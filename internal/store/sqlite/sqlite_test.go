@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,8 @@ import (
 
 func openTemp(t *testing.T) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "data", "store.db"))
+	path := filepath.Join(t.TempDir(), "data", "store.db")
+	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -24,11 +26,57 @@ func openTemp(t *testing.T) store.Store {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return s
+	return textStore{Store: s, path: path}
+}
+
+// textStore reads the database file with its own connection, as another program
+// would (storetest.TextQuerier).
+type textStore struct {
+	store.Store
+	path string
+}
+
+func (s textStore) QueryText(ctx context.Context, query string) ([]string, error) {
+	db, err := sql.Open("sqlite", "file:"+s.path+"?mode=ro")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, openTemp)
+}
+
+// TestPingFailsOnceClosed: Ping is the manager's readiness check.
+func TestPingFailsOnceClosed(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err == nil {
+		t.Fatal("ping succeeded on a closed store")
+	}
 }
 
 // TestReopenKeepsDataAndMigratesOnce: a second Open of the same file (a

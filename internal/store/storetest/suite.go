@@ -1,6 +1,7 @@
 // Package storetest is the contract every store.Store implementation must
 // pass. An implementation's test calls Run with a constructor returning a
-// fresh, empty store per call.
+// fresh, empty store per call; the store it returns also implements
+// TextQuerier, so the contract can read what the database holds.
 package storetest
 
 import (
@@ -18,8 +19,10 @@ func Run(t *testing.T, newStore NewStore) {
 		name string
 		run  func(*testing.T, store.Store)
 	}{
+		{"Ping", testPing},
 		{"RoundTrip", testRoundTrip},
 		{"ValuesNormalised", testValuesNormalised},
+		{"JSONNotHTMLEscaped", testJSONNotHTMLEscaped},
 		{"InvalidInputWritesNothing", testInvalidInput},
 		{"TransactionsIdempotent", testTransactionsIdempotent},
 		{"TransactionsUpdated", testTransactionsUpdated},

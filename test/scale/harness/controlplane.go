@@ -10,6 +10,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/consent-operator/consent-operator/internal/repo"
 )
 
 // ControlPlane is a kube-apiserver and etcd with the project's CRDs installed.
@@ -33,7 +35,7 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/repo"
 )
 
 // The harness does not import internal/manager or internal/testenv: the manager runs
@@ -24,30 +25,12 @@ func Scheme() *runtime.Scheme {
 	return s
 }
 
-// RepoRoot returns the repository root (the directory holding go.mod and PROJECT).
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("getting working directory: %w", err)
-	}
-	for {
-		if fileExists(filepath.Join(dir, "go.mod")) && fileExists(filepath.Join(dir, "PROJECT")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no repository root (go.mod with PROJECT) above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // AssetsDir returns the directory with kube-apiserver and etcd ($KUBEBUILDER_ASSETS or
 // bin/k8s); a missing binary is an error naming the command that builds it.
 func AssetsDir() (string, error) {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
 	if dir == "" {
-		root, err := RepoRoot()
+		root, err := repo.Root()
 		if err != nil {
 			return "", err
 		}

@@ -13,11 +13,13 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/consent-operator/consent-operator/internal/repo"
 )
 
 // BuildManager builds cmd/consent-operator into dir and returns the binary's path.
 func BuildManager(ctx context.Context, dir string) (string, error) {
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,9 @@
 package sqlcore
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/consent-operator/consent-operator/internal/store"
 )
 
@@ -13,6 +16,22 @@ var _ store.Store = (*Core)(nil)
 
 // New returns a store over b; closing it closes b.
 func New(b Backend) *Core { return &Core{b: b} }
+
+// Ping reads the migrations table: an answer means the database is reachable
+// and holds the schema, not only that a connection opens.
+func (c *Core) Ping(ctx context.Context) error {
+	rows, err := c.b.Query(ctx, "SELECT count(*) FROM schema_migrations")
+	if err != nil {
+		return fmt.Errorf("store ping: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store ping: %w", err)
+	}
+	return nil
+}
 
 // Close closes the backend.
 func (c *Core) Close() error { return c.b.Close() }

@@ -44,8 +44,12 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
+// Stored JSON is read by people and other programs straight from the database
+// (SQLite keeps it as text), so it is written without encoding/json's HTML
+// escaping: "M&S <Foodhall>" stays as it is, not "M\u0026S \u003cFoodhall\u003e".
+
 // normObject validates a meta document: absent, null or a JSON object.
-// It returns the compact form, or nil for absent/null.
+// It returns the compact form without HTML escapes, or nil for absent/null.
 func normObject(raw json.RawMessage, what item) ([]byte, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
@@ -59,7 +63,34 @@ func normObject(raw json.RawMessage, what item) ([]byte, error) {
 	if err := json.Compact(buf, trimmed); err != nil {
 		return nil, fmt.Errorf("%w: %s meta is not valid JSON: %v", store.ErrInvalid, what, err)
 	}
-	return buf.Bytes(), nil
+	return unescapeHTML(buf.Bytes()), nil
+}
+
+var htmlEscapes = map[string]byte{"003c": '<', "003e": '>', "0026": '&'}
+
+// unescapeHTML turns the \u003c, \u003e and \u0026 escapes of valid JSON (what
+// json.Marshal writes for <, > and &, so most producers' meta has them) back
+// into the characters. Every backslash of valid JSON starts an escape inside a
+// string, so escapes are stepped over whole and "\\u0026" is left alone.
+func unescapeHTML(b []byte) []byte {
+	if !bytes.Contains(b, []byte(`\u00`)) {
+		return b // the common case: nothing to do, no copy
+	}
+	out := b[:0] // never longer than the input, so it is rewritten in place
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && i+5 < len(b) {
+			if c, ok := htmlEscapes[strings.ToLower(string(b[i+2:i+6]))]; ok {
+				out, i = append(out, c), i+5
+				continue
+			}
+		}
+		out, i = append(out, b[i], b[i+1]), i+1
+	}
+	return out
 }
 
 // jsonList encodes a list column; an empty list is stored as NULL and reads
@@ -68,11 +99,13 @@ func jsonList[T any](list []T) ([]byte, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
-	b, err := json.Marshal(list)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(list); err != nil {
 		return nil, fmt.Errorf("encode list: %w", err)
 	}
-	return b, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func checkAmounts(what item, amounts ...store.Amount) error {
