@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -51,7 +52,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			if sealer != nil {
 				for _, k := range sealedKeys {
-					if bytes.Contains(s.Data[k], []byte("secret-value")) || !bytes.HasPrefix(s.Data[k], []byte(sealedPrefix)) {
+					if bytes.Contains(s.Data[k], []byte("secret-value")) || !bytes.HasPrefix(s.Data[k], []byte(sealedPrefixV2+sealer.KeyID()+":")) {
 						t.Fatalf("%s stored in clear: %q", k, s.Data[k])
 					}
 				}
@@ -145,4 +146,72 @@ func TestOwnershipAndMarker(t *testing.T) {
 	if Name(bc) != "custom" || Name(testConnection()) != "alice-token" {
 		t.Fatal("Name does not follow spec.tokenSecret.name")
 	}
+}
+
+// TestKeyRotation: with the old key kept as "<key>.previous", tokens sealed with it
+// (v2 with its key id, or v1 from before key ids) still open, every new write seals
+// with the new key, and once the previous key is dropped the old values stop opening.
+func TestKeyRotation(t *testing.T) {
+	oldKey, newKey := newKey(t), newKey(t)
+	before, err := NewSealer(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(testConnection())
+	if err := Encode(s, testTokens(), before); err != nil {
+		t.Fatal(err)
+	}
+	legacy := New(testConnection())
+	plain := []byte("legacy-refresh")
+	v2, _ := before.seal(plain, aad(legacy, KeyRefreshToken))
+	legacy.Data = map[string][]byte{KeyAccessToken: []byte("x")}
+	legacy.Data[KeyRefreshToken] = []byte(sealedPrefixV1 + strings.TrimPrefix(string(v2), sealedPrefixV2+before.KeyID()+":"))
+
+	rotated, err := NewSealer(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotated.KeyID() == before.KeyID() {
+		t.Fatal("the current key did not change")
+	}
+	cases := []struct {
+		name   string
+		sealer *Sealer
+		secret *corev1.Secret
+		key    string
+		want   string
+		ok     bool
+	}{
+		{"v2 with the previous key", rotated, s, KeyAccessToken, testTokens().AccessToken, true},
+		{"v1 with the previous key", rotated, legacy, KeyRefreshToken, string(plain), true},
+		{"previous key dropped", mustSealer(t, newKey), s, KeyAccessToken, "", false},
+		{"v1, previous key dropped", mustSealer(t, newKey), legacy, KeyRefreshToken, "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.sealer.open(tc.secret.Data[tc.key], aad(tc.secret, tc.key))
+			if (err == nil) != tc.ok || string(got) != tc.want {
+				t.Fatalf("open = %q, %v; want %q, ok=%v", got, err, tc.want, tc.ok)
+			}
+		})
+	}
+	// The next write (a refresh) re-seals with the new key.
+	if err := Encode(s, testTokens(), rotated); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(s.Data[KeyAccessToken], []byte(sealedPrefixV2+rotated.KeyID()+":")) {
+		t.Fatalf("re-sealed value %q does not name the new key", s.Data[KeyAccessToken])
+	}
+	if _, ok, err := Decode(s, mustSealer(t, newKey)); err != nil || !ok {
+		t.Fatalf("after the write the new key alone opens the Secret: %v", err)
+	}
+}
+
+func mustSealer(t *testing.T, key []byte) *Sealer {
+	t.Helper()
+	s, err := NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

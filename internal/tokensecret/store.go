@@ -56,7 +56,11 @@ func (st *Store) Sealer(ctx context.Context, bc *bankingv1alpha1.BankConnection)
 	if !ok {
 		return nil, &UnusableError{fmt.Sprintf("encryption key Secret %s has no key %q", ref.Name, ref.Key)}
 	}
-	sealer, err := NewSealer(raw)
+	var previous [][]byte
+	if prev, ok := key.Data[ref.Key+PreviousKeySuffix]; ok {
+		previous = append(previous, prev)
+	}
+	sealer, err := NewSealer(raw, previous...)
 	if err != nil {
 		return nil, &UnusableError{fmt.Sprintf("encryption key %s/%s: %v", ref.Name, ref.Key, err)}
 	}
