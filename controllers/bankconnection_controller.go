@@ -18,10 +18,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -146,9 +148,12 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := ctrl.NewControllerManagedBy(mgr).
 		For(&bankingv1alpha1.BankConnection{}).
-		// Token Secrets are watched so a deleted or edited Secret is noticed; the cache
-		// holds only managed Secrets.
-		Owns(&corev1.Secret{}).
+		// Token Secrets are watched so a deleted one is noticed at once. Updates are
+		// left out: nearly all are the reconciler's own (the in-flight marker, the new
+		// tokens), and reacting to them ran a second reconcile on a cache that did not
+		// show the status just written yet, which patched status again. A Secret edited
+		// by hand is seen at the connection's next deadline.
+		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		// A handoff means a user is waiting in a browser: it jumps the queue.
 		Watches(&bankingv1alpha1.BankConnection{}, handoffHandler{}).
 		Named("bankconnection").
