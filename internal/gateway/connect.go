@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -40,7 +41,7 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, "malformed link", pageInvalidLink)
 		return
 	}
-	bc, ok := s.journeyFor(r, secret)
+	bc, ok := s.awaitJourney(r, secret)
 	if !ok {
 		s.refuse(w, r, "unknown, used or expired link", pageInvalidLink)
 		return
@@ -55,6 +56,34 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// DefaultLinkGrace is how long /connect waits for its cache to show a link it does not
+// know: an application may send its user the moment status.connectURL is written,
+// before this replica's cache has seen it. Every unknown link waits the same, so the
+// wait tells nothing; the per-client bucket bounds how many wait at once.
+const DefaultLinkGrace = 2 * time.Second
+
+// awaitJourney is journeyFor, waiting up to the link grace for a link the cache lacks.
+func (s *Server) awaitJourney(r *http.Request, secret string) (*bankingv1alpha1.BankConnection, bool) {
+	grace := s.LinkGrace
+	if grace <= 0 {
+		grace = DefaultLinkGrace
+	}
+	deadline := time.Now().Add(grace)
+	for {
+		if bc, ok := s.journeyFor(r, secret); ok {
+			return bc, true
+		}
+		if !time.Now().Before(deadline) {
+			return nil, false
+		}
+		select {
+		case <-r.Context().Done():
+			return nil, false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // journeyFor finds the connection whose current journey has this link secret, from

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,7 +42,8 @@ func connectServer(t *testing.T, limits Limits) *Server {
 			mk("used", "used-secret", now.Add(time.Hour), true)).
 		WithIndex(&bankingv1alpha1.BankConnection{}, IndexJourneyNonce, JourneyNonceOf).
 		WithStatusSubresource(&bankingv1alpha1.BankConnection{}).Build()
-	return &Server{Client: c, Reader: c, Journeys: e.keys, PublicURL: "https://gw.example", Clock: fuzzClock{}, Log: logr.Discard(), Limits: limits}
+	return &Server{Client: c, Reader: c, Journeys: e.keys, PublicURL: "https://gw.example", Clock: fuzzClock{}, Log: logr.Discard(), Limits: limits,
+		LinkGrace: time.Millisecond}
 }
 
 func serve(h http.Handler, method, target string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
@@ -151,5 +153,26 @@ func TestRepostPage(t *testing.T) {
 	}
 	if !strings.Contains(body, `name="`+repostMarker+`"`) || !strings.Contains(body, `action="https://gw.example/callback"`) {
 		t.Fatalf("re-post form %s", body)
+	}
+}
+
+// TestConnectWaitsForALinkJustPublished: a link the cache shows only a moment after
+// the user opens it is served, not refused.
+func TestConnectWaitsForALinkJustPublished(t *testing.T) {
+	s := connectServer(t, Limits{PerClient: -1, PerConnection: -1})
+	s.LinkGrace = 2 * time.Second
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		bc := &bankingv1alpha1.BankConnection{}
+		bc.Namespace, bc.Name, bc.UID = fuzzNS, "late", "uid-late"
+		bc.Spec.Provider = bankingv1alpha1.ProviderTrueLayer
+		bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: "late-secret", ExpiresAt: metav1.NewTime(now.Add(time.Hour))}
+		bc.Status.AuthorizationURL = "https://auth.example/?client_id=x"
+		if err := s.Client.Create(context.Background(), bc); err != nil {
+			t.Error(err)
+		}
+	}()
+	if rec := serve(s.Handler(), "GET", "https://gw.example/connect/late-secret"); rec.Code != http.StatusFound {
+		t.Fatalf("a link published 300ms after it was opened: HTTP %d, want 302", rec.Code)
 	}
 }

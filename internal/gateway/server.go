@@ -45,6 +45,8 @@ type Server struct {
 	OutcomeWait time.Duration
 	// CodeLifetime is how long a provider's authorization code can be redeemed.
 	CodeLifetime time.Duration
+	// LinkGrace is how long /connect waits for its cache to show an unknown link.
+	LinkGrace time.Duration
 
 	limiter *limiter
 	// extra handlers mounted by other features (SyncJob webhooks).

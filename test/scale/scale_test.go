@@ -304,8 +304,8 @@ func TestScale(t *testing.T) {
 	if res.Writes["POST bankconnections"] == 0 {
 		delete(res.Writes, "POST bankconnections")
 	}
-	logf("operator: all %d Ready in %s; %d provider calls; %d consents, %d callback retries; writes: %s",
-		n, res.ReadyTime.Round(time.Millisecond), res.ProviderCalls, users.Completed.Load(), users.Retried.Load(), res.Writes)
+	logf("operator: all %d Ready in %s; %d provider calls; %d consents, %d callback retries, %d reloads of a link the gateway's cache did not show yet; writes: %s",
+		n, res.ReadyTime.Round(time.Millisecond), res.ProviderCalls, users.Completed.Load(), users.Retried.Load(), users.Reloaded.Load(), res.Writes)
 	time.Sleep(settle) // the last events land after Ready
 	if res.ByWriter, err = cp.AuditSince(mark, harness.IsOperator); err != nil {
 		t.Fatal(err)

@@ -128,13 +128,17 @@ type Users struct {
 	queue workqueue.TypedDelayingInterface[types.NamespacedName]
 	// handled holds the journeys whose callback succeeded or was refused for good.
 	handled sync.Map
-	// reloads counts, per journey, the reloads of a link the gateway did not know yet.
-	reloads sync.Map
+	// reloads counts, per journey, the reloads of a link the gateway did not know yet;
+	// reloading marks the connection whose retry is such a reload.
+	reloads, reloading sync.Map
 
 	// CallbackAt holds, by connection name, when the gateway accepted its callback.
 	CallbackAt sync.Map
 	// Completed counts consent journeys the gateway accepted.
 	Completed atomic.Int64
+	// Reloaded counts connect links opened again because the gateway's cache did not
+	// show them yet.
+	Reloaded atomic.Int64
 	// Retried counts callbacks answered 5xx or not answered (retried after a second).
 	Retried atomic.Int64
 }
@@ -189,7 +193,12 @@ func (u *Users) work(ctx context.Context) {
 		}
 		retry := u.consent(ctx, key)
 		u.queue.Done(key)
-		if retry && ctx.Err() == nil {
+		switch _, reloading := u.reloading.LoadAndDelete(key); {
+		case !retry || ctx.Err() != nil:
+		case reloading:
+			u.Reloaded.Add(1)
+			u.queue.AddAfter(key, reloadDelay)
+		default:
 			u.Retried.Add(1)
 			u.queue.AddAfter(key, time.Second)
 		}
@@ -221,6 +230,7 @@ func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 	case resp.StatusCode == http.StatusNotFound && u.reload(journey):
 		// The gateway's cache may not show a link published a moment ago: the user
 		// reloads, as a person would, a few times.
+		u.reloading.Store(key, true)
 		return true
 	case resp.StatusCode != http.StatusFound || err != nil:
 		u.handled.Store(journey, true) // used, superseded or expired: a new link follows if needed
@@ -252,8 +262,12 @@ func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 	}
 }
 
-// maxReloads is how often a user reloads a connect link the gateway does not know yet.
-const maxReloads = 5
+// maxReloads is how often a user reloads a connect link the gateway does not know
+// yet, reloadDelay how long they wait first (a person's reaction, not a backoff).
+const (
+	maxReloads  = 10
+	reloadDelay = 200 * time.Millisecond
+)
 
 // reload counts a reload of journey's link, false once the user gives up.
 func (u *Users) reload(journey string) bool {
