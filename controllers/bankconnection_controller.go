@@ -33,6 +33,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
@@ -54,6 +55,8 @@ type BankConnectionReconciler struct {
 	// Journeys derives PKCE verifiers and opens the codes the gateway hands over.
 	Journeys *journey.Keys
 	Tokens   *tokensecret.Store
+	// Store is where SyncJobs keep the connection's data; the finalizer erases it.
+	Store    store.Writer
 	Clock    Clock
 	Recorder events.EventRecorder
 	Metrics  *metrics.Connections

@@ -18,6 +18,7 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
@@ -37,6 +38,9 @@ func (r *BankConnectionReconciler) finalize(ctx context.Context, bc *bankingv1al
 
 	if res, done, err := r.revoke(ctx, s); !done || err != nil {
 		return res, err
+	}
+	if err := r.eraseData(ctx, bc); err != nil {
+		return ctrl.Result{}, err
 	}
 	if err := r.releaseTokenSecret(ctx, bc); err != nil {
 		return ctrl.Result{}, err
@@ -136,5 +140,19 @@ func (r *BankConnectionReconciler) releaseTokenSecret(ctx context.Context, bc *b
 	if err := r.Delete(ctx, sec, client.Preconditions{UID: &sec.UID}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting token Secret: %w", err)
 	}
+	return nil
+}
+
+// eraseData removes every stored row of the connection unless spec.dataRetention is
+// Retain: the user's data leaves with the connection. A store that cannot be reached
+// keeps the finalizer (the error is retried with backoff), so nothing is left behind.
+func (r *BankConnectionReconciler) eraseData(ctx context.Context, bc *bankingv1alpha1.BankConnection) error {
+	if bc.Spec.DataRetention == bankingv1alpha1.DataRetentionRetain || r.Store == nil {
+		return nil
+	}
+	if err := r.Store.DeleteConnection(ctx, store.ConnectionKey{Namespace: bc.Namespace, Connection: bc.Name}); err != nil {
+		return fmt.Errorf("erasing the connection's stored data: %w", err)
+	}
+	r.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonDataErased, "Finalize", "Every stored row of this connection was erased")
 	return nil
 }

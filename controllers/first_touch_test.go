@@ -76,14 +76,18 @@ func TestFirstTouchSetsReadyUnknownAndObservedGeneration(t *testing.T) {
 		obj    client.Object
 		conds  func() []metav1.Condition
 		gen    func() int64
+		status metav1.ConditionStatus
 		reason string
 	}{
-		{bc, func() []metav1.Condition { return bc.Status.Conditions }, func() int64 { return bc.Status.ObservedGeneration }, bankingv1alpha1.ReasonAwaitingAuthorization},
-		{sj, func() []metav1.Condition { return sj.Status.Conditions }, func() int64 { return sj.Status.ObservedGeneration }, bankingv1alpha1.ReasonWaitingForConnection},
+		{bc, func() []metav1.Condition { return bc.Status.Conditions }, func() int64 { return bc.Status.ObservedGeneration },
+			metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization},
+		// A job whose connection is not Ready is not Ready either (and not stalled).
+		{sj, func() []metav1.Condition { return sj.Status.Conditions }, func() int64 { return sj.Status.ObservedGeneration },
+			metav1.ConditionFalse, bankingv1alpha1.ReasonWaitingForConnection},
 	} {
 		ready := observed(t, tc.obj, tc.conds, tc.gen)
-		if ready.Status != metav1.ConditionUnknown || ready.Reason != tc.reason {
-			t.Errorf("%T: Ready = %s/%s, want Unknown/%s", tc.obj, ready.Status, ready.Reason, tc.reason)
+		if ready.Status != tc.status || ready.Reason != tc.reason {
+			t.Errorf("%T: Ready = %s/%s, want %s/%s", tc.obj, ready.Status, ready.Reason, tc.status, tc.reason)
 		}
 		if ready.ObservedGeneration != tc.obj.GetGeneration() {
 			t.Errorf("%T: Ready.observedGeneration = %d, want %d", tc.obj, ready.ObservedGeneration, tc.obj.GetGeneration())

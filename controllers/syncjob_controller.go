@@ -94,9 +94,11 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		r.phaseSchedule,
 		r.phaseActiveRun,
 		r.phaseSuspend,
+		// Before anything is due: a job whose connection is gone or not Ready says
+		// so at once, not only at its next run.
+		r.phaseConnection,
 		r.phasePlan,
 		r.phaseDue,
-		r.phaseConnection,
 		r.phaseStartRun,
 	} {
 		done, err := phase(ctx, s)

@@ -216,6 +216,6 @@ func TestCodatSyncJob(t *testing.T) {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(sj), sj); err != nil {
 			return err
 		}
-		return hasJobCondition(sj, bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonWaitingForConnection)
+		return hasJobCondition(sj, bankingv1alpha1.ConditionReady, metav1.ConditionFalse, bankingv1alpha1.ReasonWaitingForConnection)
 	})
 }

@@ -213,14 +213,16 @@ func scheduleAnchor(sj *bankingv1alpha1.SyncJob, now time.Time) time.Time {
 	}
 }
 
-// phaseConnection waits, without failing, until the connection is Ready.
+// phaseConnection waits, without failing, until the connection is Ready: the job is
+// Ready=False (WaitingForConnection) while its connection is missing, being deleted
+// or not Ready, and its connection's changes wake it.
 func (r *SyncJobReconciler) phaseConnection(ctx context.Context, s *jobScope) (bool, error) {
 	bc, reason, err := r.readyConnection(ctx, s.sj)
 	if err != nil {
 		return false, err
 	}
 	if reason != "" {
-		s.setReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonWaitingForConnection, reason)
+		s.setReady(metav1.ConditionFalse, bankingv1alpha1.ReasonWaitingForConnection, reason)
 		conditions.MarkAbnormal(&s.sj.Status.Conditions, s.sj.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
 		return true, nil // the connection's changes wake this job
 	}
@@ -237,6 +239,9 @@ func (r *SyncJobReconciler) readyConnection(ctx context.Context, sj *bankingv1al
 			return nil, fmt.Sprintf("BankConnection %s does not exist", name), nil
 		}
 		return nil, "", fmt.Errorf("reading BankConnection %s: %w", name, err)
+	}
+	if !bc.DeletionTimestamp.IsZero() {
+		return nil, fmt.Sprintf("BankConnection %s is being deleted", name), nil
 	}
 	ready := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionReady)
 	if ready == nil || ready.Status != metav1.ConditionTrue {

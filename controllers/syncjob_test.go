@@ -272,7 +272,7 @@ func TestJobWaitsForItsConnection(t *testing.T) {
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(sj), sj); err != nil {
 			return err
 		}
-		return hasJobCondition(sj, bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonWaitingForConnection)
+		return hasJobCondition(sj, bankingv1alpha1.ConditionReady, metav1.ConditionFalse, bankingv1alpha1.ReasonWaitingForConnection)
 	})
 	readyConnection(t, ns, "pat")
 	waitForRuns(t, sj, 1)

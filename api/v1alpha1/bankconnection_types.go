@@ -165,6 +165,13 @@ type BankConnectionSpec struct {
 	// Suspend stops all provider calls for this connection; tokens may then expire.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// DataRetention says what happens to the connection's stored data when it is deleted.
+	// Delete (the default) erases every row fetched through it, inside the finalizer, before the object goes.
+	// Retain leaves the rows in the store.
+	// +optional
+	// +kubebuilder:default=Delete
+	DataRetention DataRetention `json:"dataRetention,omitempty"`
 }
 
 // SecretReference names a Secret in the same namespace.
@@ -442,6 +449,17 @@ type ConsentStatus struct {
 	// +optional
 	LastExtendAttemptAt *metav1.Time `json:"lastExtendAttemptAt,omitempty"`
 }
+
+// DataRetention is what happens to a deleted connection's stored data.
+// +kubebuilder:validation:Enum=Delete;Retain
+type DataRetention string
+
+const (
+	// DataRetentionDelete erases the connection's rows when it is deleted.
+	DataRetentionDelete DataRetention = "Delete"
+	// DataRetentionRetain keeps them.
+	DataRetentionRetain DataRetention = "Retain"
+)
 
 // ConsentState is the lifecycle state of a consent.
 // +kubebuilder:validation:Enum=Pending;Active;Expired;Revoked

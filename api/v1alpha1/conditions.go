@@ -68,6 +68,8 @@ const (
 	ReasonUserDeclined = "UserDeclined"
 	// ReasonAuthorizationFailed (event): a journey's code could not be redeemed.
 	ReasonAuthorizationFailed = "AuthorizationFailed"
+	// ReasonDataErased (event): the deleted connection's stored rows were erased.
+	ReasonDataErased = "DataErased"
 	// ReasonDifferentBank (event): a re-consent came back from another bank; its
 	// tokens were revoked and the connection keeps the consent it had.
 	ReasonDifferentBank = "DifferentBank"

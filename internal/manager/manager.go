@@ -159,6 +159,13 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		}
 	}
 
+	db, err := openStore(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(closeOnStop{db}); err != nil {
+		return nil, fmt.Errorf("adding store: %w", err)
+	}
 	connections := &controllers.BankConnectionReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
@@ -166,6 +173,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Links:                   gw,
 		Journeys:                journeys,
 		Tokens:                  tokens,
+		Store:                   db,
 		Clock:                   o.Clock,
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
 		Metrics:                 connectionMetrics,
@@ -173,13 +181,6 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	if err := connections.SetupWithManager(mgr); err != nil {
 		return nil, err
-	}
-	db, err := openStore(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := mgr.Add(closeOnStop{db}); err != nil {
-		return nil, fmt.Errorf("adding store: %w", err)
 	}
 	jobs := &controllers.SyncJobReconciler{
 		Client:                  mgr.GetClient(),
