@@ -23,6 +23,12 @@ func envOr(key, def string) string {
 type Options struct {
 	// MetricsAddr is where Prometheus metrics are served ("0" disables).
 	MetricsAddr string
+	// MetricsSecure serves metrics over HTTPS to callers the apiserver authenticates
+	// and authorizes for `get /metrics`; off, they are plain HTTP for anyone.
+	MetricsSecure bool
+	// MetricsCertDir holds the metrics serving certificate and key (MetricsCertName,
+	// MetricsKeyName); empty means a self-signed certificate made at start.
+	MetricsCertDir, MetricsCertName, MetricsKeyName string
 	// ProbeAddr is where /healthz and /readyz are served ("0" disables).
 	ProbeAddr string
 	// LeaderElect enables leader election so only one replica reconciles.
@@ -92,7 +98,10 @@ type Options struct {
 // DefaultOptions returns the options a production deployment starts from.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:             ":8080",
+		MetricsAddr:             ":8443",
+		MetricsSecure:           true,
+		MetricsCertName:         "tls.crt",
+		MetricsKeyName:          "tls.key",
 		ProbeAddr:               ":8081",
 		MaxConcurrentReconciles: 4,
 		ProviderQPS:             20,
@@ -113,6 +122,10 @@ func DefaultOptions() Options {
 // BindFlags registers a flag for every option on fs, with o's values as defaults.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "Serve metrics over HTTPS, only to callers whose token may get /metrics (TokenReview and SubjectAccessReview); false serves plain HTTP to anyone.")
+	fs.StringVar(&o.MetricsCertDir, "metrics-cert-path", o.MetricsCertDir, "Directory holding the metrics serving certificate (watched for renewals); empty means a self-signed certificate.")
+	fs.StringVar(&o.MetricsCertName, "metrics-cert-name", o.MetricsCertName, "File name of the metrics serving certificate in --metrics-cert-path.")
+	fs.StringVar(&o.MetricsKeyName, "metrics-cert-key", o.MetricsKeyName, "File name of the metrics serving key in --metrics-cert-path.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the /healthz and /readyz endpoints bind to.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Enable leader election so that only one replica reconciles.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader-election Lease (default: the pod's namespace).")
