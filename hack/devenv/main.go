@@ -61,7 +61,8 @@ func main() {
 // manager fails. Whatever started is stopped, in reverse order, before it returns.
 func run(ctx context.Context, args []string) (err error) {
 	opts := manager.DefaultOptions()
-	opts.MetricsAddr = "127.0.0.1:8080"
+	// Loopback only, for curl without a token; --metrics-secure turns authentication on.
+	opts.MetricsAddr, opts.MetricsSecure = "127.0.0.1:8080", false
 	opts.ProbeAddr = "127.0.0.1:8081"
 	opts.GatewayAddr = "127.0.0.1:8082"
 	opts.GatewayPublicURL = "http://127.0.0.1:8082"

@@ -30,6 +30,7 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 // and passes, /debug/pprof/ is served on its own address and nowhere else.
 func TestProbesAndProfiler(t *testing.T) {
 	opts := manager.DefaultOptions()
+	opts.SkipControllerNameValidation = true // several managers in this test process
 	probe, pprof := freeAddr(t), freeAddr(t)
 	opts.MetricsAddr, opts.GatewayAddr = "0", "0"
 	opts.ProbeAddr, opts.PprofAddr = probe, pprof

@@ -23,6 +23,12 @@ func envOr(key, def string) string {
 type Options struct {
 	// MetricsAddr is where Prometheus metrics are served ("0" disables).
 	MetricsAddr string
+	// MetricsSecure serves metrics over HTTPS to callers the apiserver authenticates
+	// and authorizes for `get /metrics`; off, they are plain HTTP for anyone.
+	MetricsSecure bool
+	// MetricsCertDir holds the metrics serving certificate and key (MetricsCertName,
+	// MetricsKeyName); empty means a self-signed certificate made at start.
+	MetricsCertDir, MetricsCertName, MetricsKeyName string
 	// ProbeAddr is where /healthz and /readyz are served ("0" disables).
 	ProbeAddr string
 	// PprofAddr is where Go's profiler (/debug/pprof/) is served; "0", the default,
@@ -88,6 +94,10 @@ type Options struct {
 	// GracefulShutdownTimeout bounds how long runnables get to stop.
 	GracefulShutdownTimeout time.Duration
 
+	// SkipControllerNameValidation lets one process build several managers (tests);
+	// controller names are otherwise unique per process.
+	SkipControllerNameValidation bool
+
 	// Clock is the time source; nil means the real clock. Tests share the bank
 	// sandbox's controllable clock.
 	Clock interface{ Now() time.Time }
@@ -96,7 +106,10 @@ type Options struct {
 // DefaultOptions returns the options a production deployment starts from.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:             ":8080",
+		MetricsAddr:             ":8443",
+		MetricsSecure:           true,
+		MetricsCertName:         "tls.crt",
+		MetricsKeyName:          "tls.key",
 		ProbeAddr:               ":8081",
 		PprofAddr:               "0",
 		MaxConcurrentReconciles: 4,
@@ -118,6 +131,10 @@ func DefaultOptions() Options {
 // BindFlags registers a flag for every option on fs, with o's values as defaults.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "Serve metrics over HTTPS, only to callers whose token may get /metrics (TokenReview and SubjectAccessReview); false serves plain HTTP to anyone.")
+	fs.StringVar(&o.MetricsCertDir, "metrics-cert-path", o.MetricsCertDir, "Directory holding the metrics serving certificate (watched for renewals); empty means a self-signed certificate.")
+	fs.StringVar(&o.MetricsCertName, "metrics-cert-name", o.MetricsCertName, "File name of the metrics serving certificate in --metrics-cert-path.")
+	fs.StringVar(&o.MetricsKeyName, "metrics-cert-key", o.MetricsKeyName, "File name of the metrics serving key in --metrics-cert-path.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the /healthz and /readyz endpoints bind to.")
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, "Address Go's profiler (/debug/pprof/) binds to, for example 127.0.0.1:6060; \"0\" (the default) disables it. Profiles expose memory contents: keep it on loopback.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Enable leader election so that only one replica reconciles.")

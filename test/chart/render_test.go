@@ -135,17 +135,18 @@ func TestRenderedKinds(t *testing.T) {
 		{
 			name: "defaults",
 			want: map[string]int{
-				"CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1,
+				"CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 1,
 				"Role": 1, "RoleBinding": 1, "Deployment": 1, "PersistentVolumeClaim": 1, "Service": 2,
+				"NetworkPolicy": 2,
 			},
 		},
 		{
 			name:  "production",
 			files: []string{productionValues},
 			want: map[string]int{
-				"CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 2,
+				"CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 3, "ClusterRoleBinding": 3,
 				"Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 2, "Ingress": 1, "ServiceMonitor": 1,
-				"PrometheusRule": 1, "ConfigMap": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 1,
+				"PrometheusRule": 1, "ConfigMap": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 2,
 			},
 		},
 	}

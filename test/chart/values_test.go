@@ -32,6 +32,8 @@ func TestBadValuesAreRejected(t *testing.T) {
 		{name: "resources without requests", overrides: map[string]any{"resources": map[string]any{"requests": nil}}, wantErr: "requests"},
 		{name: "PDB with one replica", overrides: map[string]any{"podDisruptionBudget": map[string]any{"enabled": true}}, wantErr: "replicaCount >= 2"},
 		{name: "ingress without host", overrides: map[string]any{"gateway": map[string]any{"ingress": map[string]any{"enabled": true}}}, wantErr: "gateway.ingress.host"},
+		{name: "provider CIDR", overrides: map[string]any{"networkPolicy": map[string]any{"egress": map[string]any{"providers": map[string]any{"cidrs": []any{"api.truelayer.com"}}}}}, wantErr: "/networkPolicy/egress/providers/cidrs/0"},
+		{name: "metrics reader subject kind", overrides: map[string]any{"metrics": map[string]any{"reader": map[string]any{"subjects": []any{map[string]any{"kind": "Pod", "name": "prometheus"}}}}}, wantErr: "/metrics/reader/subjects/0/kind"},
 		{name: "two replicas without leader election", files: []string{productionValues}, overrides: map[string]any{"manager": map[string]any{"leaderElect": false}}, wantErr: "leaderElect"},
 	}
 	for _, tt := range tests {

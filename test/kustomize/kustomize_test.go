@@ -58,8 +58,9 @@ func build(t *testing.T) []*unstructured.Unstructured {
 }
 
 func TestKinds(t *testing.T) {
-	want := map[string]int{"Namespace": 1, "CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 1,
-		"ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 2, "PersistentVolumeClaim": 1}
+	want := map[string]int{"Namespace": 1, "CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 2,
+		"ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 2, "PersistentVolumeClaim": 1,
+		"NetworkPolicy": 2}
 	got := map[string]int{}
 	for _, o := range build(t) {
 		got[o.GetKind()]++
@@ -171,8 +172,17 @@ func TestManagerDeployment(t *testing.T) {
 			t.Errorf("binding subjects %+v, want ServiceAccount %s/%s", subjects, namespace, sa.Name)
 		}
 	}
-	if cr := testenv.One[rbacv1.ClusterRole](t, objs, "ClusterRole"); crb.RoleRef.Name != cr.Name {
-		t.Errorf("ClusterRoleBinding refers to %s, the ClusterRole is %s", crb.RoleRef.Name, cr.Name)
+	// The manager's ClusterRole, and the metrics-reader role that scrapers are bound to
+	// (read-only, on /metrics only).
+	roles := map[string]bool{}
+	for _, o := range testenv.Find(objs, "ClusterRole") {
+		roles[o.GetName()] = true
+	}
+	if !roles[crb.RoleRef.Name] {
+		t.Errorf("ClusterRoleBinding refers to %s, not one of the ClusterRoles %v", crb.RoleRef.Name, roles)
+	}
+	if len(roles) != 2 {
+		t.Errorf("ClusterRoles %v, want the manager's and metrics-reader", roles)
 	}
 }
 
