@@ -75,68 +75,109 @@ type Request struct {
 // Verify checks the request's Tl-Signature and returns the environment of the JWKS
 // that holds its key.
 func (v *Verifier) Verify(ctx context.Context, req Request) (environment string, err error) {
-	sig := req.Header.Get(Header)
-	if sig == "" {
-		return "", ErrMissing
-	}
-	if len(sig) > maxSignature {
-		return "", fmt.Errorf("%w: too long", ErrInvalid)
-	}
-	h64, detached, ok := strings.Cut(sig, ".")
-	if !ok {
-		return "", fmt.Errorf("%w: not a JWS", ErrInvalid)
-	}
-	middle, s64, ok := strings.Cut(detached, ".")
-	if !ok || middle != "" || strings.Contains(s64, ".") {
-		return "", fmt.Errorf("%w: not a JWS with a detached payload", ErrInvalid)
-	}
-	raw, err := b64.DecodeString(h64)
+	p, err := parse(req.Header)
 	if err != nil {
-		return "", fmt.Errorf("%w: header encoding", ErrInvalid)
+		return "", err
 	}
-	var hdr jwsHeader
-	if err := json.Unmarshal(raw, &hdr); err != nil {
-		return "", fmt.Errorf("%w: header JSON", ErrInvalid)
-	}
-	switch {
-	case hdr.Alg != Algorithm:
-		return "", fmt.Errorf("%w: alg %q", ErrInvalid, hdr.Alg)
-	case hdr.TLVersion != Version:
-		return "", fmt.Errorf("%w: tl_version %q", ErrInvalid, hdr.TLVersion)
-	case hdr.KID == "":
-		return "", fmt.Errorf("%w: no kid", ErrInvalid)
-	}
-	env, allowed := v.Allowed[hdr.JKU]
+	env, allowed := v.Allowed[p.hdr.JKU]
 	if !allowed {
 		// Not the jku's value in the error: it is attacker-chosen text.
 		return "", fmt.Errorf("%w: jku not allowed", ErrInvalid)
 	}
-	sigBytes, err := b64.DecodeString(s64)
-	if err != nil || len(sigBytes) != 2*p521Size {
-		return "", fmt.Errorf("%w: signature encoding", ErrInvalid)
-	}
-	key, err := v.key(ctx, hdr.JKU, hdr.KID)
+	key, err := v.key(ctx, p.hdr.JKU, p.hdr.KID)
 	if err != nil {
 		return "", err
 	}
+	if err := p.check(req, key); err != nil {
+		return "", err
+	}
+	return env, nil
+}
+
+// VerifyWithJWKS checks the request's Tl-Signature with a key of jwks, whatever its
+// jku says (as truelayer-signing's verify does; Verify is what a receiver uses).
+func VerifyWithJWKS(req Request, jwks []byte) error {
+	p, err := parse(req.Header)
+	if err != nil {
+		return err
+	}
+	keys, err := ParseJWKS(jwks)
+	if err != nil {
+		return err
+	}
+	key := keys[p.hdr.KID]
+	if key == nil {
+		return fmt.Errorf("%w: unknown kid", ErrInvalid)
+	}
+	return p.check(req, key)
+}
+
+// parsed is a Tl-Signature whose header passed the checks that need no key.
+type parsed struct {
+	hdr  jwsHeader
+	h64  string
+	r, s *big.Int
+}
+
+func parse(h http.Header) (*parsed, error) {
+	sig := h.Get(Header)
+	if sig == "" {
+		return nil, ErrMissing
+	}
+	if len(sig) > maxSignature {
+		return nil, fmt.Errorf("%w: too long", ErrInvalid)
+	}
+	h64, detached, ok := strings.Cut(sig, ".")
+	if !ok {
+		return nil, fmt.Errorf("%w: not a JWS", ErrInvalid)
+	}
+	middle, s64, ok := strings.Cut(detached, ".")
+	if !ok || middle != "" || strings.Contains(s64, ".") {
+		return nil, fmt.Errorf("%w: not a JWS with a detached payload", ErrInvalid)
+	}
+	raw, err := b64.DecodeString(h64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: header encoding", ErrInvalid)
+	}
+	p := &parsed{h64: h64}
+	if err := json.Unmarshal(raw, &p.hdr); err != nil {
+		return nil, fmt.Errorf("%w: header JSON", ErrInvalid)
+	}
+	switch {
+	case p.hdr.Alg != Algorithm:
+		return nil, fmt.Errorf("%w: alg %q", ErrInvalid, p.hdr.Alg)
+	case p.hdr.TLVersion != Version:
+		return nil, fmt.Errorf("%w: tl_version %q", ErrInvalid, p.hdr.TLVersion)
+	case p.hdr.KID == "":
+		return nil, fmt.Errorf("%w: no kid", ErrInvalid)
+	}
+	sigBytes, err := b64.DecodeString(s64)
+	if err != nil || len(sigBytes) != 2*p521Size {
+		return nil, fmt.Errorf("%w: signature encoding", ErrInvalid)
+	}
+	p.r = new(big.Int).SetBytes(sigBytes[:p521Size])
+	p.s = new(big.Int).SetBytes(sigBytes[p521Size:])
+	return p, nil
+}
+
+// check verifies the signature over the request with key.
+func (p *parsed) check(req Request, key *ecdsa.PublicKey) error {
 	var headers []SignedHeader
-	for _, name := range strings.Split(hdr.TLHeaders, ",") {
+	for _, name := range strings.Split(p.hdr.TLHeaders, ",") {
 		if name != "" {
 			// A signed header missing from the request is signed as empty, as
 			// TrueLayer's verifiers do.
 			headers = append(headers, SignedHeader{Name: name, Value: headerValue(req.Header, name)})
 		}
 	}
-	r := new(big.Int).SetBytes(sigBytes[:p521Size])
-	s := new(big.Int).SetBytes(sigBytes[p521Size:])
 	// TrueLayer's verifiers also accept the path with or without a trailing slash.
 	for _, path := range []string{req.Path, toggleSlash(req.Path)} {
-		digest := sha512.Sum512([]byte(h64 + "." + b64.EncodeToString(payload(req.Method, path, headers, req.Body))))
-		if ecdsa.Verify(key, digest[:], r, s) {
-			return env, nil
+		digest := sha512.Sum512([]byte(p.h64 + "." + b64.EncodeToString(payload(req.Method, path, headers, req.Body))))
+		if ecdsa.Verify(key, digest[:], p.r, p.s) {
+			return nil
 		}
 	}
-	return "", fmt.Errorf("%w: signature does not match", ErrInvalid)
+	return fmt.Errorf("%w: signature does not match", ErrInvalid)
 }
 
 // headerValue looks name up in any casing (a server canonicalizes names; a Header
