@@ -102,6 +102,8 @@ func run() error {
 	}
 	defer stopSandbox()
 	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL, opts.CodatURL = sandboxURL, sandboxURL, sandboxURL
+	// The sandbox signs webhooks with a key it publishes itself.
+	opts.TrueLayerWebhookJWKSSandbox = sandboxURL + sandbox.WebhookJWKSPath
 
 	step("starting the manager (gateway on " + opts.GatewayPublicURL + ")")
 	mgr, err := manager.New(ctx, cfg, opts)

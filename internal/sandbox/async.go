@@ -207,3 +207,9 @@ func (s *Server) handleWebhookJWKS(w http.ResponseWriter, _ *http.Request) {
 
 // WebhookJWKS returns the JSON Web Key Set of the webhook signing key.
 func (s *Server) WebhookJWKS() []byte { return s.webhookSigner.JWKS() }
+
+// SignWebhook signs req, whose body is body, as the sandbox signs its webhooks,
+// naming the JWKS at jku: for tests that stand in for TrueLayer sending a webhook.
+func (s *Server) SignWebhook(req *http.Request, body []byte, jku string) error {
+	return s.signWebhook(req, req.URL.EscapedPath(), jku, body)
+}

@@ -16,6 +16,13 @@ import (
 	"time"
 )
 
+// TrueLayer's webhook JWKS URLs (as its signing libraries' webhook examples give
+// them): the defaults of the operator's allow-list.
+const (
+	TrueLayerSandboxJWKS = "https://webhooks.truelayer-sandbox.com/.well-known/jwks"
+	TrueLayerLiveJWKS    = "https://webhooks.truelayer.com/.well-known/jwks"
+)
+
 // Errors of Verify. ErrMissing and ErrInvalid mean the request is refused (401);
 // ErrKeysUnavailable means the allowed JWKS could not be read (the sender retries).
 var (
