@@ -256,3 +256,27 @@ func TestRedirectNotFollowed(t *testing.T) {
 		t.Fatal("the redirect was followed")
 	}
 }
+
+// TestConcurrentFirstUse: webhooks arriving together before any key is cached fetch
+// the JWKS once.
+func TestConcurrentFirstUse(t *testing.T) {
+	s := mustSigner(t, "")
+	js := newJWKSServer(t, s)
+	jku := js.URL + "/.well-known/jwks"
+	s = s.WithJKU(jku)
+	js.current.Store(s)
+	v := &Verifier{Allowed: map[string]string{jku: "Sandbox"}}
+	req := signedRequest(t, s)
+	errs := make(chan error, 16)
+	for range cap(errs) {
+		go func() { _, err := v.Verify(context.Background(), req); errs <- err }()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := js.fetches.Load(); n != 1 {
+		t.Fatalf("%d JWKS fetches, want 1", n)
+	}
+}
