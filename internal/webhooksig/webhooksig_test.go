@@ -45,6 +45,17 @@ func mustSigner(t *testing.T, jku string) *Signer {
 	return s
 }
 
+// trusted is a signer whose JWKS is served, and the JWKS URL its signatures name.
+func trusted(t *testing.T) (*Signer, *jwksServer, string) {
+	t.Helper()
+	s := mustSigner(t, "")
+	js := newJWKSServer(t, s)
+	jku := js.URL + "/.well-known/jwks"
+	s = s.WithJKU(jku)
+	js.current.Store(s)
+	return s, js, jku
+}
+
 const (
 	body = `{"type":"connection_authorized","event_id":"e1","connection_id":"c1"}`
 	path = "/webhooks/truelayer/v3"
@@ -83,11 +94,7 @@ func withHeader(t *testing.T, sig string, edit func(map[string]any)) string {
 // TestVerify: what a signature covers (method, path, signed headers, body), what its
 // header must say, and where keys may come from.
 func TestVerify(t *testing.T) {
-	signer := mustSigner(t, "")
-	js := newJWKSServer(t, signer)
-	jku := js.URL + "/.well-known/jwks"
-	signer = signer.WithJKU(jku)
-	js.current.Store(signer)
+	signer, js, jku := trusted(t)
 	other := mustSigner(t, jku) // a key the JWKS does not hold
 
 	for _, tc := range []struct {
@@ -180,10 +187,7 @@ func TestVerify(t *testing.T) {
 // MinRefresh; an unreachable JWKS is ErrKeysUnavailable, and stale keys are kept
 // while it is.
 func TestKeyCache(t *testing.T) {
-	old := mustSigner(t, "")
-	js := newJWKSServer(t, old)
-	jku := js.URL + "/.well-known/jwks"
-	old = old.WithJKU(jku)
+	old, js, jku := trusted(t)
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	v := &Verifier{Allowed: map[string]string{jku: "Live"}, Now: func() time.Time { return now }}
 	ctx := context.Background()
@@ -260,11 +264,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 // TestConcurrentFirstUse: webhooks arriving together before any key is cached fetch
 // the JWKS once.
 func TestConcurrentFirstUse(t *testing.T) {
-	s := mustSigner(t, "")
-	js := newJWKSServer(t, s)
-	jku := js.URL + "/.well-known/jwks"
-	s = s.WithJKU(jku)
-	js.current.Store(s)
+	s, js, jku := trusted(t)
 	v := &Verifier{Allowed: map[string]string{jku: "Sandbox"}}
 	req := signedRequest(t, s)
 	errs := make(chan error, 16)
