@@ -88,7 +88,6 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (environment string,
 	}
 	env, allowed := v.Allowed[p.hdr.JKU]
 	if !allowed {
-		// Not the jku's value in the error: it is attacker-chosen text.
 		return "", fmt.Errorf("%w: jku not allowed", ErrInvalid)
 	}
 	key, err := v.key(ctx, p.hdr.JKU, p.hdr.KID)
@@ -152,9 +151,10 @@ func parse(h http.Header) (*parsed, error) {
 	}
 	switch {
 	case p.hdr.Alg != Algorithm:
-		return nil, fmt.Errorf("%w: alg %q", ErrInvalid, p.hdr.Alg)
+		// Header values are the sender's text: none of it goes into errors (logs).
+		return nil, fmt.Errorf("%w: alg is not %s", ErrInvalid, Algorithm)
 	case p.hdr.TLVersion != Version:
-		return nil, fmt.Errorf("%w: tl_version %q", ErrInvalid, p.hdr.TLVersion)
+		return nil, fmt.Errorf("%w: tl_version is not %s", ErrInvalid, Version)
 	case p.hdr.KID == "":
 		return nil, fmt.Errorf("%w: no kid", ErrInvalid)
 	}
