@@ -89,6 +89,8 @@ func startManager(e *testenv.Env) (func(), error) {
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
 	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL = sbURL, sbURL
 	opts.CodatURL = sbURL
+	// The sandbox signs its webhooks with a key it publishes itself.
+	opts.TrueLayerWebhookJWKSSandbox = sbURL + sandbox.WebhookJWKSPath
 	opts.GatewayListener, opts.GatewayPublicURL = gatewayListener, gatewayURL
 	opts.OperatorNamespace = "default"
 	// Every test browser comes from 127.0.0.1: only the per-connection bucket applies

@@ -34,7 +34,9 @@ const connectionRefIndex = "spec.connectionRef.name"
 // SyncLinks is what the SyncJob reconciler needs from the gateway.
 type SyncLinks interface {
 	CallbackURL() string
-	WebhookURL(namespace, name, runID string) string
+	// WebhookURL is the async webhook URL of a run; it stops working a bounded time
+	// after the run started.
+	WebhookURL(namespace, name, runID string, started time.Time) (string, error)
 }
 
 // SyncJobReconciler reconciles SyncJob objects.

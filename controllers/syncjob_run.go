@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/budget"
@@ -207,7 +208,12 @@ func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runConte
 		if async := r.asyncFor(s.sj, rc, f); async {
 			f.Async = true
 			if rc.bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer && rc.conn.DataAPI != string(bankingv1alpha1.DataAPIV3) {
-				f.WebhookURI = r.Links.WebhookURL(s.sj.Namespace, s.sj.Name, run.ID)
+				uri, err := r.Links.WebhookURL(s.sj.Namespace, s.sj.Name, run.ID, run.StartedAt.Time)
+				if err != nil {
+					// Polling collects the results without a webhook.
+					log.FromContext(ctx).Error(err, "Fetching without a webhook", "syncjob", client.ObjectKeyFromObject(s.sj))
+				}
+				f.WebhookURI = uri
 			}
 		}
 		res, err := rc.data.Fetch(ctx, rc.conn, rc.session, f)

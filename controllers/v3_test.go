@@ -164,15 +164,28 @@ func TestV3Webhooks(t *testing.T) {
 	create(t, dora)
 	waitFor(t, dora, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
 	failed := dora.Status.ProviderRefs.DataConnectionID
-	post := func(body string) int {
+	// send posts sent as a webhook, signed over signed when sign is set (an
+	// attacker edits the body after signing when the two differ).
+	send := func(signed, sent string, sign bool) int {
 		t.Helper()
-		resp, err := http.Post(gatewayURL+gateway.V3WebhookPath, "application/json", strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, gatewayURL+gateway.V3WebhookPath, strings.NewReader(sent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sign {
+			if err := sb.SignWebhook(req, []byte(signed), sbURL+sandbox.WebhookJWKSPath); err != nil {
+				t.Fatal(err)
+			}
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
+	post := func(body string) int { t.Helper(); return send(body, body, true) }
 	event := func(typ, connID, extra string) string {
 		return fmt.Sprintf(`{"type":%q,"event_version":1,"event_id":"%s","connection_id":%q,"metadata":{"namespace":%q,"name":"dora"},%s}`,
 			typ, "ev-"+connID[:8], connID, ns, extra)
@@ -182,6 +195,14 @@ func TestV3Webhooks(t *testing.T) {
 	}
 	if code := post(event("connection_failed", "00000000-0000-4000-8000-00000000dead", `"failed_at":"2026-01-05T09:00:00.000Z","failure_stage":"authorizing","failure_reason":"provider_rejected"`)); code != http.StatusOK {
 		t.Fatalf("webhook for an unknown connection: HTTP %d, want 200", code)
+	}
+	// Unsigned, or signed over another body: 401, and nothing wakes.
+	failedEvent := event("connection_failed", failed, `"failed_at":"2026-01-05T09:00:00.000Z","failure_stage":"authorizing","failure_reason":"provider_rejected"`)
+	if code := send("", failedEvent, false); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned webhook: HTTP %d, want 401", code)
+	}
+	if code := send(event("connection_authorized", failed, `"authorized_at":"2026-01-05T09:00:00.000Z"`), failedEvent, true); code != http.StatusUnauthorized {
+		t.Fatalf("webhook replayed with a modified body: HTTP %d, want 401", code)
 	}
 	assertNoCalls(t, dora, sandbox.CallFilter{Client: testClientID, Endpoint: "POST /v3/data-connections"})
 	if code := post(event("connection_failed", failed, `"failed_at":"2026-01-05T09:00:00.000Z","failure_stage":"authorizing","failure_reason":"provider_rejected"`)); code != http.StatusOK {

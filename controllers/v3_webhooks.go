@@ -40,7 +40,7 @@ func (r *BankConnectionReconciler) NotifyV3Connection(e gateway.V3Event) bool {
 	if err := r.Get(ctx, types.NamespacedName{Namespace: e.Namespace, Name: e.Name}, bc); err != nil {
 		return false
 	}
-	if !isV3(bc) || bc.Status.ProviderRefs == nil || bc.Status.ProviderRefs.DataConnectionID != e.ConnectionID {
+	if !isV3(bc) || !signedFor(bc, e) || bc.Status.ProviderRefs == nil || bc.Status.ProviderRefs.DataConnectionID != e.ConnectionID {
 		return false
 	}
 	if c := bc.Status.Consent; c != nil && c.Status == bankingv1alpha1.ConsentActive {
@@ -87,7 +87,7 @@ func (r *SyncJobReconciler) NotifyV3Transactions(e gateway.V3Event) bool {
 		return false
 	}
 	for _, bc := range conns.Items {
-		if !isV3(&bc) || bc.Status.ProviderRefs == nil || bc.Status.ProviderRefs.DataConnectionID != e.ConnectionID {
+		if !isV3(&bc) || !signedFor(&bc, e) || bc.Status.ProviderRefs == nil || bc.Status.ProviderRefs.DataConnectionID != e.ConnectionID {
 			continue
 		}
 		var jobs bankingv1alpha1.SyncJobList
@@ -101,4 +101,14 @@ func (r *SyncJobReconciler) NotifyV3Transactions(e gateway.V3Event) bool {
 		}
 	}
 	return false
+}
+
+// signedFor is true when the webhook was signed by a key of bc's environment: a
+// Sandbox key wakes no Live connection.
+func signedFor(bc *bankingv1alpha1.BankConnection, e gateway.V3Event) bool {
+	env := bc.Spec.Environment
+	if env == "" {
+		env = bankingv1alpha1.EnvironmentSandbox
+	}
+	return string(env) == e.Environment
 }

@@ -151,6 +151,8 @@ func run(ctx context.Context, args []string) (err error) {
 	}
 	stops = append(stops, stopSandbox)
 	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL, opts.CodatURL = sandboxURL, sandboxURL, sandboxURL
+	// The sandbox signs webhooks with a key it publishes itself.
+	opts.TrueLayerWebhookJWKSSandbox = sandboxURL + sandbox.WebhookJWKSPath
 
 	step(storeNote)
 	step("starting the manager (gateway on " + opts.GatewayPublicURL + ")")

@@ -27,8 +27,6 @@ type Server struct {
 	Reader client.Reader
 	// Journeys opens states and tickets and seals codes for the reconciler.
 	Journeys *journey.Keys
-	// Key signs SyncJob webhook tokens.
-	Key StateKey
 	// PublicURL is how users and providers reach the gateway, e.g. https://banking.example.com.
 	PublicURL string
 	// Addr is the listen address, e.g. ":8082".

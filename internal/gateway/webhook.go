@@ -1,57 +1,95 @@
 package gateway
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/consent-operator/consent-operator/internal/journey"
+	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
 // maxWebhookBody bounds a provider's webhook body.
 const maxWebhookBody = 64 << 10
 
-// WebhookToken is the per-run path token of a SyncJob's async webhook:
-// base64url("namespace/name/runID") "." base64url(HMAC-SHA256). It names the run and
-// proves the URL was issued by the operator; it is never stored.
-func (k StateKey) WebhookToken(namespace, name, runID string) string {
-	payload := []byte(namespace + "/" + name + "/" + runID)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(k.webhookMAC(payload))
+// WebhookTokenTTL bounds a run's webhook token from the run's start. A provider
+// answers an async call within minutes; a run still waiting a day later has its
+// results collected by polling, so the URL given to the provider stops working.
+const WebhookTokenTTL = 24 * time.Hour
+
+// signatureTimeout bounds verifying one signature (a JWKS fetch at most).
+const signatureTimeout = 10 * time.Second
+
+// Webhook results counted by Webhooks.Observe.
+const (
+	webhookAccepted        = "accepted"
+	webhookUnknown         = "unknown"
+	webhookMalformed       = "malformed"
+	webhookUnauthenticated = "unauthenticated"
+)
+
+// Webhooks holds what the webhook handlers share.
+type Webhooks struct {
+	// Keys opens the per-run webhook tokens (sealed by Server.WebhookURL).
+	Keys  *journey.Keys
+	Clock Clock
+	// Signatures verifies Tl-Signature. Data API v3 webhooks are refused without it;
+	// v1 async webhooks are checked when they carry one.
+	Signatures *webhooksig.Verifier
+	// Observe, when set, counts webhooks by result: accepted, unknown, malformed,
+	// unauthenticated.
+	Observe func(result string)
+	Log     logr.Logger
 }
 
-// VerifyWebhookToken returns the SyncJob and run a token was issued for.
-func (k StateKey) VerifyWebhookToken(token string) (job types.NamespacedName, runID string, ok bool) {
-	if len(token) > MaxStateLength {
-		return job, "", false
+func (wh Webhooks) count(result string) {
+	if wh.Observe != nil {
+		wh.Observe(result)
 	}
-	p, s, found := strings.Cut(token, ".")
-	if !found {
-		return job, "", false
-	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p)
-	sig, err2 := base64.RawURLEncoding.DecodeString(s)
-	if err1 != nil || err2 != nil || !hmac.Equal(sig, k.webhookMAC(payload)) {
-		return job, "", false
-	}
-	parts := strings.SplitN(string(payload), "/", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return job, "", false
-	}
-	return types.NamespacedName{Namespace: parts[0], Name: parts[1]}, parts[2], true
 }
 
-// webhookMAC uses a different label than states, so a state can never pass as a
-// webhook token or the reverse.
-func (k StateKey) webhookMAC(payload []byte) []byte {
-	m := hmac.New(sha256.New, k)
-	m.Write([]byte("webhook\x00"))
-	m.Write(payload)
-	return m.Sum(nil)
+// readBody reads a bounded webhook body; false means it was refused with 400.
+func (wh Webhooks) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+	if err != nil || len(data) > maxWebhookBody {
+		wh.count(webhookMalformed)
+		http.Error(w, "malformed webhook body", http.StatusBadRequest)
+		return nil, false
+	}
+	return data, true
+}
+
+// verify checks the request's Tl-Signature over its method, path, signed headers and
+// body. False means it was refused: 401 for a missing or invalid signature, 503 when
+// the allowed keys cannot be read (the provider retries).
+func (wh Webhooks) verify(w http.ResponseWriter, r *http.Request, body []byte) (environment string, ok bool) {
+	if wh.Signatures == nil {
+		wh.count(webhookUnauthenticated)
+		http.Error(w, "webhook signatures cannot be verified", http.StatusUnauthorized)
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), signatureTimeout)
+	defer cancel()
+	env, err := wh.Signatures.Verify(ctx, webhooksig.Request{Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header, Body: body})
+	if err == nil {
+		return env, true
+	}
+	wh.count(webhookUnauthenticated)
+	if errors.Is(err, webhooksig.ErrKeysUnavailable) {
+		wh.Log.Error(err, "Webhook signing keys unavailable")
+		http.Error(w, "webhook signing keys unavailable", http.StatusServiceUnavailable)
+		return "", false
+	}
+	wh.Log.V(1).Info("Webhook refused", "reason", err.Error())
+	http.Error(w, "invalid webhook signature", http.StatusUnauthorized)
+	return "", false
 }
 
 // WebhookEvent is a verified webhook: the run it names and the task it reports.
@@ -61,45 +99,58 @@ type WebhookEvent struct {
 	TaskID string
 }
 
-// WebhookHandler serves POST /webhooks/truelayer/{token}. The body is only a wake-up
-// call: the operator then reads the results from the provider with its own
-// credentials and the task ids it recorded, so a forged body cannot inject data.
-// observe, when set, counts webhooks by result: accepted, unknown, malformed.
-func WebhookHandler(key StateKey, notify func(WebhookEvent) bool, observe func(result string), log logr.Logger) http.Handler {
-	count := func(result string) {
-		if observe != nil {
-			observe(result)
-		}
-	}
+// WebhookHandler serves POST /webhooks/truelayer/{token}. The token, sealed by the
+// operator, names the run and expires with it; a webhook that also carries a
+// Tl-Signature must verify (whether TrueLayer signs v1 webhooks is unconfirmed, so an
+// unsigned one is taken on its token alone). The body is only a wake-up call: the
+// operator then reads the results from the provider with its own credentials and the
+// task ids it recorded, so a forged body cannot inject data.
+func WebhookHandler(wh Webhooks, notify func(WebhookEvent) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		job, runID, ok := key.VerifyWebhookToken(r.PathValue("token"))
-		if !ok {
-			count("unknown")
+		tok, err := wh.Keys.OpenWebhookToken(r.PathValue("token"), wh.Clock.Now())
+		if err != nil {
+			// Expired or never issued: the same answer, which tells nothing.
+			wh.count(webhookUnknown)
 			http.Error(w, "unknown webhook", http.StatusNotFound)
 			return
+		}
+		data, ok := wh.readBody(w, r)
+		if !ok {
+			return
+		}
+		if r.Header.Get(webhooksig.Header) != "" {
+			if _, ok := wh.verify(w, r, data); !ok {
+				return
+			}
 		}
 		var body struct {
 			TaskID string `json:"task_id"`
 			Status string `json:"status"`
 		}
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
-		if err != nil || len(data) > maxWebhookBody || json.Unmarshal(data, &body) != nil || body.TaskID == "" {
-			count("malformed")
+		if json.Unmarshal(data, &body) != nil || body.TaskID == "" {
+			wh.count(webhookMalformed)
 			http.Error(w, "malformed webhook body", http.StatusBadRequest)
 			return
 		}
-		if !notify(WebhookEvent{Job: job, RunID: runID, TaskID: body.TaskID}) {
-			count("unknown")
+		job := types.NamespacedName{Namespace: tok.Namespace, Name: tok.Name}
+		if !notify(WebhookEvent{Job: job, RunID: tok.RunID, TaskID: body.TaskID}) {
+			wh.count(webhookUnknown)
 			http.Error(w, "unknown task", http.StatusNotFound)
 			return
 		}
-		count("accepted")
-		log.V(1).Info("Webhook received", "syncjob", job, "run", runID, "status", body.Status)
+		wh.count(webhookAccepted)
+		wh.Log.V(1).Info("Webhook received", "syncjob", job, "run", tok.RunID, "status", body.Status)
 		w.WriteHeader(http.StatusAccepted)
 	})
 }
 
-// WebhookURL is the async webhook URL of a SyncJob run.
-func (s *Server) WebhookURL(namespace, name, runID string) string {
-	return strings.TrimRight(s.PublicURL, "/") + "/webhooks/truelayer/" + s.Key.WebhookToken(namespace, name, runID)
+// WebhookURL is the async webhook URL of a SyncJob run that started at started. Its
+// token is sealed with the journey keys (it shows nothing) and stops working
+// WebhookTokenTTL after the run started.
+func (s *Server) WebhookURL(namespace, name, runID string, started time.Time) (string, error) {
+	tok, err := s.Journeys.SealWebhookToken(journey.WebhookToken{Namespace: namespace, Name: name, RunID: runID, Expiry: started.Add(WebhookTokenTTL)})
+	if err != nil {
+		return "", fmt.Errorf("sealing the webhook token of run %s: %w", runID, err)
+	}
+	return s.base() + "/webhooks/truelayer/" + tok, nil
 }

@@ -2,11 +2,8 @@ package gateway
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"regexp"
-
-	"github.com/go-logr/logr"
 )
 
 // V3WebhookPath is where TrueLayer sends Data API v3 webhooks: the one URI
@@ -36,6 +33,9 @@ type V3Event struct {
 	RequestID string
 	// FailureReason is TrueLayer's reason of a failed connection or request.
 	FailureReason string
+	// Environment is the environment (Sandbox, Live) of the JWKS whose key signed
+	// the webhook.
+	Environment string
 }
 
 // v3WebhookBody covers both webhooks' schemas (ConnectionAuthorized,
@@ -53,38 +53,41 @@ type v3WebhookBody struct {
 // v3ID bounds the ids and reasons taken from a v3 webhook (UUIDs, slugs).
 var v3ID = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
-// V3WebhookHandler serves POST V3WebhookPath. Like the v1 webhook it only wakes the
-// operator: notify looks the named connection or run up and reports whether it knew
-// it; the operator then confirms with TrueLayer using its own credentials, so a
-// forged body can at most cause a check. The v3 document's Tl-Signature (a JWS) is
-// not verified: TrueLayer's signing library has no Go module served here. Any
-// well-formed event is answered 200 ("Webhook Handled"), known or not, so TrueLayer
-// does not retry events of connections this operator does not manage.
-func V3WebhookHandler(notify func(V3Event) bool, observe func(result string), log logr.Logger) http.Handler {
-	count := func(result string) {
-		if observe != nil {
-			observe(result)
-		}
-	}
+// V3WebhookHandler serves POST V3WebhookPath. Every webhook must carry a valid
+// Tl-Signature (the v3 document marks it required) by a key of an allow-listed JWKS;
+// an unsigned or invalid one gets 401 and wakes nothing. Like the v1 webhook it only
+// wakes the operator: notify looks the named connection or run up and reports
+// whether it knew it; the operator then confirms with TrueLayer using its own
+// credentials. Any well-formed, verified event is answered 200 ("Webhook Handled"),
+// known or not, so TrueLayer does not retry events of connections this operator
+// does not manage.
+func V3WebhookHandler(wh Webhooks, notify func(V3Event) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+		data, ok := wh.readBody(w, r)
+		if !ok {
+			return
+		}
+		env, ok := wh.verify(w, r, data)
+		if !ok {
+			return
+		}
 		var b v3WebhookBody
-		if err != nil || len(data) > maxWebhookBody || json.Unmarshal(data, &b) != nil || !validV3(b) {
-			count("malformed")
+		if json.Unmarshal(data, &b) != nil || !validV3(b) {
+			wh.count(webhookMalformed)
 			http.Error(w, "malformed webhook body", http.StatusBadRequest)
 			return
 		}
 		e := V3Event{Type: b.Type, EventID: b.EventID, ConnectionID: b.ConnectionID, RequestID: b.RequestID,
-			Namespace: b.Metadata["namespace"], Name: b.Metadata["name"]}
+			Namespace: b.Metadata["namespace"], Name: b.Metadata["name"], Environment: env}
 		if v3ID.MatchString(b.FailureReason) {
 			e.FailureReason = b.FailureReason
 		}
-		result := "unknown"
+		result := webhookUnknown
 		if notify(e) {
-			result = "accepted"
+			result = webhookAccepted
 		}
-		count(result)
-		log.V(1).Info("Data API v3 webhook received", "type", e.Type, "connectionID", e.ConnectionID, "result", result)
+		wh.count(result)
+		wh.Log.V(1).Info("Data API v3 webhook received", "type", e.Type, "connectionID", e.ConnectionID, "environment", env, "result", result)
 		w.WriteHeader(http.StatusOK)
 	})
 }

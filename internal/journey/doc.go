@@ -4,8 +4,9 @@
 //
 // One master key (the state-key Secret) yields a key per purpose, so a value sealed
 // for one purpose (an OAuth state, an outcome ticket, an authorization code handed
-// to the reconciler, a PKCE verifier) can never be accepted as another. Every sealed
-// value starts with the id of the key that sealed it, so keys can rotate.
+// to the reconciler, a PKCE verifier, a webhook token) can never be accepted as
+// another. Every sealed value starts with the id of the key that sealed it, so keys
+// can rotate.
 //
 // What each value protects:
 //   - the link secret (status.authorization.nonce, in status.connectURL): only holders
@@ -16,4 +17,7 @@
 //   - the sealed state: browser and provider learn nothing from it.
 //   - PKCE (S256): the verifier is derived from the key and never leaves the operator,
 //     so a code that leaks from a URL or a log cannot be redeemed.
+//   - the webhook token (the path of a SyncJob run's async webhook URL): only the
+//     provider the URL was given to wakes the run, until the token expires; the URL
+//     names nothing.
 package journey

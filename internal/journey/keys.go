@@ -26,6 +26,7 @@ const (
 	purposeTicket   = "outcome-ticket"
 	purposeCode     = "code-handoff"
 	purposeVerifier = "pkce-verifier"
+	purposeWebhook  = "webhook-token"
 )
 
 // ErrInvalid means a sealed value was not sealed by this key for this purpose (forged,

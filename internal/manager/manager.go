@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -21,6 +22,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
+	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
 // leaderElectionID names the Lease replicas compete for.
@@ -89,7 +91,6 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, err
 	}
-	key := gateway.StateKey(current) // webhook tokens
 	if err := mgr.Add(&gateway.KeyWatcher{Config: cfg, Scheme: scheme, Namespace: o.OperatorNamespace, Name: o.StateKeySecret,
 		Keys: journeys, Log: ctrl.Log.WithName("journey-keys")}); err != nil {
 		return nil, fmt.Errorf("adding the state key watcher: %w", err)
@@ -148,7 +149,6 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Client:      gwClient,
 		Reader:      mgr.GetAPIReader(),
 		Journeys:    journeys,
-		Key:         key,
 		PublicURL:   o.GatewayPublicURL,
 		Addr:        o.GatewayAddr,
 		Listener:    o.GatewayListener,
@@ -203,14 +203,16 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := jobs.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
-	gw.Handle("POST /webhooks/truelayer/{token}", gateway.WebhookHandler(key, jobs.Notify, syncJobMetrics.Webhook, ctrl.Log.WithName("webhook")))
-	gw.Handle("POST "+gateway.V3WebhookPath, gateway.V3WebhookHandler(func(e gateway.V3Event) bool {
+	webhooks := gateway.Webhooks{Keys: journeys, Clock: o.Clock, Signatures: webhookVerifier(o), Observe: syncJobMetrics.Webhook,
+		Log: ctrl.Log.WithName("webhook")}
+	gw.Handle("POST /webhooks/truelayer/{token}", gateway.WebhookHandler(webhooks, jobs.Notify))
+	gw.Handle("POST "+gateway.V3WebhookPath, gateway.V3WebhookHandler(webhooks, func(e gateway.V3Event) bool {
 		switch e.Type {
 		case gateway.V3ConnectionAuthorized, gateway.V3ConnectionFailed:
 			return connections.NotifyV3Connection(e)
 		}
 		return jobs.NotifyV3Transactions(e)
-	}, syncJobMetrics.Webhook, ctrl.Log.WithName("webhook-v3")))
+	}))
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("adding health check: %w", err)
@@ -260,4 +262,20 @@ func responseMode(mode string) string {
 		return ""
 	}
 	return mode
+}
+
+// webhookVerifier trusts webhook signing keys only from the allow-listed JWKS URLs.
+func webhookVerifier(o Options) *webhooksig.Verifier {
+	allowed := map[string]string{}
+	for env, list := range map[bankingv1alpha1.Environment]string{
+		bankingv1alpha1.EnvironmentSandbox: o.TrueLayerWebhookJWKSSandbox,
+		bankingv1alpha1.EnvironmentLive:    o.TrueLayerWebhookJWKSLive,
+	} {
+		for _, u := range strings.Split(list, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				allowed[u] = string(env)
+			}
+		}
+	}
+	return &webhooksig.Verifier{Allowed: allowed, Now: o.Clock.Now}
 }

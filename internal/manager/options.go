@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
 func envOr(key, def string) string {
@@ -75,6 +76,9 @@ type Options struct {
 	// GatewayOutcomeWait bounds how long the page after the callback waits for the
 	// outcome before it says the connection is being finished.
 	GatewayOutcomeWait time.Duration
+	// TrueLayerWebhookJWKSSandbox and TrueLayerWebhookJWKSLive are the only JWKS URLs
+	// (comma separated) webhook signing keys are fetched from, per environment.
+	TrueLayerWebhookJWKSSandbox, TrueLayerWebhookJWKSLive string
 	// TrueLayerResponseMode is how TrueLayer returns the user: "form_post" (default:
 	// the code travels in a POST body, not in URLs that reach logs) or "query".
 	TrueLayerResponseMode string
@@ -106,25 +110,27 @@ type Options struct {
 // DefaultOptions returns the options a production deployment starts from.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:             ":8443",
-		MetricsSecure:           true,
-		MetricsCertName:         "tls.crt",
-		MetricsKeyName:          "tls.key",
-		ProbeAddr:               ":8081",
-		PprofAddr:               "0",
-		MaxConcurrentReconciles: 4,
-		ProviderQPS:             20,
-		ProviderBurst:           40,
-		ProviderTimeout:         30 * time.Second,
-		GatewayAddr:             ":8082",
-		GatewayPublicURL:        "http://localhost:8082",
-		OperatorNamespace:       envOr("POD_NAMESPACE", "consent-operator-system"),
-		StateKeySecret:          "consent-operator-state-key",
-		GatewayOutcomeWait:      gateway.DefaultOutcomeWait,
-		TrueLayerResponseMode:   "form_post",
-		DataDir:                 "/var/lib/consent-operator",
-		PollInterval:            15 * time.Second,
-		GracefulShutdownTimeout: 30 * time.Second,
+		MetricsAddr:                 ":8443",
+		MetricsSecure:               true,
+		MetricsCertName:             "tls.crt",
+		MetricsKeyName:              "tls.key",
+		ProbeAddr:                   ":8081",
+		PprofAddr:                   "0",
+		MaxConcurrentReconciles:     4,
+		ProviderQPS:                 20,
+		ProviderBurst:               40,
+		ProviderTimeout:             30 * time.Second,
+		GatewayAddr:                 ":8082",
+		GatewayPublicURL:            "http://localhost:8082",
+		OperatorNamespace:           envOr("POD_NAMESPACE", "consent-operator-system"),
+		StateKeySecret:              "consent-operator-state-key",
+		GatewayOutcomeWait:          gateway.DefaultOutcomeWait,
+		TrueLayerResponseMode:       "form_post",
+		TrueLayerWebhookJWKSSandbox: webhooksig.TrueLayerSandboxJWKS,
+		TrueLayerWebhookJWKSLive:    webhooksig.TrueLayerLiveJWKS,
+		DataDir:                     "/var/lib/consent-operator",
+		PollInterval:                15 * time.Second,
+		GracefulShutdownTimeout:     30 * time.Second,
 	}
 }
 
@@ -157,6 +163,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.GatewayLimits.ConnectionBurst, "gateway-burst-per-connection", gateway.DefaultConnectionBurst, "Burst of link opens and callbacks for one BankConnection.")
 	fs.DurationVar(&o.GatewayOutcomeWait, "gateway-outcome-wait", o.GatewayOutcomeWait, "How long the page after the OAuth callback waits for the outcome before it refreshes itself.")
 	fs.StringVar(&o.TrueLayerResponseMode, "truelayer-response-mode", o.TrueLayerResponseMode, "How TrueLayer returns the user to the callback: form_post (the code in a POST body) or query.")
+	fs.StringVar(&o.TrueLayerWebhookJWKSSandbox, "truelayer-webhook-jwks-sandbox", o.TrueLayerWebhookJWKSSandbox, "JWKS URLs (comma separated) keys of Sandbox webhook signatures (Tl-Signature jku) may be fetched from; no other jku is accepted.")
+	fs.StringVar(&o.TrueLayerWebhookJWKSLive, "truelayer-webhook-jwks-live", o.TrueLayerWebhookJWKSLive, "JWKS URLs (comma separated) keys of Live webhook signatures may be fetched from.")
 	fs.StringVar(&o.Store, "store", o.Store, "Database for fetched data: a SQLite file (path or sqlite:///path) or a postgres:// DSN (prefer --store-dsn-file or $CONSENT_OPERATOR_STORE_DSN for DSNs with passwords). Default: SQLite in --data-dir.")
 	fs.StringVar(&o.StoreDSNFile, "store-dsn-file", o.StoreDSNFile, "File holding the database DSN (a mounted Secret).")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of the embedded SQLite store.")

@@ -38,7 +38,7 @@ func NewSyncJobs(reg prometheus.Registerer) *SyncJobs {
 	}
 	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "consent_operator_webhooks_total",
-		Help: "Provider webhooks received by the gateway, by result (accepted, unknown, malformed).",
+		Help: "Provider webhooks received by the gateway, by result (accepted, unknown, malformed, unauthenticated).",
 	}, []string{"result"})
 	reg.MustRegister(m.runs, m.records, m.duration, m.budget, m.webhooks)
 	return m

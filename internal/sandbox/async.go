@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
 // asyncTask is a Data API v1 call made with async=true.
@@ -89,18 +92,24 @@ func (s *Server) startTask(w http.ResponseWriter, r *http.Request, conn *connect
 			wb.Status = "Failed"
 		}
 		s.bg.Add(1)
-		go s.deliverWebhook(webhookURI, wb, s.opts.AsyncDelay)
+		go s.deliverWebhook(webhookURI, s.webhookJWKSURL(r), wb, s.opts.AsyncDelay)
 	}
 	writeJSON(w, http.StatusAccepted, asyncAccepted{ResultsURI: resultsURI, Status: "Queued", TaskID: t.id})
 }
 
-// deliverWebhook POSTs the webhook after delay, retrying a few times on
-// failure (TrueLayer's retry policy is not published).
-func (s *Server) deliverWebhook(uri string, body any, delay time.Duration) {
+// deliverWebhook POSTs the webhook after delay, signed with Tl-Signature naming
+// jku, retrying a few times on failure (TrueLayer's retry policy for data webhooks
+// is not published). Every attempt is signed afresh with its own timestamp.
+func (s *Server) deliverWebhook(uri, jku string, body any, delay time.Duration) {
 	defer s.bg.Done()
 	payload, err := json.Marshal(body)
 	if err != nil {
 		s.log.Error("encode webhook", "error", err)
+		return
+	}
+	target, err := url.Parse(uri)
+	if err != nil {
+		s.log.Warn("webhook URI unusable", "error", err)
 		return
 	}
 	wait := delay
@@ -119,7 +128,10 @@ func (s *Server) deliverWebhook(uri string, body any, delay time.Duration) {
 			s.log.Warn("webhook URI unusable", "error", err)
 			return
 		}
-		req.Header.Set("Content-Type", "application/json")
+		if err := s.signWebhook(req, target.EscapedPath(), jku, payload); err != nil {
+			s.log.Error("sign webhook", "error", err)
+			return
+		}
 		resp, err := s.webhooks.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()
@@ -161,4 +173,43 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(t.body)
 	}
+}
+
+// WebhookJWKSPath is where the sandbox publishes the keys of its webhook signatures,
+// as TrueLayer does at https://webhooks.truelayer[-sandbox].com/.well-known/jwks.
+const WebhookJWKSPath = "/.well-known/jwks"
+
+// webhookJWKSURL is the jku of webhooks caused by request r.
+func (s *Server) webhookJWKSURL(r *http.Request) string { return s.baseURL(r) + WebhookJWKSPath }
+
+// signWebhook sets the webhook's headers and its Tl-Signature over method, path,
+// X-Tl-Webhook-Timestamp, Content-Type and body (TrueLayer's tl_version 2 scheme).
+func (s *Server) signWebhook(req *http.Request, path, jku string, body []byte) error {
+	stamp := s.clock.Now().UTC().Format(time.RFC3339)
+	headers := []webhooksig.SignedHeader{{Name: "X-Tl-Webhook-Timestamp", Value: stamp}, {Name: "Content-Type", Value: "application/json"}}
+	for _, h := range headers {
+		req.Header.Set(h.Name, h.Value)
+	}
+	sig, err := s.webhookSigner.WithJKU(jku).Sign(req.Method, path, headers, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set(webhooksig.Header, sig)
+	return nil
+}
+
+// handleWebhookJWKS serves GET WebhookJWKSPath.
+func (s *Server) handleWebhookJWKS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=3600")
+	_, _ = w.Write(s.webhookSigner.JWKS())
+}
+
+// WebhookJWKS returns the JSON Web Key Set of the webhook signing key.
+func (s *Server) WebhookJWKS() []byte { return s.webhookSigner.JWKS() }
+
+// SignWebhook signs req, whose body is body, as the sandbox signs its webhooks,
+// naming the JWKS at jku: for tests that stand in for TrueLayer sending a webhook.
+func (s *Server) SignWebhook(req *http.Request, body []byte, jku string) error {
+	return s.signWebhook(req, req.URL.EscapedPath(), jku, body)
 }

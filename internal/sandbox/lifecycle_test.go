@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/webhooksig"
+	"github.com/consent-operator/consent-operator/internal/webhooksig/nodecheck"
 )
 
 const day = 24 * time.Hour
@@ -237,27 +240,41 @@ func TestTransactionsMatchDataset(t *testing.T) {
 }
 
 func TestAsyncAndWebhook(t *testing.T) {
-	got := make(chan map[string]any, 1)
+	type delivery struct {
+		req  *http.Request
+		body []byte
+	}
+	got := make(chan delivery, 1)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		got <- m
+		got <- delivery{r, b}
 	}))
 	defer hook.Close()
 	e := newEnv(t)
 	tk := e.consent("john", "doe")
 	accts, _ := e.accountIDs(tk)
-	r := e.get("/data/v1/accounts/"+accts[0]+"/transactions?async=true&webhook_uri="+url.QueryEscape(hook.URL), tk.Access)
+	r := e.get("/data/v1/accounts/"+accts[0]+"/transactions?async=true&webhook_uri="+url.QueryEscape(hook.URL+"/hooks/run-1"), tk.Access)
 	mustf(t, r.status == 202, "async: %d %s", r.status, r.body)
 	acc := r.json(t)
 	mustf(t, acc["status"] == "Queued" && acc["task_id"] != "", "202 body %v", acc)
-	var wh map[string]any
+	var d delivery
 	select {
-	case wh = <-got:
+	case d = <-got:
 	case <-time.After(10 * time.Second):
 		t.Fatal("webhook not delivered")
 	}
+	var wh map[string]any
+	mustf(t, json.Unmarshal(d.body, &wh) == nil, "webhook body %s", d.body)
+	// Signed as TrueLayer signs: the key is at the jku the sandbox serves, and
+	// TrueLayer's own library accepts it.
+	req := webhooksig.Request{Method: d.req.Method, Path: d.req.URL.EscapedPath(), Header: d.req.Header, Body: d.body}
+	v := &webhooksig.Verifier{Allowed: map[string]string{e.base + sandbox.WebhookJWKSPath: "Sandbox"}}
+	_, err := v.Verify(context.Background(), req)
+	mustf(t, err == nil && req.Path == "/hooks/run-1", "webhook signature: %v", err)
+	jwks := e.get(sandbox.WebhookJWKSPath, "")
+	mustf(t, jwks.status == 200 && string(jwks.body) == string(e.srv.WebhookJWKS()), "webhook JWKS: %d", jwks.status)
+	jku, err := nodecheck.Verify(t, jwks.body, nodecheck.Request{Method: req.Method, Path: req.Path, Header: req.Header, Body: req.Body})
+	mustf(t, err == nil && jku == e.base+sandbox.WebhookJWKSPath, "truelayer-signing: jku %q, %v", jku, err)
 	mustf(t, wh["task_id"] == acc["task_id"] && wh["status"] == "Succeeded" && wh["results_uri"] == acc["results_uri"], "webhook %v", wh)
 	res := e.get(strings.TrimPrefix(acc["results_uri"].(string), e.base), tk.Access)
 	mustf(t, res.status == 200 && res.json(t)["status"] == "Succeeded" && len(res.json(t)["results"].([]any)) > 0, "results: %d %s", res.status, res.body)

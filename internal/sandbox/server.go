@@ -10,19 +10,23 @@ import (
 
 	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
+	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
 // Server is the bank sandbox: TrueLayer's auth server, Data API v1 and v3 and
 // Signup+ on one address, plus the admin API under /sandbox-admin/ and any
 // handlers mounted with Mount. It is safe for concurrent use.
 type Server struct {
-	opts    Options
-	clock   clock.Controllable
-	log     *slog.Logger
-	signer  *signer
-	clients map[string]Client
-	mux     *http.ServeMux
-	handler http.Handler
+	opts   Options
+	clock  clock.Controllable
+	log    *slog.Logger
+	signer *signer
+	// webhookSigner signs webhooks (Tl-Signature, ES512), a key apart from the
+	// access tokens' as at TrueLayer.
+	webhookSigner *webhooksig.Signer
+	clients       map[string]Client
+	mux           *http.ServeMux
+	handler       http.Handler
 
 	calls   *counters
 	faults  faultSet
@@ -57,25 +61,30 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox signing key: %w", err)
 	}
+	wsg, err := webhooksig.NewSigner("")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox webhook signing key: %w", err)
+	}
 	s := &Server{
-		opts:        opts,
-		clock:       opts.Clock,
-		log:         opts.Logger,
-		signer:      sg,
-		clients:     map[string]Client{},
-		mux:         http.NewServeMux(),
-		calls:       newCounters(),
-		connections: newShardedMap[*connection](),
-		refresh:     newShardedMap[*refreshEntry](),
-		codes:       map[string]*authCode{},
-		sessions:    map[string]*authSession{},
-		tasks:       map[string]*asyncTask{},
-		v3conns:     map[string]*v3Connection{},
-		v3reqs:      map[string]*v3Request{},
-		datasets:    map[string]*bankdata.Dataset{},
-		debugIDs:    map[string]string{},
-		closing:     make(chan struct{}),
-		webhooks:    &http.Client{Timeout: 10 * time.Second},
+		opts:          opts,
+		clock:         opts.Clock,
+		log:           opts.Logger,
+		signer:        sg,
+		webhookSigner: wsg,
+		clients:       map[string]Client{},
+		mux:           http.NewServeMux(),
+		calls:         newCounters(),
+		connections:   newShardedMap[*connection](),
+		refresh:       newShardedMap[*refreshEntry](),
+		codes:         map[string]*authCode{},
+		sessions:      map[string]*authSession{},
+		tasks:         map[string]*asyncTask{},
+		v3conns:       map[string]*v3Connection{},
+		v3reqs:        map[string]*v3Request{},
+		datasets:      map[string]*bankdata.Dataset{},
+		debugIDs:      map[string]string{},
+		closing:       make(chan struct{}),
+		webhooks:      &http.Client{Timeout: 10 * time.Second},
 	}
 	for _, c := range opts.Clients {
 		s.clients[c.ID] = c
@@ -137,6 +146,7 @@ func (s *Server) routes() {
 	s.handle(famAuthUI, "GET /hosted/data/{connection_id}", s.handleV3HostedPage)
 	s.handle(famV1, "POST /connect/token", s.handleToken)
 	s.handle(famV1, "GET /.well-known/jwks.json", s.handleJWKS)
+	s.handle(famV1, "GET "+WebhookJWKSPath, s.handleWebhookJWKS)
 	s.handle(famV1, "GET /api/providers", s.handleProviders)
 	s.handle(famV1, "DELETE /api/delete", s.handleDelete)
 	s.handle(famV1, "POST /api/debug", s.handleDebugID)

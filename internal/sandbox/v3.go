@@ -91,6 +91,9 @@ type v3Connection struct {
 	status         string // authorization_required, authorizing, authorized, failed
 	authorizedAt   time.Time
 	conn           *connection
+	// jku is the webhook JWKS URL as the client reached the sandbox when it
+	// created the connection (webhooks about it are sent later, outside a request).
+	jku string
 }
 
 type v3CreateRequest struct {
@@ -207,6 +210,7 @@ func (s *Server) handleV3Create(w http.ResponseWriter, r *http.Request) {
 		metadata:       req.Metadata,
 		returnURI:      returnURI,
 		status:         "authorization_required",
+		jku:            s.webhookJWKSURL(r),
 	}
 	if c.userID == "" {
 		c.userID = newUUID()
@@ -287,7 +291,7 @@ func (s *Server) authorizeV3(c *v3Connection, user mockUser, now time.Time) {
 	if meta == nil {
 		meta = map[string]string{}
 	}
-	s.v3Webhook(map[string]any{"type": "connection_authorized", "event_version": 1, "event_id": newUUID(),
+	s.v3Webhook(c.jku, map[string]any{"type": "connection_authorized", "event_version": 1, "event_id": newUUID(),
 		"connection_id": c.id, "metadata": meta, "authorized_at": now.UTC().Format("2006-01-02T15:04:05.000Z")})
 }
 
@@ -295,16 +299,16 @@ func (s *Server) failV3(c *v3Connection, stage, reason string) {
 	s.mu.Lock()
 	c.status = "failed"
 	s.mu.Unlock()
-	s.v3Webhook(map[string]any{"type": "connection_failed", "event_version": 1, "event_id": newUUID(), "connection_id": c.id,
+	s.v3Webhook(c.jku, map[string]any{"type": "connection_failed", "event_version": 1, "event_id": newUUID(), "connection_id": c.id,
 		"failed_at": s.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "failure_stage": stage, "failure_reason": reason})
 }
 
-func (s *Server) v3Webhook(body map[string]any) {
+func (s *Server) v3Webhook(jku string, body map[string]any) {
 	if s.opts.V3WebhookURI == "" {
 		return
 	}
 	s.bg.Add(1)
-	go s.deliverWebhook(s.opts.V3WebhookURI, body, s.opts.AsyncDelay)
+	go s.deliverWebhook(s.opts.V3WebhookURI, jku, body, s.opts.AsyncDelay)
 }
 
 func (s *Server) v3Lookup(id string) (*v3Connection, bool) {
@@ -554,7 +558,7 @@ func (s *Server) handleV3CreateTxRequest(w http.ResponseWriter, r *http.Request)
 	}
 	s.v3reqs[req.id] = req
 	s.mu.Unlock()
-	s.v3Webhook(map[string]any{"type": "transactions_request_completed", "event_version": 1, "event_id": newUUID(),
+	s.v3Webhook(s.webhookJWKSURL(r), map[string]any{"type": "transactions_request_completed", "event_version": 1, "event_id": newUUID(),
 		"connection_id": conn.id, "account_id": acct.ID, "request_id": req.id, "completed_at": now.UTC().Format("2006-01-02T15:04:05.000Z")})
 	writeV3JSON(w, http.StatusAccepted, map[string]string{"id": req.id, "status": "pending"})
 }
