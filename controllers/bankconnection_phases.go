@@ -116,11 +116,16 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	if err != nil {
 		return err
 	}
+	banks, err := r.banksFor(ctx, s, pc, conn)
+	if err != nil {
+		return err
+	}
 	s.changed = true
 	resetFailures(bc)
 	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires), KeyID: keyID}
 	bc.Status.AuthorizationURL = auth.URL
 	bc.Status.ConnectURL = r.Links.ConnectURL(nonce)
+	bc.Status.Banks = banks
 	connection.MergeRefs(bc, auth.Refs)
 	s.requeueAt(expires.Add(-time.Minute))
 	return nil
@@ -133,6 +138,32 @@ func (r *BankConnectionReconciler) beginJourney(ctx context.Context, s *connecti
 		conn.ProviderID = previousBank(s)
 	}
 	return pc.BeginAuthorization(ctx, conn, "")
+}
+
+// maxBanks bounds the bank list published in status (TrueLayer lists some hundreds).
+const maxBanks = 500
+
+// banksFor is the bank list of an application's own selection screen
+// (spec.bankSelection Application), published with the journey; nil otherwise. A
+// preselected bank (spec.providerID) needs no list.
+func (r *BankConnectionReconciler) banksFor(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection) ([]bankingv1alpha1.Bank, error) {
+	if s.bc.Spec.BankSelection != bankingv1alpha1.BankSelectionApplication || s.bc.Spec.ProviderID != "" {
+		return nil, nil
+	}
+	lister, ok := pc.(provider.BankLister)
+	if !ok {
+		return nil, &provider.Error{Class: provider.ClassInvalidRequest, Op: "list banks",
+			Description: "this provider offers no bank list for an application's own selection screen; use bankSelection Provider"}
+	}
+	list, err := lister.Banks(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bankingv1alpha1.Bank, 0, min(len(list), maxBanks))
+	for _, b := range list[:min(len(list), maxBanks)] {
+		out = append(out, bankingv1alpha1.Bank{ID: b.ID, Name: b.Name, LogoURL: b.LogoURL, Country: b.Country})
+	}
+	return out, nil
 }
 
 // journeyUsed is true when the gateway handed off the current journey: its link is
@@ -681,6 +712,7 @@ func clearJourney(bc *bankingv1alpha1.BankConnection) {
 	bc.Status.AuthorizationURL = ""
 	bc.Status.ConnectURL = ""
 	bc.Status.ReconsentURL = ""
+	bc.Status.Banks = nil
 }
 
 func capitalize(s string) string {

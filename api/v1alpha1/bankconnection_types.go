@@ -116,6 +116,14 @@ type BankConnectionSpec struct {
 	// +kubebuilder:validation:items:Pattern=`^[a-z0-9-]+$`
 	Providers []string `json:"providers,omitempty"`
 
+	// BankSelection says who shows the user the list of banks.
+	// Provider (the default): the provider's own screen.
+	// Application: the application's own screen, fed by the gateway's /connect/{secret}/banks (JSON, from status.banks); the user's choice is passed as /connect/{secret}?bank=<id>.
+	// Application is offered for TrueLayer Data API v1 and Signup+, whose bank list is public.
+	// +optional
+	// +kubebuilder:default=Provider
+	BankSelection BankSelection `json:"bankSelection,omitempty"`
+
 	// Scopes are the permissions the user is asked to grant.
 	// Required for TrueLayer. balance and transactions need accounts or cards; standing_orders and direct_debits need accounts.
 	// +optional
@@ -300,6 +308,14 @@ type BankConnectionStatus struct {
 	// +optional
 	Handoff *HandoffStatus `json:"handoff,omitempty"`
 
+	// Banks are the banks the user can choose from, published with the journey when spec.bankSelection is Application.
+	// Written by the BankConnection reconciler.
+	// +optional
+	// +listType=map
+	// +listMapKey=id
+	// +kubebuilder:validation:MaxItems=500
+	Banks []Bank `json:"banks,omitempty"`
+
 	// LastJourney is the outcome of the last journey the reconciler finished, which the page the user waits on shows.
 	// Written by the BankConnection reconciler.
 	// +optional
@@ -448,6 +464,33 @@ type ConsentStatus struct {
 	// LastExtendAttemptAt is when the operator last asked the provider to extend the consent (spec.reconsent.autoExtend); it asks at most once a day.
 	// +optional
 	LastExtendAttemptAt *metav1.Time `json:"lastExtendAttemptAt,omitempty"`
+}
+
+// BankSelection is who shows the user the list of banks.
+// +kubebuilder:validation:Enum=Provider;Application
+type BankSelection string
+
+const (
+	// BankSelectionProvider: the provider's own bank-selection screen.
+	BankSelectionProvider BankSelection = "Provider"
+	// BankSelectionApplication: the application's own screen, fed by the gateway.
+	BankSelectionApplication BankSelection = "Application"
+)
+
+// Bank is one bank the user can choose on the application's own selection screen.
+type Bank struct {
+	// ID is the provider's id of the bank, the value of /connect/{secret}?bank=.
+	// +required
+	ID string `json:"id"`
+	// Name is the bank's display name.
+	// +required
+	Name string `json:"name"`
+	// LogoURL is the provider's logo of the bank.
+	// +optional
+	LogoURL string `json:"logoURL,omitempty"`
+	// Country is the bank's ISO 3166 country code.
+	// +optional
+	Country string `json:"country,omitempty"`
 }
 
 // DataRetention is what happens to a deleted connection's stored data.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,7 +50,12 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 	if !s.allowConnection(w, r, bc.Namespace, bc.Name) {
 		return
 	}
-	target, err := s.providerLink(w, r, bc)
+	bank := r.URL.Query().Get("bank")
+	if bank != "" && !offers(bc, bank) {
+		s.refuse(w, r, "a bank the connection does not offer", pageUnknownBank)
+		return
+	}
+	target, err := s.providerLink(w, r, bc, bank)
 	if err != nil {
 		s.Log.Error(err, "Starting a consent journey", "bankconnection", client.ObjectKeyFromObject(bc))
 		writePage(w, pageUnavailable)
@@ -112,7 +118,7 @@ func handedOff(bc *bankingv1alpha1.BankConnection, nonce string) bool {
 // providerLink is the provider's link for the journey with the gateway's state added:
 // sealed over the connection, the journey and this browser. TrueLayer's v3 return
 // carries no state, so its link goes out as the provider gave it.
-func (s *Server) providerLink(w http.ResponseWriter, r *http.Request, bc *bankingv1alpha1.BankConnection) (string, error) {
+func (s *Server) providerLink(w http.ResponseWriter, r *http.Request, bc *bankingv1alpha1.BankConnection, bank string) (string, error) {
 	if consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI) && bc.Spec.Provider != bankingv1alpha1.ProviderCodat {
 		return bc.Status.AuthorizationURL, nil
 	}
@@ -137,6 +143,14 @@ func (s *Server) providerLink(w http.ResponseWriter, r *http.Request, bc *bankin
 	}
 	q := u.Query()
 	q.Set("state", state)
+	if bank != "" {
+		// The bank the user chose on the application's screen, which TrueLayer requires
+		// to be among the link's providers.
+		q.Set("provider_id", bank)
+		if ps := strings.Fields(q.Get("providers")); !slices.Contains(ps, bank) {
+			q.Set("providers", strings.Join(append(ps, bank), " "))
+		}
+	}
 	// Spaces as %20, not '+': TrueLayer's dialog is known to mishandle '+'.
 	u.RawQuery = plusAsSpace(q.Encode())
 	return u.String(), nil

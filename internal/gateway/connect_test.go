@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -174,5 +175,49 @@ func TestConnectWaitsForALinkJustPublished(t *testing.T) {
 	}()
 	if rec := serve(s.Handler(), "GET", "https://gw.example/connect/late-secret"); rec.Code != http.StatusFound {
 		t.Fatalf("a link published 300ms after it was opened: HTTP %d, want 302", rec.Code)
+	}
+}
+
+// TestApplicationBankSelection: a journey whose application shows its own bank list
+// gets that list from the gateway (readable by the application's origin), and the
+// bank the user chose goes to the provider preselected; a bank not on the list is
+// refused.
+func TestApplicationBankSelection(t *testing.T) {
+	s := connectServer(t, Limits{PerClient: -1, PerConnection: -1})
+	bc := &bankingv1alpha1.BankConnection{}
+	bc.Namespace, bc.Name, bc.UID = fuzzNS, "chooser", "uid-chooser"
+	bc.Spec.Provider = bankingv1alpha1.ProviderTrueLayer
+	bc.Spec.BankSelection = bankingv1alpha1.BankSelectionApplication
+	bc.Spec.Redirect = &bankingv1alpha1.RedirectSpec{ReturnURL: "https://app.example/banking/done"}
+	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: "chooser-secret", ExpiresAt: metav1.NewTime(now.Add(time.Hour))}
+	bc.Status.AuthorizationURL = "https://auth.example/?client_id=x&providers=uk-cs-mock"
+	bc.Status.Banks = []bankingv1alpha1.Bank{{ID: "mock", Name: "Mock", Country: "uk"}, {ID: "ob-mock", Name: "Mock Open Banking", Country: "uk"}}
+	if err := s.Client.Create(context.Background(), bc); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+
+	rec := serve(h, "GET", "https://gw.example/connect/chooser-secret/banks")
+	var got banksResponse
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &got) != nil || len(got.Banks) != 2 || got.Banks[1].ID != "ob-mock" {
+		t.Fatalf("bank list: HTTP %d %s", rec.Code, rec.Body.String())
+	}
+	if o := rec.Header().Get("Access-Control-Allow-Origin"); o != "https://app.example" {
+		t.Fatalf("Access-Control-Allow-Origin %q, want the application's origin", o)
+	}
+	if rec := serve(h, "GET", "https://gw.example/connect/unknown-secret/banks"); rec.Code != http.StatusNotFound {
+		t.Fatalf("bank list of an unknown link: HTTP %d", rec.Code)
+	}
+
+	rec = serve(h, "GET", "https://gw.example/connect/chooser-secret?bank=ob-mock")
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusFound || err != nil {
+		t.Fatalf("chosen bank: HTTP %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if q := loc.Query(); q.Get("provider_id") != "ob-mock" || q.Get("providers") != "uk-cs-mock ob-mock" || q.Get("state") == "" {
+		t.Fatalf("provider link %s does not preselect the chosen bank", loc)
+	}
+	if rec := serve(h, "GET", "https://gw.example/connect/chooser-secret?bank=evil-bank"); rec.Code != http.StatusBadRequest {
+		t.Fatalf("a bank not on the list: HTTP %d, want 400", rec.Code)
 	}
 }

@@ -90,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /connect/{secret}", s.connect)
+	mux.HandleFunc("GET /connect/{secret}/banks", s.banks)
 	// Any other shape of connect link (the old /connect/{namespace}/{name} included)
 	// gets the same neutral page as an unknown secret.
 	mux.HandleFunc("GET /connect/", func(w http.ResponseWriter, r *http.Request) { s.refuse(w, r, "malformed link", pageInvalidLink) })

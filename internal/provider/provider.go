@@ -181,3 +181,14 @@ type Debugger interface {
 	// ClassInvalidRequest error says the connection's data API has none.
 	DebugID(ctx context.Context, c Connection, s Session) (DebugID, error)
 }
+
+// Bank is one bank the provider offers a connection.
+type Bank struct {
+	ID, Name, LogoURL, Country string
+}
+
+// BankLister is implemented by providers whose bank list an application's own
+// selection screen can be fed from (TrueLayer GET /api/providers).
+type BankLister interface {
+	Banks(ctx context.Context, c Connection) ([]Bank, error)
+}

@@ -53,7 +53,7 @@ func (c *Client) authLink(conn provider.Connection, state string) (provider.Auth
 		q.Set("response_mode", c.opts.ResponseMode)
 	}
 	// Spaces as %20, not '+': TrueLayer's dialog is known to mishandle '+'.
-	link := h.auth + "/?" + strings.ReplaceAll(q.Encode(), "+", "%20")
+	link := h.auth + "/?" + plusAsSpace(q.Encode())
 	return provider.Authorization{URL: link, Refs: conn.Refs}, nil
 }
 
