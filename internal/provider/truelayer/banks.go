@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 )
 
 const endpointProviders = "GET /api/providers"
