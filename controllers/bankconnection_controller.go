@@ -56,7 +56,7 @@ type BankConnectionReconciler struct {
 	Journeys *journey.Keys
 	Tokens   *tokensecret.Store
 	// Store is where SyncJobs keep the connection's data; the finalizer erases it.
-	Store    store.Writer
+	Store    store.Store
 	Clock    Clock
 	Recorder events.EventRecorder
 	Metrics  *metrics.Connections

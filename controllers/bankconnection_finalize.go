@@ -150,7 +150,17 @@ func (r *BankConnectionReconciler) eraseData(ctx context.Context, bc *bankingv1a
 	if bc.Spec.DataRetention == bankingv1alpha1.DataRetentionRetain || r.Store == nil {
 		return nil
 	}
-	if err := r.Store.DeleteConnection(ctx, store.ConnectionKey{Namespace: bc.Namespace, Connection: bc.Name}); err != nil {
+	key := store.ConnectionKey{Namespace: bc.Namespace, Connection: bc.Name}
+	counts, err := r.Store.Counts(ctx, key)
+	if err != nil {
+		return fmt.Errorf("counting the connection's stored data: %w", err)
+	}
+	if counts == (store.Counts{}) {
+		// Nothing stored, or erased by an earlier pass of this finalizer (sync runs go
+		// with the data: a connection without data rows has had its runs erased too).
+		return nil
+	}
+	if err := r.Store.DeleteConnection(ctx, key); err != nil {
 		return fmt.Errorf("erasing the connection's stored data: %w", err)
 	}
 	r.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonDataErased, "Finalize", "Every stored row of this connection was erased")

@@ -79,7 +79,10 @@ func (c *ClientTokenCache) Put(ctx context.Context, key string, t provider.Token
 	if err != nil {
 		return fmt.Errorf("encoding client token: %w", err)
 	}
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	// Replicas and concurrent clients write this one Secret: a lost race (conflict, or
+	// a create that another writer won) is retried on the latest version.
+	raced := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
+	err = retry.OnError(saveBackoff, raced, func() error {
 		s := &corev1.Secret{}
 		err := c.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, s)
 		if apierrors.IsNotFound(err) {
@@ -89,11 +92,7 @@ func (c *ClientTokenCache) Put(ctx context.Context, key string, t provider.Token
 				Type: corev1.SecretTypeOpaque,
 				Data: map[string][]byte{dataKey(key): raw},
 			}
-			if err := c.Client.Create(ctx, s); apierrors.IsAlreadyExists(err) {
-				return apierrors.NewConflict(corev1.Resource("secrets"), c.Name, err)
-			} else {
-				return err
-			}
+			return c.Client.Create(ctx, s)
 		}
 		if err != nil {
 			return err
