@@ -125,7 +125,7 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}()
 
 	conditions.InitReady(&bc.Status.Conditions, bc.Generation, "Reconciliation has started")
-	if h := bc.Status.Handoff; h != nil && (bc.Status.LastJourney == nil || bc.Status.LastJourney.Nonce != h.Nonce) {
+	if userWaits(bc) {
 		// A user waits in a browser for this reconcile: its provider calls (the code
 		// exchange, the consent read) go ahead of background work at the rate limiter.
 		ctx = httpx.WithUserPresent(ctx)
@@ -217,4 +217,18 @@ func (handoffHandler) Update(_ context.Context, e event.TypedUpdateEvent[client.
 		return
 	}
 	q.Add(req)
+}
+
+// userWaits is true while a user waits in a browser on this connection: a code to
+// redeem, or a re-authentication link to make.
+func userWaits(bc *bankingv1alpha1.BankConnection) bool {
+	h, a := bc.Status.Handoff, bc.Status.Authorization
+	switch {
+	case h == nil || (bc.Status.LastJourney != nil && bc.Status.LastJourney.Nonce == h.Nonce):
+		return false
+	case h.Code != "":
+		return true
+	}
+	return h.Reauthenticate != nil && a != nil && a.Nonce == h.Nonce &&
+		(a.ReauthenticationLink == nil || a.ReauthenticationLink.RequestID != h.Reauthenticate.ID)
 }

@@ -27,6 +27,9 @@ func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connecti
 	if h == nil || (bc.Status.LastJourney != nil && bc.Status.LastJourney.Nonce == h.Nonce) {
 		return false, nil
 	}
+	if h.Code == "" {
+		return false, r.answerReauthentication(ctx, s, h)
+	}
 	// The code is redeemed once: decide on the latest object, not a cache that may
 	// not show the outcome a previous reconcile recorded.
 	if err := r.confirmFresh(ctx, s); err != nil {
@@ -159,4 +162,66 @@ func journeyOf(s *connectionScope) string {
 		return ""
 	}
 	return tokensecret.Journey(s.snap.Secret)
+}
+
+// answerReauthentication makes the provider's re-authentication link for the browser
+// that just opened the journey's link (h.Reauthenticate): the state the provider will
+// keep is sealed for that browser, so only it can complete the journey. When the
+// provider cannot re-authenticate the connection, the answer carries no link and the
+// gateway sends the user through a full journey.
+func (r *BankConnectionReconciler) answerReauthentication(ctx context.Context, s *connectionScope, h *bankingv1alpha1.HandoffStatus) error {
+	bc := s.bc
+	a, req := bc.Status.Authorization, h.Reauthenticate
+	if req == nil || a == nil || a.Nonce != h.Nonce || !a.Reauthentication ||
+		(a.ReauthenticationLink != nil && a.ReauthenticationLink.RequestID == req.ID) || !s.now.Before(h.ExpiresAt.Time) {
+		return nil // answered already, or no longer wanted
+	}
+	// Each answer opens a session at the provider: answer on the latest object only.
+	if err := r.confirmFresh(ctx, s); err != nil {
+		return err
+	}
+	link := ""
+	pc, conn, err := r.connection(ctx, s)
+	if err == nil {
+		link, err = r.reauthenticationLink(ctx, s, pc, conn, req)
+	}
+	if err != nil {
+		log.FromContext(ctx).V(1).Info("Re-authentication unavailable, the user gets a full journey", "reason", err.Error())
+	}
+	a.ReauthenticationLink = &bankingv1alpha1.ReauthenticationLink{RequestID: req.ID, URL: link}
+	s.changed = true
+	return nil
+}
+
+func (r *BankConnectionReconciler) reauthenticationLink(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection,
+	req *bankingv1alpha1.ReauthenticationRequest) (string, error) {
+	bc, a := s.bc, s.bc.Status.Authorization
+	ra, ok := pc.(provider.Reauthorizer)
+	if !ok {
+		return "", fmt.Errorf("the provider has no re-authentication journey")
+	}
+	verifier, err := r.Journeys.Verifier(a.KeyID, string(bc.UID), a.Nonce)
+	if err != nil {
+		return "", err
+	}
+	conn.CodeChallenge = journey.Challenge(verifier)
+	state, err := r.Journeys.SealState(journey.State{Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), Nonce: a.Nonce,
+		Browser: req.Browser, Expiry: a.ExpiresAt.Time})
+	if err != nil {
+		return "", err
+	}
+	auth, err := ra.Reauthorize(ctx, conn, session(s), state)
+	if err != nil {
+		return "", err
+	}
+	return auth.URL, nil
+}
+
+// canReauthenticate is true when a new journey of bc can be the provider's
+// re-authentication: a provider that has one, and a consent whose refresh token and
+// bank the connection still holds.
+func canReauthenticate(s *connectionScope, pc provider.Client) bool {
+	_, ok := pc.(provider.Reauthorizer)
+	api := s.bc.Spec.DataAPI
+	return ok && (api == "" || api == bankingv1alpha1.DataAPIV1) && previousBank(s) != "" && s.snap.Tokens.RefreshToken != ""
 }

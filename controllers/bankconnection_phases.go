@@ -122,7 +122,8 @@ func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *c
 	}
 	s.changed = true
 	resetFailures(bc)
-	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires), KeyID: keyID}
+	bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce, ExpiresAt: metav1.NewTime(expires), KeyID: keyID,
+		Reauthentication: canReauthenticate(s, pc)}
 	bc.Status.AuthorizationURL = auth.URL
 	bc.Status.ConnectURL = r.Links.ConnectURL(nonce)
 	bc.Status.Banks = banks
@@ -170,7 +171,7 @@ func (r *BankConnectionReconciler) banksFor(ctx context.Context, s *connectionSc
 // spent, and a new one is needed if the user must consent again.
 func journeyUsed(bc *bankingv1alpha1.BankConnection) bool {
 	a, h := bc.Status.Authorization, bc.Status.Handoff
-	return a != nil && h != nil && h.Nonce == a.Nonce
+	return a != nil && h != nil && h.Nonce == a.Nonce && h.Code != ""
 }
 
 // msgCredentialsRejected starts the Stalled message of credentials the provider

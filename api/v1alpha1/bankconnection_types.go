@@ -372,6 +372,12 @@ type AuthorizationStatus struct {
 	// KeyID names the journey key that was current when the journey started (its PKCE verifier is derived from it), so a key rotation does not break it.
 	// +optional
 	KeyID string `json:"keyID,omitempty"`
+	// Reauthentication is true when the user can re-consent through the provider's shorter re-authentication journey (TrueLayer POST /v1/reauthuri, to the same bank): opening status.connectURL then asks the reconciler for a link for that browser.
+	// +optional
+	Reauthentication bool `json:"reauthentication,omitempty"`
+	// ReauthenticationLink answers the last re-authentication request.
+	// +optional
+	ReauthenticationLink *ReauthenticationLink `json:"reauthenticationLink,omitempty"`
 }
 
 // HandoffStatus hands a journey's result from the gateway to the reconciler.
@@ -380,11 +386,36 @@ type HandoffStatus struct {
 	// +required
 	Nonce string `json:"nonce"`
 	// Code is the provider's authorization code, sealed (AES-GCM) with the operator's journey key and bound to this connection and journey: it cannot be read here, and only the reconciler, holding the PKCE verifier, can redeem it.
-	// +required
-	Code string `json:"code"`
+	// Empty for a re-authentication request.
+	// +optional
+	Code string `json:"code,omitempty"`
 	// ExpiresAt is when the provider's code lapses; a later handoff is not redeemed.
 	// +required
 	ExpiresAt metav1.Time `json:"expiresAt"`
+	// Reauthenticate asks the reconciler for the provider's re-authentication link, for the browser that just opened status.connectURL.
+	// It does not use the journey up: the code that follows does.
+	// +optional
+	Reauthenticate *ReauthenticationRequest `json:"reauthenticate,omitempty"`
+}
+
+// ReauthenticationRequest is one browser's request for a re-authentication link.
+type ReauthenticationRequest struct {
+	// ID names the request (random), so each opening of the link gets a link of its own: the provider's link works once.
+	// +required
+	ID string `json:"id"`
+	// Browser is the hash of the browser's cookie, which the state the provider keeps is sealed with.
+	// +required
+	Browser string `json:"browser"`
+}
+
+// ReauthenticationLink is the provider's re-authentication link for one request.
+type ReauthenticationLink struct {
+	// RequestID is the request this link answers.
+	// +required
+	RequestID string `json:"requestID"`
+	// URL is the provider's link; empty when the provider could not re-authenticate this connection, and the user is sent through a full journey instead.
+	// +optional
+	URL string `json:"url,omitempty"`
 }
 
 // JourneyResult is how a consent journey ended.

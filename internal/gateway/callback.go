@@ -158,12 +158,18 @@ func (s *Server) writeHandoff(ctx context.Context, bc *bankingv1alpha1.BankConne
 		return err
 	}
 	expires := metav1.NewTime(s.Clock.Now().Add(s.codeLifetime()).UTC().Truncate(time.Second))
+	return s.patchHandoff(ctx, bc, st, bankingv1alpha1.HandoffStatus{Nonce: st.Nonce, Code: sealed, ExpiresAt: expires})
+}
+
+// patchHandoff writes status.handoff for the journey st names, with an optimistic
+// lock; errJourneyGone when the journey was used or superseded meanwhile.
+func (s *Server) patchHandoff(ctx context.Context, bc *bankingv1alpha1.BankConnection, st journey.State, h bankingv1alpha1.HandoffStatus) error {
 	for attempt := 0; attempt < 3; attempt++ {
 		if a := bc.Status.Authorization; a == nil || a.Nonce != st.Nonce || handedOff(bc, st.Nonce) || string(bc.UID) != st.UID {
 			return errJourneyGone
 		}
 		before := bc.DeepCopy()
-		bc.Status.Handoff = &bankingv1alpha1.HandoffStatus{Nonce: st.Nonce, Code: sealed, ExpiresAt: expires}
+		bc.Status.Handoff = h.DeepCopy()
 		err := s.Client.Status().Patch(ctx, bc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 		if err == nil {
 			return nil

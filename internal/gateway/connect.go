@@ -55,6 +55,10 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, "a bank the connection does not offer", pageUnknownBank)
 		return
 	}
+	if bc.Status.Authorization.Reauthentication && bank == "" {
+		s.startReauthentication(w, r, bc)
+		return
+	}
 	target, err := s.providerLink(w, r, bc, bank)
 	if err != nil {
 		s.Log.Error(err, "Starting a consent journey", "bankconnection", client.ObjectKeyFromObject(bc))
@@ -110,9 +114,11 @@ func (s *Server) journeyFor(r *http.Request, secret string) (*bankingv1alpha1.Ba
 	return bc, true
 }
 
-// handedOff is true when the journey's callback has already been accepted.
+// handedOff is true when the journey's callback has already been accepted (a code
+// was handed over; a re-authentication request does not use the journey up).
 func handedOff(bc *bankingv1alpha1.BankConnection, nonce string) bool {
-	return bc.Status.Handoff != nil && bc.Status.Handoff.Nonce == nonce
+	h := bc.Status.Handoff
+	return h != nil && h.Nonce == nonce && h.Code != ""
 }
 
 // providerLink is the provider's link for the journey with the gateway's state added:

@@ -64,7 +64,9 @@ func (s *Server) waitForOutcome(ctx context.Context, st journey.State) (*banking
 	defer tick.Stop()
 	for {
 		bc := &bankingv1alpha1.BankConnection{}
-		if err := s.Client.Get(ctx, key, bc); err != nil || string(bc.UID) != st.UID {
+		// Read with a context the wait's deadline does not cancel: the deadline ends
+		// the wait, it must not read as a journey that is gone.
+		if err := s.Client.Get(context.WithoutCancel(ctx), key, bc); err != nil || string(bc.UID) != st.UID {
 			return nil, "", errJourneyGone
 		}
 		if j := bc.Status.LastJourney; j != nil && j.Nonce == st.Nonce {

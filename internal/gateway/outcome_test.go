@@ -66,3 +66,48 @@ func TestOutcomePage(t *testing.T) {
 		})
 	}
 }
+
+// TestReauthenticationWait: the page a re-authenticating browser waits on sends it to
+// the link the reconciler made for its request, falls back to a full journey when the
+// provider gave none, and refuses another browser.
+func TestReauthenticationWait(t *testing.T) {
+	e := newFuzzCallbackEnv(t)
+	auth := func(link *bankingv1alpha1.ReauthenticationLink) *bankingv1alpha1.AuthorizationStatus {
+		return &bankingv1alpha1.AuthorizationStatus{Nonce: fuzzNonce, ExpiresAt: metav1.NewTime(now.Add(time.Hour)), Reauthentication: true,
+			ReauthenticationLink: link}
+	}
+	cases := []struct {
+		name, cookie, wantHost string
+		auth                   *bankingv1alpha1.AuthorizationStatus
+		wantCode               int
+	}{
+		{"link made", fuzzBrowser, "bank.example", auth(&bankingv1alpha1.ReauthenticationLink{RequestID: "req-1", URL: "https://bank.example/?session_id=s1"}), http.StatusFound},
+		{"provider gave none: full journey", fuzzBrowser, "auth.example", auth(&bankingv1alpha1.ReauthenticationLink{RequestID: "req-1"}), http.StatusFound},
+		{"not answered in time: full journey", fuzzBrowser, "auth.example", auth(nil), http.StatusFound},
+		{"another browser", "b3RoZXItYnJvd3Nlci1zZWNyZXQtb2YtMzItYnl0ZXM", "", auth(nil), http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bc := &bankingv1alpha1.BankConnection{}
+			bc.Namespace, bc.Name, bc.UID = fuzzNS, fuzzName, fuzzUID
+			bc.Spec.Provider = bankingv1alpha1.ProviderTrueLayer
+			bc.Status.Authorization = tc.auth
+			bc.Status.AuthorizationURL = "https://auth.example/?client_id=x"
+			c := fake.NewClientBuilder().WithScheme(e.scheme).WithObjects(bc).WithStatusSubresource(bc).Build()
+			s := &Server{Client: c, Reader: c, Journeys: e.keys, PublicURL: "https://gw.example", Clock: fuzzClock{}, Log: logr.Discard(),
+				Limits: Limits{PerClient: -1, PerConnection: -1}, OutcomeWait: 200 * time.Millisecond}
+			ticket, err := e.keys.SealTicket(journey.State{Namespace: fuzzNS, Name: fuzzName, UID: fuzzUID, Nonce: fuzzNonce,
+				Browser: journey.BrowserHash(fuzzBrowser), Expiry: now.Add(time.Hour), Request: "req-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := serve(s.Handler(), "GET", "https://gw.example/reauth/"+ticket, &http.Cookie{Name: "__Host-consent-journey", Value: tc.cookie})
+			if rec.Code != tc.wantCode {
+				t.Fatalf("HTTP %d, want %d: %.200s", rec.Code, tc.wantCode, rec.Body.String())
+			}
+			if tc.wantHost != "" && !strings.Contains(rec.Header().Get("Location"), "://"+tc.wantHost+"/") {
+				t.Fatalf("sent to %q, want %s", rec.Header().Get("Location"), tc.wantHost)
+			}
+		})
+	}
+}

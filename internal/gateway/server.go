@@ -97,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("POST /callback", s.callback)
 	mux.HandleFunc("GET /outcome/{ticket}", s.outcome)
+	mux.HandleFunc("GET /reauth/{ticket}", s.reauth)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	for p, h := range s.extra {
 		mux.Handle(p, h)

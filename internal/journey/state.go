@@ -16,6 +16,8 @@ type State struct {
 	Nonce     string    `json:"j"`
 	Browser   string    `json:"b"`
 	Expiry    time.Time `json:"e"`
+	// Request names a re-authentication request (outcome tickets of such a wait only).
+	Request string `json:"q,omitempty"`
 }
 
 // ErrExpired means a sealed state or ticket was valid but its time has passed.

@@ -192,3 +192,11 @@ type Bank struct {
 type BankLister interface {
 	Banks(ctx context.Context, c Connection) ([]Bank, error)
 }
+
+// Reauthorizer is implemented by providers with a re-authentication journey for a
+// user who already connected (TrueLayer POST /v1/reauthuri): shorter, and to the same
+// bank. The provider keeps the state given here, so the caller seals it for the
+// browser that will use the link.
+type Reauthorizer interface {
+	Reauthorize(ctx context.Context, c Connection, s Session, state string) (Authorization, error)
+}

@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/journey"
+)
+
+// reauthRequestTTL bounds a re-authentication request: the user is waiting for it.
+const reauthRequestTTL = 5 * time.Minute
+
+// startReauthentication opens a re-consent through the provider's re-authentication
+// journey. The provider keeps the state it is given when the link is made, so the
+// link is made for this browser, now: the gateway hands a request naming the browser
+// to the reconciler (status.handoff, which does not use the journey up) and sends the
+// browser to a page that waits for the link.
+func (s *Server) startReauthentication(w http.ResponseWriter, r *http.Request, bc *bankingv1alpha1.BankConnection) {
+	browser, err := s.ensureBrowserSecret(w, r)
+	var id string
+	if err == nil {
+		id, err = journey.NewBrowserSecret() // any 256 random bits
+	}
+	if err != nil {
+		s.Log.Error(err, "Starting a re-authentication")
+		writePage(w, pageUnavailable)
+		return
+	}
+	a := bc.Status.Authorization
+	st := journey.State{Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), Nonce: a.Nonce,
+		Browser: journey.BrowserHash(browser), Expiry: s.Clock.Now().Add(reauthRequestTTL), Request: id}
+	err = s.patchHandoff(r.Context(), bc, st, bankingv1alpha1.HandoffStatus{Nonce: a.Nonce,
+		ExpiresAt:      metav1.NewTime(st.Expiry.UTC().Truncate(time.Second)),
+		Reauthenticate: &bankingv1alpha1.ReauthenticationRequest{ID: id, Browser: st.Browser}})
+	switch {
+	case errors.Is(err, errJourneyGone):
+		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
+		return
+	case err != nil:
+		s.Log.Error(err, "Asking for a re-authentication link", "bankconnection", client.ObjectKeyFromObject(bc))
+		writePage(w, pageUnavailable)
+		return
+	}
+	ticket, err := s.Journeys.SealTicket(st)
+	if err != nil {
+		writePage(w, pageUnavailable)
+		return
+	}
+	http.Redirect(w, r, s.base()+"/reauth/"+ticket, http.StatusSeeOther)
+}
+
+// reauth waits (bounded) for the reconciler's re-authentication link for this
+// browser's request and sends the browser there; when the provider could not make
+// one, or it does not come in time, the browser goes through a full journey instead.
+func (s *Server) reauth(w http.ResponseWriter, r *http.Request) {
+	if !s.allowClient(w, r) {
+		return
+	}
+	st, err := s.Journeys.OpenTicket(r.PathValue("ticket"), s.Clock.Now())
+	if err != nil || st.Request == "" {
+		s.refuse(w, r, "invalid or expired re-authentication ticket", pageInvalidLink)
+		return
+	}
+	if b := s.browserSecret(r); b == "" || journey.BrowserHash(b) != st.Browser {
+		s.refuse(w, r, "re-authentication from another browser", pageStartAgain)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.outcomeWait())
+	defer cancel()
+	bc, link := s.waitForReauthLink(ctx, st)
+	switch {
+	case bc == nil:
+		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
+	case link != "":
+		http.Redirect(w, r, link, http.StatusFound)
+	default:
+		target, err := s.providerLink(w, r, bc, "")
+		if err != nil {
+			writePage(w, pageUnavailable)
+			return
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	}
+}
+
+// waitForReauthLink polls the cache for the link answering st's request. bc is nil
+// when the journey is no longer current; link is "" when the provider gave none or
+// the wait ended first.
+func (s *Server) waitForReauthLink(ctx context.Context, st journey.State) (*bankingv1alpha1.BankConnection, string) {
+	key := types.NamespacedName{Namespace: st.Namespace, Name: st.Name}
+	tick := time.NewTicker(outcomePoll)
+	defer tick.Stop()
+	for {
+		bc := &bankingv1alpha1.BankConnection{}
+		// Read with a context the wait's deadline does not cancel: the deadline ends
+		// the wait, it must not read as a journey that is gone.
+		if err := s.Client.Get(context.WithoutCancel(ctx), key, bc); err != nil || string(bc.UID) != st.UID {
+			return nil, ""
+		}
+		a := bc.Status.Authorization
+		if a == nil || a.Nonce != st.Nonce || handedOff(bc, st.Nonce) {
+			return nil, ""
+		}
+		if l := a.ReauthenticationLink; l != nil && l.RequestID == st.Request {
+			return bc, l.URL
+		}
+		select {
+		case <-ctx.Done():
+			return bc, ""
+		case <-tick.C:
+		}
+	}
+}
