@@ -132,13 +132,16 @@ func (r *BankConnectionReconciler) redeemReconsent(ctx context.Context, s *conne
 		"The user consented at %s but this connection is for %s; the new consent was revoked and the existing one kept", info.ProviderID, prevBank), nil
 }
 
-// storeGrant writes the tokens to the Secret (before anything else happens to them);
-// what it wrote is the snapshot the later phases work from.
+// storeGrant writes the tokens to the Secret (before anything else happens to them)
+// and reloads the snapshot the later phases work from.
 func (r *BankConnectionReconciler) storeGrant(ctx context.Context, s *connectionScope, t provider.Tokens, nonce string) error {
 	bc := s.bc
-	snap, err := r.Tokens.SaveGrant(ctx, bc, t, s.sealer, s.now, nonce)
-	if err != nil {
+	if err := r.Tokens.SaveGrant(ctx, bc, t, s.sealer, s.now, nonce); err != nil {
 		return fmt.Errorf("storing the tokens of a consent: %w", err)
+	}
+	snap, err := r.Tokens.Load(ctx, bc, s.sealer, true)
+	if err != nil {
+		return err
 	}
 	s.snap = snap
 	tok := tokenStatus(bc)

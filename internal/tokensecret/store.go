@@ -106,25 +106,8 @@ func (st *Store) Save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t
 // SaveGrant stores the tokens of a completed consent journey, recording when it
 // completed (so the reconciler reads the new consent's times) and which journey it
 // was (so a reconcile that crashed after this write never redeems the code twice).
-//
-// It returns the snapshot of what it wrote, so the caller needs no read-back. A
-// first grant tries the create straight away (the usual case: no Secret yet), and
-// falls back to reading and updating when one exists.
-func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time, journeyNonce string) (Snapshot, error) {
-	g := grant{at: at, journey: journeyNonce}
-	s := New(bc)
-	g.apply(s)
-	if err := Encode(s, t, sealer); err != nil {
-		return Snapshot{}, err
-	}
-	if err := st.Client.Create(ctx, s); err != nil {
-		// It exists (a re-consent), or the create failed: read, then create or update,
-		// retrying as every token write does.
-		if s, err = st.saveSecret(ctx, bc, t, sealer, g); err != nil {
-			return Snapshot{}, err
-		}
-	}
-	return Snapshot{Secret: s, Tokens: t, HasTokens: true, GrantedAt: GrantedAt(s)}, nil
+func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time, journeyNonce string) error {
+	return st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce})
 }
 
 // grant is what a consent journey records on the Secret; zero for a refresh.
@@ -142,13 +125,6 @@ func (g grant) apply(s *corev1.Secret) {
 }
 
 func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, g grant) error {
-	_, err := st.saveSecret(ctx, bc, t, sealer, g)
-	return err
-}
-
-// saveSecret writes the tokens and returns the Secret as stored.
-func (st *Store) saveSecret(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, g grant) (*corev1.Secret, error) {
-	var saved *corev1.Secret
 	retriable := func(err error) bool {
 		var unusable *UnusableError
 		return !errors.As(err, &unusable) && ctx.Err() == nil
@@ -167,7 +143,6 @@ func (st *Store) saveSecret(ctx context.Context, bc *bankingv1alpha1.BankConnect
 				// Created concurrently: retry as an update.
 				return apierrors.NewConflict(corev1.Resource("secrets"), s.Name, err)
 			}
-			saved = s
 			return err
 		}
 		if err != nil {
@@ -182,13 +157,12 @@ func (st *Store) saveSecret(ctx context.Context, bc *bankingv1alpha1.BankConnect
 		if err := Encode(s, t, sealer); err != nil {
 			return err
 		}
-		saved = s
 		return st.Client.Update(ctx, s)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("storing tokens in Secret %s: %w", Name(bc), err)
+		return fmt.Errorf("storing tokens in Secret %s: %w", Name(bc), err)
 	}
-	return saved, nil
+	return nil
 }
 
 // UnusableError means the token Secret cannot be used as configured (not owned by the
