@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -97,8 +98,13 @@ func TestNamespacedRoleIsPinned(t *testing.T) {
 		{"", "events", "", "create"}, {"", "events", "", "patch"},
 		{"", "secrets", "", "create"},
 		{"", "secrets", "consent-operator-state-key", "get"},
+		{"", "secrets", "consent-operator-state-key", "list"},
 		{"", "secrets", "consent-operator-state-key", "patch"},
 		{"", "secrets", "consent-operator-state-key", "update"},
+		{"", "secrets", "consent-operator-state-key", "watch"},
+		{"", "secrets", "consent-operator-state-key-client-tokens", "get"},
+		{"", "secrets", "consent-operator-state-key-client-tokens", "patch"},
+		{"", "secrets", "consent-operator-state-key-client-tokens", "update"},
 		{"coordination.k8s.io", "leases", "", "create"},
 		{"coordination.k8s.io", "leases", "consent-operator.banking.consent-operator.dev", "get"},
 		{"coordination.k8s.io", "leases", "consent-operator.banking.consent-operator.dev", "patch"},
@@ -131,4 +137,71 @@ func TestKubeStateMetricsClusterRoleIsReadOnly(t *testing.T) {
 		return
 	}
 	t.Fatal("no kube-state-metrics ClusterRole rendered")
+}
+
+// TestNamespacedScope: with rbac.scope Namespaced the manager holds its rights, Secrets
+// included, only in the namespace it watches; the ClusterRole keeps the metrics
+// endpoint's reviews and nothing on namespaced resources; the manager watches that
+// namespace; and the chart refuses the scope without a namespace.
+func TestNamespacedScope(t *testing.T) {
+	objs, err := renderChart(t, nil, map[string]any{"rbac": map[string]any{"scope": "Namespaced"},
+		"manager": map[string]any{"watchNamespace": "tenant-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cluster *rbacv1.ClusterRole
+	for _, o := range testenv.Find(objs, "ClusterRole") {
+		if strings.HasSuffix(o.GetName(), "-manager") {
+			cluster = testenv.One[rbacv1.ClusterRole](t, []*unstructured.Unstructured{o}, "ClusterRole")
+		}
+	}
+	if cluster == nil {
+		t.Fatal("no manager ClusterRole rendered")
+	}
+	for _, p := range permissions(cluster.Rules) {
+		if p.group != "authentication.k8s.io" && p.group != "authorization.k8s.io" {
+			t.Errorf("the Namespaced ClusterRole grants %v", p)
+		}
+	}
+	var watched *rbacv1.Role
+	for _, o := range testenv.Find(objs, "Role") {
+		if o.GetNamespace() == "tenant-a" {
+			watched = testenv.One[rbacv1.Role](t, []*unstructured.Unstructured{o}, "Role")
+		}
+	}
+	if watched == nil {
+		t.Fatal("no Role in the watched namespace")
+	}
+	checkNoWildcards(t, "watched Role", watched.Rules)
+	generated := map[permission]bool{}
+	data, err := os.ReadFile(repoPath(t, "config", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(data, &role); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range permissions(role.Rules) {
+		if p.group != "authentication.k8s.io" && p.group != "authorization.k8s.io" {
+			generated[p] = true
+		}
+	}
+	got := permissions(watched.Rules)
+	if len(got) != len(generated) {
+		t.Errorf("watched Role %v, want the generated role's namespaced rules %v", got, generated)
+	}
+	for _, p := range got {
+		if !generated[p] {
+			t.Errorf("watched Role grants %v, which the generated role does not", p)
+		}
+	}
+	d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
+	if ns, ok := arg(managerContainer(t, d), "--namespace"); !ok || ns != "tenant-a" {
+		t.Errorf("manager --namespace %q, want tenant-a", ns)
+	}
+	if _, err := renderChart(t, nil, map[string]any{"rbac": map[string]any{"scope": "Namespaced"}}); err == nil ||
+		!strings.Contains(err.Error(), "watchNamespace") {
+		t.Errorf("Namespaced without a namespace rendered (err %v)", err)
+	}
 }

@@ -86,3 +86,23 @@ consent-operator.banking.consent-operator.dev
 {{- fail "manager.leaderElect must be true when replicaCount > 1: replicas would reconcile the same objects concurrently" }}
 {{- end }}
 {{- end }}
+
+{{/* The manager's rules on namespaced resources, shared by the ClusterRole (scope
+Cluster) and the watched namespace's Role (scope Namespaced). */}}
+{{- define "consent-operator.managerResourceRules" -}}
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, delete, get, list, patch, update, watch]
+- apiGroups: [banking.consent-operator.dev]
+  resources: [bankconnections, syncjobs]
+  verbs: [get, list, patch, update, watch]
+- apiGroups: [banking.consent-operator.dev]
+  resources: [bankconnections/finalizers, syncjobs/finalizers]
+  verbs: [update]
+- apiGroups: [banking.consent-operator.dev]
+  resources: [bankconnections/status, syncjobs/status]
+  verbs: [get, patch, update]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
