@@ -84,7 +84,7 @@ func FuzzCallback(f *testing.F) {
 		{false, true, "code=abc&state=" + url.QueryEscape(valid) + "&state=x", "", ""},
 		{false, true, "code=abc&code=def&state=" + url.QueryEscape(valid), "", ""},
 		{false, true, "code=abc&state=%zz", "", ""},
-		{false, true, "code=abc&state=" + strings.Repeat("A", MaxStateLength+1), "", ""},
+		{false, true, "code=abc&state=" + strings.Repeat("A", 3000), "", ""},
 		{false, true, "code=" + strings.Repeat("c", maxCodeLength+1) + "&state=" + url.QueryEscape(valid), "", ""},
 		{true, true, "", strings.Repeat("a=b&", 20000), form},
 		{true, true, "code=abc", "state=" + url.QueryEscape(valid), "multipart/form-data; boundary=x"},

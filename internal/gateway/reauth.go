@@ -1,13 +1,11 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -63,20 +61,29 @@ func (s *Server) reauth(w http.ResponseWriter, r *http.Request) {
 	if !s.allowClient(w, r) {
 		return
 	}
-	st, err := s.Journeys.OpenTicket(r.PathValue("ticket"), s.Clock.Now())
-	if err != nil || st.Request == "" {
-		s.refuse(w, r, "invalid or expired re-authentication ticket", pageInvalidLink)
+	st, ok := s.waitingBrowser(w, r, "re-authentication")
+	if !ok {
 		return
 	}
-	if b := s.browserSecret(r); b == "" || journey.BrowserHash(b) != st.Browser {
-		s.refuse(w, r, "re-authentication from another browser", pageStartAgain)
+	if st.Request == "" {
+		s.refuse(w, r, "not a re-authentication ticket", pageInvalidLink)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.outcomeWait())
-	defer cancel()
-	bc, link := s.waitForReauthLink(ctx, st)
+	bc, v := s.waitFor(r.Context(), st, func(bc *bankingv1alpha1.BankConnection) waited {
+		if a := bc.Status.Authorization; a == nil || a.Nonce != st.Nonce || handedOff(bc, st.Nonce) {
+			return journeyGone
+		}
+		if l := bc.Status.Authorization.ReauthenticationLink; l != nil && l.RequestID == st.Request {
+			return waitDone
+		}
+		return stillWaiting
+	})
+	link := ""
+	if v == waitDone {
+		link = bc.Status.Authorization.ReauthenticationLink.URL
+	}
 	switch {
-	case bc == nil:
+	case v == journeyGone:
 		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
 	case link != "":
 		http.Redirect(w, r, link, http.StatusFound)
@@ -87,34 +94,5 @@ func (s *Server) reauth(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Redirect(w, r, target, http.StatusFound)
-	}
-}
-
-// waitForReauthLink polls the cache for the link answering st's request. bc is nil
-// when the journey is no longer current; link is "" when the provider gave none or
-// the wait ended first.
-func (s *Server) waitForReauthLink(ctx context.Context, st journey.State) (*bankingv1alpha1.BankConnection, string) {
-	key := types.NamespacedName{Namespace: st.Namespace, Name: st.Name}
-	tick := time.NewTicker(outcomePoll)
-	defer tick.Stop()
-	for {
-		bc := &bankingv1alpha1.BankConnection{}
-		// Read with a context the wait's deadline does not cancel: the deadline ends
-		// the wait, it must not read as a journey that is gone.
-		if err := s.Client.Get(context.WithoutCancel(ctx), key, bc); err != nil || string(bc.UID) != st.UID {
-			return nil, ""
-		}
-		a := bc.Status.Authorization
-		if a == nil || a.Nonce != st.Nonce || handedOff(bc, st.Nonce) {
-			return nil, ""
-		}
-		if l := a.ReauthenticationLink; l != nil && l.RequestID == st.Request {
-			return bc, l.URL
-		}
-		select {
-		case <-ctx.Done():
-			return bc, ""
-		case <-tick.C:
-		}
 	}
 }
