@@ -195,7 +195,8 @@ type Clock interface{ Now() time.Time }
 const userPresentPriority = 100
 
 // handoffHandler enqueues a BankConnection at userPresentPriority when the gateway
-// has just handed over a code; other events are left to the For() handler.
+// has just handed over a code or a user's return from a provider that keeps the
+// consent; other events are left to the For() handler.
 type handoffHandler struct{}
 
 func (handoffHandler) Create(context.Context, event.TypedCreateEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -208,7 +209,13 @@ func (handoffHandler) Generic(context.Context, event.TypedGenericEvent[client.Ob
 func (handoffHandler) Update(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	old, okOld := e.ObjectOld.(*bankingv1alpha1.BankConnection)
 	cur, okNew := e.ObjectNew.(*bankingv1alpha1.BankConnection)
-	if !okOld || !okNew || cur.Status.Handoff == nil || equality.Semantic.DeepEqual(old.Status.Handoff, cur.Status.Handoff) {
+	if !okOld || !okNew {
+		return
+	}
+	handedOff := cur.Status.Handoff != nil && !equality.Semantic.DeepEqual(old.Status.Handoff, cur.Status.Handoff)
+	returned := cur.Status.CheckRequest != nil && cur.Status.CheckRequest.Source == bankingv1alpha1.CheckSourceReturn &&
+		!equality.Semantic.DeepEqual(old.Status.CheckRequest, cur.Status.CheckRequest)
+	if !handedOff && !returned {
 		return
 	}
 	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cur)}
@@ -220,8 +227,11 @@ func (handoffHandler) Update(_ context.Context, e event.TypedUpdateEvent[client.
 }
 
 // userWaits is true while a user waits in a browser on this connection: a code to
-// redeem, or a re-authentication link to make.
+// redeem, a re-authentication link to make, or a return to confirm with the provider.
 func userWaits(bc *bankingv1alpha1.BankConnection) bool {
+	if q := openRequest(bc).gateway; q != nil && q.Source == bankingv1alpha1.CheckSourceReturn {
+		return true
+	}
 	h, a := bc.Status.Handoff, bc.Status.Authorization
 	switch {
 	case h == nil || (bc.Status.LastJourney != nil && bc.Status.LastJourney.Nonce == h.Nonce):

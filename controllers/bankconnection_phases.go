@@ -200,8 +200,7 @@ func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connecti
 	if !stalledByProvider[c.Reason] && !rejected {
 		return false, nil
 	}
-	requested := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
-	if requested != "" && requested != bc.Status.LastHandledRefreshAt {
+	if openRequest(bc).open() {
 		return false, nil
 	}
 	if cs := bc.Status.Consent; s.snap.HasTokens && cs != nil && !s.snap.GrantedAt.IsZero() && !timeOf(cs.GrantedAt).Equal(s.snap.GrantedAt) {
@@ -247,8 +246,8 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 		return false, nil // expired: phaseConsentWindow stalls without calling the provider
 	}
 	tok := tokenStatus(bc)
-	requested := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
-	forced := requested != "" && requested != bc.Status.LastHandledRefreshAt
+	req := openRequest(bc)
+	forced := req.open()
 	d := consent.DecideRefresh(s.now, consent.RefreshState{
 		Key:             string(bc.UID),
 		Policy:          orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
@@ -269,7 +268,7 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 	if forced && err == nil && (!done || apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)) {
 		// Handled: refreshed, or failed in a way only a human can fix. A transient
 		// failure keeps the request open, so it is retried with backoff.
-		bc.Status.LastHandledRefreshAt = requested
+		req.handled(bc)
 	}
 	return done, err
 }

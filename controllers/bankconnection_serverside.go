@@ -9,7 +9,7 @@ package controllers
 //   - while the user has not authorised yet, or must authorise again: on a schedule
 //     that starts at every 30 s and slows down the longer the link goes unused
 //     (consent.NextCheck), and at once when the gateway reports that the user came
-//     back from the provider (the refresh-requested-at annotation);
+//     back from the provider (the gateway's status.checkRequest);
 //   - while the consent is active: hourly for Codat, to notice a revocation at the
 //     bank; daily for v3, whose only check is a data call the bank may count
 //     (probeDataConnection: the v3 document has no status endpoint), and at once when
@@ -99,8 +99,8 @@ func (r *BankConnectionReconciler) phasesFor(bc *bankingv1alpha1.BankConnection)
 // and map its answer to conditions.
 func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
-	requested := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
-	forced := requested != "" && requested != bc.Status.LastHandledRefreshAt
+	req := openRequest(bc)
+	forced := req.open()
 	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled); c != nil &&
 		c.Status == metav1.ConditionTrue && c.ObservedGeneration == bc.Generation && !forced &&
 		(c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) ||
@@ -114,7 +114,7 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 		}
 		if forced {
 			// Answered by this attempt; a transient failure's backoff retries it.
-			bc.Status.LastHandledRefreshAt = requested
+			req.handled(bc)
 		}
 		if err := r.ensureKeptLink(ctx, s, true); err != nil {
 			return r.fail(ctx, s, err)
@@ -159,11 +159,11 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 	if !r.mayCall(s) {
 		return true, nil
 	}
-	return r.checkKeptConsent(ctx, s, phase, forced, requested)
+	return r.checkKeptConsent(ctx, s, phase, req)
 }
 
 // checkKeptConsent asks the provider where the consent stands.
-func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *connectionScope, phase consent.CheckPhase, forced bool, requested string) (bool, error) {
+func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *connectionScope, phase consent.CheckPhase, req checkRequest) (bool, error) {
 	bc := s.bc
 	pc, conn, err := r.connection(ctx, s)
 	if err != nil {
@@ -171,7 +171,7 @@ func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *conn
 	}
 	key := client.ObjectKeyFromObject(bc)
 	r.checks.set(key, s.now)
-	done, err := r.applyKeptCheck(ctx, s, pc, conn, phase, forced, requested)
+	done, err := r.applyKeptCheck(ctx, s, pc, conn, phase, req)
 	if errors.Is(err, errStale) {
 		// What this check found is not written: check again on the latest object.
 		r.checks.set(key, time.Time{})
@@ -181,7 +181,7 @@ func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *conn
 
 // applyKeptCheck asks the provider and maps its answer to status.
 func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection,
-	phase consent.CheckPhase, forced bool, requested string) (bool, error) {
+	phase consent.CheckPhase, req checkRequest) (bool, error) {
 	bc := s.bc
 	if phase == consent.CheckActive && isV3(bc) {
 		// The check of an authorised v3 connection is a data call the bank counts.
@@ -190,9 +190,10 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 		}
 	}
 	info, err := pc.Consent(ctx, conn, provider.Session{Refs: conn.Refs})
+	forced := req.open()
 	if forced && (err == nil || provider.ClassOf(err) == provider.ClassNeedsHuman) {
 		// Handled; a transient failure keeps the request open for the backoff's retry.
-		bc.Status.LastHandledRefreshAt = requested
+		req.handled(bc)
 	}
 	if err != nil {
 		return r.fail(ctx, s, err)
@@ -208,7 +209,7 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 			// connection.
 			return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
 		}
-		if reason, failed := v3FailureReason(requested); forced && failed && isV3(bc) {
+		if reason, failed := req.failureReason(); forced && failed && isV3(bc) {
 			return r.restartFailedV3(ctx, s, phase, reason)
 		}
 		if phase != consent.CheckStalled {

@@ -81,9 +81,9 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 		t.Fatalf("early return: HTTP %d, want 303 to the return URL", code)
 	}
 	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
-		req := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
-		if req == "" || bc.Status.LastHandledRefreshAt != req {
-			return fmt.Errorf("check request %q not handled (%q)", req, bc.Status.LastHandledRefreshAt)
+		req := bc.Status.CheckRequest
+		if req == nil || req.Source != bankingv1alpha1.CheckSourceReturn || bc.Status.LastHandledCheckRequest != req.ID {
+			return fmt.Errorf("check request %+v not handled (%q)", req, bc.Status.LastHandledCheckRequest)
 		}
 		return hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization)(bc)
 	})

@@ -45,7 +45,7 @@ const (
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
-	testenv.Main(m, &env, startSandbox, startManager)
+	testenv.Main(m, &env, startSandbox, startManager, startGateway)
 }
 
 func startSandbox(*testenv.Env) (func(), error) {
@@ -89,13 +89,8 @@ func startManager(e *testenv.Env) (func(), error) {
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
 	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL = sbURL, sbURL
 	opts.CodatURL = sbURL
-	// The sandbox signs its webhooks with a key it publishes itself.
-	opts.TrueLayerWebhookJWKSSandbox = sbURL + sandbox.WebhookJWKSPath
-	opts.GatewayListener, opts.GatewayPublicURL = gatewayListener, gatewayURL
+	opts.GatewayPublicURL = gatewayURL
 	opts.OperatorNamespace = "default"
-	// Every test browser comes from 127.0.0.1: only the per-connection bucket applies
-	// here (the per-address one is unit-tested in internal/gateway).
-	opts.GatewayLimits.PerClient = -1
 	opts.Clock = clk
 	opts.PollInterval = 5 * time.Second // well after the sandbox's webhooks (300 ms, retried after 1 s)
 	dir, err := os.MkdirTemp("", "controllers-store-")
@@ -115,4 +110,34 @@ func startManager(e *testenv.Env) (func(), error) {
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	return func() { cancel(); <-done; testStore.Close(); os.RemoveAll(dir) }, nil
+}
+
+// startGateway runs the gateway as production does: its own process's manager, under
+// its own ServiceAccount with the shipped RBAC (config/rbac/gateway), so every story
+// proves the gateway needs no right beyond those.
+func startGateway(e *testenv.Env) (func(), error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg, err := testenv.GatewayConfig(ctx, e.Config, e.Client, "default")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	opts := manager.DefaultGatewayOptions()
+	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
+	opts.Listener, opts.PublicURL = gatewayListener, gatewayURL
+	opts.OperatorNamespace = "default"
+	// Every test browser comes from 127.0.0.1: only the per-connection bucket applies
+	// here (the per-address one is unit-tested in internal/gateway).
+	opts.Limits.PerClient = -1
+	// The sandbox signs its webhooks with a key it publishes itself.
+	opts.TrueLayerWebhookJWKSSandbox = sbURL + sandbox.WebhookJWKSPath
+	opts.Clock = clk
+	gw, err := manager.NewGateway(ctx, cfg, opts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("creating the gateway: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- gw.Start(ctx) }()
+	return func() { cancel(); <-done }, nil
 }

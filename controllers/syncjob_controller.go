@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,15 +12,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/conditions"
-	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -55,10 +51,6 @@ type SyncJobReconciler struct {
 	PollInterval time.Duration
 
 	MaxConcurrentReconciles int
-
-	wake chan event.TypedGenericEvent[*bankingv1alpha1.SyncJob]
-	// woken marks runs a webhook said are ready ("namespace/name/runID").
-	woken sync.Map
 }
 
 // +kubebuilder:rbac:groups=banking.consent-operator.dev,resources=syncjobs,verbs=get;list;watch;update;patch
@@ -123,7 +115,6 @@ func (r *SyncJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.PollInterval <= 0 {
 		r.PollInterval = 15 * time.Second
 	}
-	r.wake = make(chan event.TypedGenericEvent[*bankingv1alpha1.SyncJob], 1024)
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &bankingv1alpha1.SyncJob{}, connectionRefIndex,
 		func(o client.Object) []string { return []string{o.(*bankingv1alpha1.SyncJob).Spec.ConnectionRef.Name} }); err != nil {
 		return fmt.Errorf("indexing SyncJobs by connection: %w", err)
@@ -132,8 +123,6 @@ func (r *SyncJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&bankingv1alpha1.SyncJob{}).
 		// A connection becoming Ready (or not) wakes the jobs that read it.
 		Watches(&bankingv1alpha1.BankConnection{}, handler.EnqueueRequestsFromMapFunc(r.jobsOfConnection)).
-		// Webhooks from the gateway wake the job whose results are ready.
-		WatchesRawSource(source.Channel(r.wake, &handler.TypedEnqueueRequestForObject[*bankingv1alpha1.SyncJob]{})).
 		Named("syncjob").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r); err != nil {
@@ -155,42 +144,9 @@ func (r *SyncJobReconciler) jobsOfConnection(ctx context.Context, o client.Objec
 	return reqs
 }
 
-// Notify is the gateway's webhook callback: it wakes the job when the webhook names a
-// task of its active run, and reports whether it did.
-func (r *SyncJobReconciler) Notify(e gateway.WebhookEvent) bool {
-	sj := &bankingv1alpha1.SyncJob{}
-	if err := r.Get(context.Background(), e.Job, sj); err != nil {
-		return false
-	}
-	return r.wakeRun(sj, e.RunID, e.TaskID)
-}
-
-// wakeRun wakes sj when its active run (runID, or any when empty) waits for the
-// provider task taskID, and reports whether it did.
-func (r *SyncJobReconciler) wakeRun(sj *bankingv1alpha1.SyncJob, runID, taskID string) bool {
-	run := sj.Status.ActiveRun
-	if run == nil || (runID != "" && run.ID != runID) {
-		return false
-	}
-	for _, t := range run.Tasks {
-		if t.TaskID == taskID {
-			r.woken.Store(wakeKey(sj, run.ID), true)
-			select {
-			case r.wake <- event.TypedGenericEvent[*bankingv1alpha1.SyncJob]{Object: sj}:
-			default: // the queue is full; polling collects the results
-			}
-			return true
-		}
-	}
-	return false
-}
-
-// takeWake reports (and forgets) whether a webhook woke the run.
-func (r *SyncJobReconciler) takeWake(sj *bankingv1alpha1.SyncJob, runID string) bool {
-	_, ok := r.woken.LoadAndDelete(wakeKey(sj, runID))
-	return ok
-}
-
-func wakeKey(sj *bankingv1alpha1.SyncJob, runID string) string {
-	return sj.Namespace + "/" + sj.Name + "/" + runID
+// wokenBy is true when the gateway recorded (status.wake) that a task of run finished
+// and the run has not acted on it yet.
+func wokenBy(sj *bankingv1alpha1.SyncJob, run *bankingv1alpha1.ActiveRun) bool {
+	w := sj.Status.Wake
+	return w != nil && w.RunID == run.ID && w.ID != run.HandledWake
 }

@@ -62,10 +62,13 @@ func (r *SyncJobReconciler) phaseActiveRun(ctx context.Context, s *jobScope) (bo
 	if hasPending(run) {
 		// Results are read when a webhook says they are ready or the poll is due, not
 		// on every reconcile an unrelated change causes.
-		woken := r.takeWake(sj, run.ID)
+		woken := wokenBy(sj, run)
 		if next := timeOf(run.NextPollAt); !woken && !next.IsZero() && s.now.Before(next) {
 			s.requeueAt(next)
 			return true, nil
+		}
+		if woken {
+			run.HandledWake = sj.Status.Wake.ID
 		}
 		pending, err := r.collect(ctx, s, rc)
 		if err != nil {

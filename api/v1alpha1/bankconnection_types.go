@@ -303,10 +303,20 @@ type BankConnectionStatus struct {
 	Authorization *AuthorizationStatus `json:"authorization,omitempty"`
 
 	// Handoff is what the gateway received from the provider at the end of a journey: the authorization code, sealed for the reconciler.
-	// It is the one field the gateway writes, with an optimistic lock that also makes each journey usable once.
+	// The gateway writes it with an optimistic lock that also makes each journey usable once.
 	// Written by the gateway.
 	// +optional
 	Handoff *HandoffStatus `json:"handoff,omitempty"`
+
+	// CheckRequest asks the reconciler to check the consent at the provider now: the user came back from a provider that keeps the consent, or a verified provider webhook said the consent changed.
+	// The reconciler acts on each request once (status.lastHandledCheckRequest).
+	// Written by the gateway.
+	// +optional
+	CheckRequest *CheckRequest `json:"checkRequest,omitempty"`
+
+	// LastHandledCheckRequest is the id of the last status.checkRequest the reconciler acted on.
+	// +optional
+	LastHandledCheckRequest string `json:"lastHandledCheckRequest,omitempty"`
 
 	// Banks are the banks the user can choose from, published with the journey when spec.bankSelection is Application.
 	// Written by the BankConnection reconciler.
@@ -397,6 +407,37 @@ type HandoffStatus struct {
 	// +optional
 	Reauthenticate *ReauthenticationRequest `json:"reauthenticate,omitempty"`
 }
+
+// CheckRequest is the gateway's request that the reconciler ask the provider about the consent.
+type CheckRequest struct {
+	// ID names the request, unique per return or webhook event, so each is acted on once.
+	// +required
+	// +kubebuilder:validation:MaxLength=200
+	ID string `json:"id"`
+	// Source is what asked: a user's Return from the provider, or a provider Webhook.
+	// +required
+	Source CheckSource `json:"source"`
+	// FailureReason is the provider's reason when a webhook reported that the journey failed.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	FailureReason string `json:"failureReason,omitempty"`
+	// RequestedAt is when the gateway asked.
+	// +required
+	RequestedAt metav1.Time `json:"requestedAt"`
+}
+
+// CheckSource is what made the gateway ask for a check.
+// +kubebuilder:validation:Enum=Return;Authorized;Failed
+type CheckSource string
+
+const (
+	// CheckSourceReturn is the user's return from the provider's journey.
+	CheckSourceReturn CheckSource = "Return"
+	// CheckSourceAuthorized is a verified webhook saying the consent was authorised.
+	CheckSourceAuthorized CheckSource = "Authorized"
+	// CheckSourceFailed is a verified webhook saying the journey failed.
+	CheckSourceFailed CheckSource = "Failed"
+)
 
 // ReauthenticationRequest is one browser's request for a re-authentication link.
 type ReauthenticationRequest struct {

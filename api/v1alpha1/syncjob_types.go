@@ -144,6 +144,11 @@ type SyncJobStatus struct {
 	// +optional
 	ActiveRun *ActiveRun `json:"activeRun,omitempty"`
 
+	// Wake says that the provider reported a task of the active run finished (a verified webhook), so the run collects its results now instead of at its next poll.
+	// Written by the gateway; the reconciler acts on each wake once (status.activeRun.handledWake).
+	// +optional
+	Wake *RunWake `json:"wake,omitempty"`
+
 	// RecentRuns are the latest runs, newest first, at most spec.historyLimit.
 	// +optional
 	// +listType=atomic
@@ -159,6 +164,24 @@ type SyncJobStatus struct {
 	// LastHandledRunRequestAt is the last value of the run-requested-at annotation that was acted on.
 	// +optional
 	LastHandledRunRequestAt string `json:"lastHandledRunRequestAt,omitempty"`
+}
+
+// RunWake is the gateway's note that a provider task of a run finished.
+type RunWake struct {
+	// ID names the wake (unique per webhook), so each is acted on once.
+	// +required
+	// +kubebuilder:validation:MaxLength=200
+	ID string `json:"id"`
+	// RunID is the run whose task finished.
+	// +required
+	RunID string `json:"runID"`
+	// TaskID is the provider's id of the finished task.
+	// +required
+	// +kubebuilder:validation:MaxLength=128
+	TaskID string `json:"taskID"`
+	// At is when the webhook arrived.
+	// +required
+	At metav1.Time `json:"at"`
 }
 
 // ActiveRun is a run in flight.
@@ -184,6 +207,9 @@ type ActiveRun struct {
 	// PollAttempts counts polls of the provider's tasks without an answer; it spaces the polls out when no webhook arrives.
 	// +optional
 	PollAttempts int32 `json:"pollAttempts,omitempty"`
+	// HandledWake is the id of the last status.wake this run acted on.
+	// +optional
+	HandledWake string `json:"handledWake,omitempty"`
 	// NextPollAt is when the provider's tasks are polled next if no webhook says they are ready before then.
 	// +optional
 	NextPollAt *metav1.Time `json:"nextPollAt,omitempty"`

@@ -64,9 +64,12 @@ func run(ctx context.Context, args []string) (err error) {
 	// Loopback only, for curl without a token; --metrics-secure turns authentication on.
 	opts.MetricsAddr, opts.MetricsSecure = "127.0.0.1:8080", false
 	opts.ProbeAddr = "127.0.0.1:8081"
-	opts.GatewayAddr = "127.0.0.1:8082"
 	opts.GatewayPublicURL = "http://127.0.0.1:8082"
 	opts.OperatorNamespace = "default"
+	gwOpts := manager.DefaultGatewayOptions()
+	gwOpts.Addr, gwOpts.PublicURL = "127.0.0.1:8082", opts.GatewayPublicURL
+	gwOpts.MetricsAddr, gwOpts.MetricsSecure, gwOpts.ProbeAddr = "127.0.0.1:8083", false, "127.0.0.1:8084"
+	gwOpts.OperatorNamespace = opts.OperatorNamespace
 	opts.DataDir = "" // under --dir unless --data-dir is given
 	fs := flag.NewFlagSet("devenv", flag.ContinueOnError)
 	opts.BindFlags(fs)
@@ -152,10 +155,10 @@ func run(ctx context.Context, args []string) (err error) {
 	stops = append(stops, stopSandbox)
 	opts.TrueLayerAuthURL, opts.TrueLayerAPIURL, opts.CodatURL = sandboxURL, sandboxURL, sandboxURL
 	// The sandbox signs webhooks with a key it publishes itself.
-	opts.TrueLayerWebhookJWKSSandbox = sandboxURL + sandbox.WebhookJWKSPath
+	gwOpts.TrueLayerWebhookJWKSSandbox = sandboxURL + sandbox.WebhookJWKSPath
 
 	step(storeNote)
-	step("starting the manager (gateway on " + opts.GatewayPublicURL + ")")
+	step("starting the manager")
 	mgrCtx, stopMgr := context.WithCancel(ctx)
 	mgr, err := manager.New(mgrCtx, cfg, opts)
 	if err != nil {
@@ -185,12 +188,36 @@ func run(ctx context.Context, args []string) (err error) {
 			return err
 		}
 	}
+	c, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	// The gateway runs as in a cluster: its own manager, under its own ServiceAccount
+	// with the shipped RBAC (no Secret rights beyond its key).
+	step("starting the gateway on " + gwOpts.PublicURL + " (ServiceAccount " + testenv.GatewayServiceAccount + ")")
+	gwCfg, err := testenv.GatewayConfig(mgrCtx, cfg, c, opts.OperatorNamespace)
+	if err != nil {
+		return managerFailed(err)
+	}
+	gw, err := manager.NewGateway(mgrCtx, gwCfg, gwOpts)
+	if err != nil {
+		return managerFailed(err)
+	}
+	gwStopped := make(chan struct{})
+	var gwErr error
+	go func() {
+		gwErr = gw.Start(mgrCtx)
+		close(gwStopped)
+		stopMgr() // the gateway failing stops everything
+	}()
+	stops = append(stops, func() {
+		step("stopping the gateway")
+		stopMgr()
+		<-gwStopped
+	})
+
 	connect := ""
 	if !*noSamples {
-		c, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
-		if err != nil {
-			return fmt.Errorf("creating client: %w", err)
-		}
 		n, err := applyDir(mgrCtx, c, filepath.Join(root, "config", "samples"), "default")
 		if interrupted() {
 			return nil
@@ -218,6 +245,11 @@ func run(ctx context.Context, args []string) (err error) {
 			return fmt.Errorf("the manager stopped: %w", mgrErr)
 		}
 		return errors.New("the manager stopped")
+	case <-gwStopped:
+		if gwErr != nil {
+			return fmt.Errorf("the gateway stopped: %w", gwErr)
+		}
+		return errors.New("the gateway stopped")
 	}
 }
 

@@ -85,7 +85,7 @@ func (s *Server) sameBrowser(w http.ResponseWriter, r *http.Request, st journey.
 	}
 	if b == "" && r.Method == http.MethodPost && r.PostForm.Get(repostMarker) == "" {
 		fields := r.PostForm
-		writeRepost(w, s.CallbackURL(), fields)
+		writeRepost(w, s.Links().CallbackURL(), fields)
 		return false
 	}
 	s.refuse(w, r, "callback from another browser", pageStartAgain)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -69,15 +68,10 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.extra[pattern] = h
 }
 
-// ConnectURL is the link handed to users for a journey: /connect/{secret}.
-func (s *Server) ConnectURL(secret string) string {
-	return s.base() + "/connect/" + url.PathEscape(secret)
-}
+// Links are the gateway's public URLs.
+func (s *Server) Links() Links { return Links{PublicURL: s.PublicURL, Keys: s.Journeys} }
 
-// CallbackURL is the OAuth redirect URI registered with the providers.
-func (s *Server) CallbackURL() string { return s.base() + "/callback" }
-
-func (s *Server) base() string { return strings.TrimRight(s.PublicURL, "/") }
+func (s *Server) base() string { return s.Links().base() }
 
 // secure is true when users reach the gateway over https: the cookie is then Secure
 // and carries the __Host- prefix.

@@ -2,12 +2,12 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -19,9 +19,8 @@ import (
 // connection id (no state), and Codat's redirect carries the gateway's state only
 // when the redirect URL is configured with a {state} parameter. So the gateway never
 // records an authorisation from a return. It asks the reconciler to check with the
-// provider now, by setting the refresh-requested-at annotation (for these consents it
-// means "check the consent at the provider"; the reconciler acknowledges it in
-// status.lastHandledRefreshAt), and the provider's answer decides. The worst a forged
+// provider now, through status.checkRequest (the reconciler acknowledges it in
+// status.lastHandledCheckRequest), and the provider's answer decides. The worst a forged
 // return can do is cause one early check, and minCheckRequestInterval bounds that.
 
 // IndexDataConnectionID is the BankConnection field index on
@@ -105,32 +104,23 @@ func (s *Server) providerReturn(w http.ResponseWriter, r *http.Request, bc *bank
 	writePage(w, pageThanks)
 }
 
-// requestCheck sets the refresh-requested-at annotation so the reconciler checks the
-// consent at the provider now. Nothing is written when the connection is already
-// Ready, a request is still unhandled, or the last one is younger than
-// minCheckRequestInterval.
+// requestCheck asks the reconciler (status.checkRequest) to check the consent at the
+// provider now. Nothing is written when the connection is already Ready, a request is
+// still unhandled, or the last one is younger than minCheckRequestInterval.
 func (s *Server) requestCheck(ctx context.Context, bc *bankingv1alpha1.BankConnection) error {
 	if apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionReady) &&
 		!apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionStalled) {
 		return nil
 	}
-	now := s.Clock.Now().UTC().Truncate(time.Second)
-	prev := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]
-	if prev != "" && prev != bc.Status.LastHandledRefreshAt {
+	if pendingCheck(bc) {
 		return nil // the reconciler has not handled the last request yet
 	}
-	if t, err := time.Parse(time.RFC3339, prev); err == nil && !now.After(t.Add(minCheckRequestInterval)) && !t.After(now) {
+	now := s.Clock.Now().UTC().Truncate(time.Second)
+	if c := bc.Status.CheckRequest; c != nil && !now.After(c.RequestedAt.Add(minCheckRequestInterval)) && !c.RequestedAt.After(now) {
 		return nil
 	}
-	patch := client.MergeFrom(bc.DeepCopy())
-	if bc.Annotations == nil {
-		bc.Annotations = map[string]string{}
-	}
-	bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt] = now.Format(time.RFC3339)
-	if err := s.Client.Patch(ctx, bc, patch); err != nil {
-		return fmt.Errorf("requesting a consent check: %w", err)
-	}
-	return nil
+	return requestCheck(ctx, s.Client, bc, bankingv1alpha1.CheckRequest{
+		ID: "return/" + now.Format(time.RFC3339), Source: bankingv1alpha1.CheckSourceReturn, RequestedAt: metav1.NewTime(now)})
 }
 
 // Pages of the returns from providers that keep the consent.

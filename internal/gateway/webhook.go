@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -142,15 +141,4 @@ func WebhookHandler(wh Webhooks, notify func(WebhookEvent) bool) http.Handler {
 		wh.Log.V(1).Info("Webhook received", "syncjob", job, "run", tok.RunID, "status", body.Status)
 		w.WriteHeader(http.StatusAccepted)
 	})
-}
-
-// WebhookURL is the async webhook URL of a SyncJob run that started at started. Its
-// token is sealed with the journey keys (it shows nothing) and stops working
-// WebhookTokenTTL after the run started.
-func (s *Server) WebhookURL(namespace, name, runID string, started time.Time) (string, error) {
-	tok, err := s.Journeys.SealWebhookToken(journey.WebhookToken{Namespace: namespace, Name: name, RunID: runID, Expiry: started.Add(WebhookTokenTTL)})
-	if err != nil {
-		return "", fmt.Errorf("sealing the webhook token of run %s: %w", runID, err)
-	}
-	return s.base() + "/webhooks/truelayer/" + tok, nil
 }

@@ -16,7 +16,7 @@ import (
 func FuzzWebhookHandler(f *testing.F) {
 	keys := fuzzKeys(f)
 	gw := &Server{Journeys: keys, PublicURL: "https://gw.example"}
-	u, err := gw.WebhookURL("ns", "job", "run-1", now)
+	u, err := gw.Links().WebhookURL("ns", "job", "run-1", now)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestWebhookHandler(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/truelayer/{token}", WebhookHandler(sw.wh, notify))
 	gw := &Server{Journeys: sw.wh.Keys, PublicURL: "https://gw.example/"}
-	url, err := gw.WebhookURL("ns", "job", "run-1", now.Add(-time.Hour))
+	url, err := gw.Links().WebhookURL("ns", "job", "run-1", now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestWebhookHandler(t *testing.T) {
 	if strings.Contains(path, "ns") || strings.Contains(path, "job") || strings.Contains(path, "run-1") {
 		t.Fatalf("webhook URL %s shows what it names", url)
 	}
-	expired, err := gw.WebhookURL("ns", "job", "run-1", now.Add(-WebhookTokenTTL))
+	expired, err := gw.Links().WebhookURL("ns", "job", "run-1", now.Add(-WebhookTokenTTL))
 	if err != nil {
 		t.Fatal(err)
 	}

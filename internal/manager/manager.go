@@ -3,7 +3,6 @@ package manager
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -22,7 +21,6 @@ import (
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
-	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
 // leaderElectionID names the Lease replicas compete for.
@@ -39,7 +37,9 @@ var (
 	syncJobMetrics    = metrics.NewSyncJobs(crmetrics.Registry)
 )
 
-// New builds a manager with the controllers and the gateway registered, ready to Start.
+// New builds the manager: the controllers, the store and the manager's endpoints,
+// ready to Start. It serves no public port: the gateway is its own process
+// (NewGateway).
 func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.Clock == nil {
 		o.Clock = realClock{}
@@ -51,7 +51,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	// (and the scale harness reading it) attributes every write to its writer.
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = UserAgentManager
-	metricsOpts, err := metricsServerOptions(o)
+	metricsOpts, err := metricsServerOptions(o.ServingOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -130,39 +130,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		string(bankingv1alpha1.ProviderTrueLayer): tl,
 		string(bankingv1alpha1.ProviderCodat):     cd,
 	}
-	// The gateway finds the BankConnection of a TrueLayer v3 return by its data
-	// connection id (the return carries no state).
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &bankingv1alpha1.BankConnection{}, gateway.IndexDataConnectionID, gateway.DataConnectionIDOf); err != nil {
-		return nil, fmt.Errorf("indexing BankConnections by data connection id: %w", err)
-	}
-	// The gateway finds a connect link's connection by its secret.
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &bankingv1alpha1.BankConnection{}, gateway.IndexJourneyNonce, gateway.JourneyNonceOf); err != nil {
-		return nil, fmt.Errorf("indexing BankConnections by journey: %w", err)
-	}
 	tokens := &tokensecret.Store{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}
 
-	gwClient, err := gatewayClient(cfg, mgr)
-	if err != nil {
-		return nil, err
-	}
-	gw := &gateway.Server{
-		Client:      gwClient,
-		Reader:      mgr.GetAPIReader(),
-		Journeys:    journeys,
-		PublicURL:   o.GatewayPublicURL,
-		Addr:        o.GatewayAddr,
-		Listener:    o.GatewayListener,
-		Clock:       o.Clock,
-		Recorder:    mgr.GetEventRecorder("consent-operator-gateway"),
-		Log:         ctrl.Log.WithName("gateway"),
-		Limits:      o.GatewayLimits,
-		OutcomeWait: o.GatewayOutcomeWait,
-	}
-	if o.GatewayAddr != "0" || o.GatewayListener != nil {
-		if err := mgr.Add(gw); err != nil {
-			return nil, fmt.Errorf("adding gateway: %w", err)
-		}
-	}
+	// The gateway, another process, serves these links; the manager publishes them.
+	links := gateway.Links{PublicURL: o.GatewayPublicURL, Keys: journeys}
 
 	db, err := openStore(ctx, o)
 	if err != nil {
@@ -175,7 +146,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Providers:               providers,
-		Links:                   gw,
+		Links:                   links,
 		Journeys:                journeys,
 		Tokens:                  tokens,
 		Store:                   db,
@@ -193,7 +164,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Providers:               providers,
 		Store:                   db,
 		Tokens:                  tokens,
-		Links:                   gw,
+		Links:                   links,
 		Clock:                   o.Clock,
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
 		Metrics:                 syncJobMetrics,
@@ -203,17 +174,6 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := jobs.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
-	webhooks := gateway.Webhooks{Keys: journeys, Clock: o.Clock, Signatures: webhookVerifier(o), Observe: syncJobMetrics.Webhook,
-		Log: ctrl.Log.WithName("webhook")}
-	gw.Handle("POST /webhooks/truelayer/{token}", gateway.WebhookHandler(webhooks, jobs.Notify))
-	gw.Handle("POST "+gateway.V3WebhookPath, gateway.V3WebhookHandler(webhooks, func(e gateway.V3Event) bool {
-		switch e.Type {
-		case gateway.V3ConnectionAuthorized, gateway.V3ConnectionFailed:
-			return connections.NotifyV3Connection(e)
-		}
-		return jobs.NotifyV3Transactions(e)
-	}))
-
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("adding health check: %w", err)
 	}
@@ -232,26 +192,19 @@ const (
 	UserAgentGateway = "consent-operator-gateway"
 )
 
-// gatewayClient reads through the manager's cache and writes (status.handoff) under
-// the gateway's own user agent.
-func gatewayClient(cfg *rest.Config, mgr ctrl.Manager) (client.Client, error) {
-	gcfg := rest.CopyConfig(cfg)
-	gcfg.UserAgent = UserAgentGateway
-	c, err := client.New(gcfg, client.Options{Scheme: mgr.GetScheme(), Cache: &client.CacheOptions{Reader: mgr.GetCache()}})
-	if err != nil {
-		return nil, fmt.Errorf("creating the gateway's client: %w", err)
-	}
-	return c, nil
-}
-
 // Run builds the manager and runs it until ctx is cancelled.
 func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	mgr, err := New(ctx, cfg, o)
-	if err != nil {
-		return err
+	return start(ctx, "manager", mgr, err)
+}
+
+// start runs a built component until ctx is cancelled.
+func start(ctx context.Context, component string, mgr ctrl.Manager, built error) error {
+	if built != nil {
+		return built
 	}
 	if err := mgr.Start(ctx); err != nil {
-		return fmt.Errorf("running manager: %w", err)
+		return fmt.Errorf("running the %s: %w", component, err)
 	}
 	return nil
 }
@@ -262,20 +215,4 @@ func responseMode(mode string) string {
 		return ""
 	}
 	return mode
-}
-
-// webhookVerifier trusts webhook signing keys only from the allow-listed JWKS URLs.
-func webhookVerifier(o Options) *webhooksig.Verifier {
-	allowed := map[string]string{}
-	for env, list := range map[bankingv1alpha1.Environment]string{
-		bankingv1alpha1.EnvironmentSandbox: o.TrueLayerWebhookJWKSSandbox,
-		bankingv1alpha1.EnvironmentLive:    o.TrueLayerWebhookJWKSLive,
-	} {
-		for _, u := range strings.Split(list, ",") {
-			if u = strings.TrimSpace(u); u != "" {
-				allowed[u] = string(env)
-			}
-		}
-	}
-	return &webhooksig.Verifier{Allowed: allowed, Now: o.Clock.Now}
 }

@@ -18,7 +18,7 @@ import (
 
 // metricsServerOptions configures the metrics endpoint: HTTPS with authentication and
 // authorization unless o.MetricsSecure is off.
-func metricsServerOptions(o Options) (metricsserver.Options, error) {
+func metricsServerOptions(o ServingOptions) (metricsserver.Options, error) {
 	if !o.MetricsSecure || o.MetricsAddr == "0" {
 		return metricsserver.Options{BindAddress: o.MetricsAddr}, nil
 	}

@@ -16,7 +16,7 @@ func TestMetricsServerOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := DefaultOptions()
 			tt.edit(&o)
-			got, err := metricsServerOptions(o)
+			got, err := metricsServerOptions(o.ServingOptions)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,12 +5,8 @@ package manager
 
 import (
 	"flag"
-	"net"
 	"os"
 	"time"
-
-	"github.com/consent-operator/consent-operator/internal/gateway"
-	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
 func envOr(key, def string) string {
@@ -22,16 +18,8 @@ func envOr(key, def string) string {
 
 // Options configure the manager. Every field has a command-line flag (see BindFlags).
 type Options struct {
-	// MetricsAddr is where Prometheus metrics are served ("0" disables).
-	MetricsAddr string
-	// MetricsSecure serves metrics over HTTPS to callers the apiserver authenticates
-	// and authorizes for `get /metrics`; off, they are plain HTTP for anyone.
-	MetricsSecure bool
-	// MetricsCertDir holds the metrics serving certificate and key (MetricsCertName,
-	// MetricsKeyName); empty means a self-signed certificate made at start.
-	MetricsCertDir, MetricsCertName, MetricsKeyName string
-	// ProbeAddr is where /healthz and /readyz are served ("0" disables).
-	ProbeAddr string
+	// ServingOptions are the metrics and health endpoints.
+	ServingOptions
 	// PprofAddr is where Go's profiler (/debug/pprof/) is served; "0", the default,
 	// disables it. Profiles show memory contents, so it is opt-in and belongs on
 	// loopback or behind port-forwarding.
@@ -58,27 +46,14 @@ type Options struct {
 	// ProviderTimeout bounds each provider HTTP request.
 	ProviderTimeout time.Duration
 
-	// GatewayAddr is where the gateway (connect links, OAuth callback, webhooks) listens.
-	GatewayAddr string
-	// GatewayListener, when set, is used instead of listening on GatewayAddr (tests and
-	// make dev pick a free port before they know the public URL).
-	GatewayListener net.Listener
-	// GatewayPublicURL is how users and providers reach the gateway.
+	// GatewayPublicURL is how users and providers reach the gateway (a separate
+	// process, `consent-operator gateway`): the manager publishes its links.
 	GatewayPublicURL string
 	// OperatorNamespace holds the operator's own Secrets (the state-signing key).
 	OperatorNamespace string
 	// StateKeySecret names the Secret holding the journey key (OAuth states, PKCE
 	// verifiers, handed-over codes, webhook tokens).
 	StateKeySecret string
-	// GatewayLimits are the gateway's token buckets per client address and per
-	// connection.
-	GatewayLimits gateway.Limits
-	// GatewayOutcomeWait bounds how long the page after the callback waits for the
-	// outcome before it says the connection is being finished.
-	GatewayOutcomeWait time.Duration
-	// TrueLayerWebhookJWKSSandbox and TrueLayerWebhookJWKSLive are the only JWKS URLs
-	// (comma separated) webhook signing keys are fetched from, per environment.
-	TrueLayerWebhookJWKSSandbox, TrueLayerWebhookJWKSLive string
 	// TrueLayerResponseMode is how TrueLayer returns the user: "form_post" (default:
 	// the code travels in a POST body, not in URLs that reach logs) or "query".
 	TrueLayerResponseMode string
@@ -110,38 +85,25 @@ type Options struct {
 // DefaultOptions returns the options a production deployment starts from.
 func DefaultOptions() Options {
 	return Options{
-		MetricsAddr:                 ":8443",
-		MetricsSecure:               true,
-		MetricsCertName:             "tls.crt",
-		MetricsKeyName:              "tls.key",
-		ProbeAddr:                   ":8081",
-		PprofAddr:                   "0",
-		MaxConcurrentReconciles:     4,
-		ProviderQPS:                 20,
-		ProviderBurst:               40,
-		ProviderTimeout:             30 * time.Second,
-		GatewayAddr:                 ":8082",
-		GatewayPublicURL:            "http://localhost:8082",
-		OperatorNamespace:           envOr("POD_NAMESPACE", "consent-operator-system"),
-		StateKeySecret:              "consent-operator-state-key",
-		GatewayOutcomeWait:          gateway.DefaultOutcomeWait,
-		TrueLayerResponseMode:       "form_post",
-		TrueLayerWebhookJWKSSandbox: webhooksig.TrueLayerSandboxJWKS,
-		TrueLayerWebhookJWKSLive:    webhooksig.TrueLayerLiveJWKS,
-		DataDir:                     "/var/lib/consent-operator",
-		PollInterval:                15 * time.Second,
-		GracefulShutdownTimeout:     30 * time.Second,
+		ServingOptions:          defaultServing(),
+		PprofAddr:               "0",
+		MaxConcurrentReconciles: 4,
+		ProviderQPS:             20,
+		ProviderBurst:           40,
+		ProviderTimeout:         30 * time.Second,
+		GatewayPublicURL:        "http://localhost:8082",
+		OperatorNamespace:       envOr("POD_NAMESPACE", "consent-operator-system"),
+		StateKeySecret:          "consent-operator-state-key",
+		TrueLayerResponseMode:   "form_post",
+		DataDir:                 "/var/lib/consent-operator",
+		PollInterval:            15 * time.Second,
+		GracefulShutdownTimeout: 30 * time.Second,
 	}
 }
 
 // BindFlags registers a flag for every option on fs, with o's values as defaults.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
-	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "Serve metrics over HTTPS, only to callers whose token may get /metrics (TokenReview and SubjectAccessReview); false serves plain HTTP to anyone.")
-	fs.StringVar(&o.MetricsCertDir, "metrics-cert-path", o.MetricsCertDir, "Directory holding the metrics serving certificate (watched for renewals); empty means a self-signed certificate.")
-	fs.StringVar(&o.MetricsCertName, "metrics-cert-name", o.MetricsCertName, "File name of the metrics serving certificate in --metrics-cert-path.")
-	fs.StringVar(&o.MetricsKeyName, "metrics-cert-key", o.MetricsKeyName, "File name of the metrics serving key in --metrics-cert-path.")
-	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the /healthz and /readyz endpoints bind to.")
+	o.ServingOptions.bindFlags(fs)
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, "Address Go's profiler (/debug/pprof/) binds to, for example 127.0.0.1:6060; \"0\" (the default) disables it. Profiles expose memory contents: keep it on loopback.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Enable leader election so that only one replica reconciles.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader-election Lease (default: the pod's namespace).")
@@ -153,18 +115,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.ProviderQPS, "provider-qps", o.ProviderQPS, "Maximum requests per second to each provider host.")
 	fs.IntVar(&o.ProviderBurst, "provider-burst", o.ProviderBurst, "Burst of requests allowed above --provider-qps.")
 	fs.DurationVar(&o.ProviderTimeout, "provider-timeout", o.ProviderTimeout, "Timeout of one provider HTTP request.")
-	fs.StringVar(&o.GatewayAddr, "gateway-bind-address", o.GatewayAddr, "Address the gateway (connect links, OAuth callback, webhooks) listens on.")
-	fs.StringVar(&o.GatewayPublicURL, "gateway-public-url", o.GatewayPublicURL, "URL users and providers reach the gateway at; its /callback is the OAuth redirect URI to register.")
+	fs.StringVar(&o.GatewayPublicURL, "gateway-public-url", o.GatewayPublicURL, "URL users and providers reach the gateway at (the gateway's --public-url); its /callback is the OAuth redirect URI to register.")
 	fs.StringVar(&o.OperatorNamespace, "operator-namespace", o.OperatorNamespace, "Namespace of the operator's own Secrets (default: $POD_NAMESPACE).")
-	fs.StringVar(&o.StateKeySecret, "state-key-secret", o.StateKeySecret, "Secret (in --operator-namespace) holding the OAuth state-signing key; created on first start.")
-	fs.Float64Var(&o.GatewayLimits.PerClient, "gateway-rate-per-client", gateway.DefaultPerClient, "Sustained gateway requests per second from one client address (negative: unlimited).")
-	fs.IntVar(&o.GatewayLimits.ClientBurst, "gateway-burst-per-client", gateway.DefaultClientBurst, "Burst of gateway requests from one client address.")
-	fs.Float64Var(&o.GatewayLimits.PerConnection, "gateway-rate-per-connection", gateway.DefaultPerConnection, "Sustained link opens and callbacks per second for one BankConnection (negative: unlimited).")
-	fs.IntVar(&o.GatewayLimits.ConnectionBurst, "gateway-burst-per-connection", gateway.DefaultConnectionBurst, "Burst of link opens and callbacks for one BankConnection.")
-	fs.DurationVar(&o.GatewayOutcomeWait, "gateway-outcome-wait", o.GatewayOutcomeWait, "How long the page after the OAuth callback waits for the outcome before it refreshes itself.")
+	fs.StringVar(&o.StateKeySecret, "state-key-secret", o.StateKeySecret, "Secret (in --operator-namespace) holding the journey key (OAuth states, PKCE, handed-over codes, webhook tokens); the manager creates it on first start.")
 	fs.StringVar(&o.TrueLayerResponseMode, "truelayer-response-mode", o.TrueLayerResponseMode, "How TrueLayer returns the user to the callback: form_post (the code in a POST body) or query.")
-	fs.StringVar(&o.TrueLayerWebhookJWKSSandbox, "truelayer-webhook-jwks-sandbox", o.TrueLayerWebhookJWKSSandbox, "JWKS URLs (comma separated) keys of Sandbox webhook signatures (Tl-Signature jku) may be fetched from; no other jku is accepted.")
-	fs.StringVar(&o.TrueLayerWebhookJWKSLive, "truelayer-webhook-jwks-live", o.TrueLayerWebhookJWKSLive, "JWKS URLs (comma separated) keys of Live webhook signatures may be fetched from.")
 	fs.StringVar(&o.Store, "store", o.Store, "Database for fetched data: a SQLite file (path or sqlite:///path) or a postgres:// DSN (prefer --store-dsn-file or $CONSENT_OPERATOR_STORE_DSN for DSNs with passwords). Default: SQLite in --data-dir.")
 	fs.StringVar(&o.StoreDSNFile, "store-dsn-file", o.StoreDSNFile, "File holding the database DSN (a mounted Secret).")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of the embedded SQLite store.")

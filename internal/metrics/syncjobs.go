@@ -12,7 +12,6 @@ type SyncJobs struct {
 	records  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	budget   *prometheus.GaugeVec
-	webhooks *prometheus.CounterVec
 }
 
 // NewSyncJobs creates the metrics and registers them with reg.
@@ -36,11 +35,7 @@ func NewSyncJobs(reg prometheus.Registerer) *SyncJobs {
 			Help: "Fewest unattended calls left in the rolling 24 hours over the accounts and endpoints of a connection.",
 		}, []string{"namespace", "connection"}),
 	}
-	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "consent_operator_webhooks_total",
-		Help: "Provider webhooks received by the gateway, by result (accepted, unknown, malformed, unauthenticated).",
-	}, []string{"result"})
-	reg.MustRegister(m.runs, m.records, m.duration, m.budget, m.webhooks)
+	reg.MustRegister(m.runs, m.records, m.duration, m.budget)
 	return m
 }
 
@@ -64,12 +59,4 @@ func (m *SyncJobs) Budget(namespace, connection string, remaining int) {
 		return
 	}
 	m.budget.WithLabelValues(namespace, connection).Set(float64(remaining))
-}
-
-// Webhook counts a webhook received by the gateway.
-func (m *SyncJobs) Webhook(result string) {
-	if m == nil {
-		return
-	}
-	m.webhooks.WithLabelValues(result).Inc()
 }

@@ -29,7 +29,7 @@ func managerContainer(t *testing.T, d *appsv1.Deployment) corev1.Container {
 func TestDeploymentSecurity(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
-			d := testenv.One[appsv1.Deployment](t, mustRender(t, vs.files...), "Deployment")
+			d := managerDeployment(t, mustRender(t, vs.files...))
 			pod := d.Spec.Template.Spec
 			psc := pod.SecurityContext
 			if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
@@ -108,7 +108,7 @@ func arg(c corev1.Container, flag string) (string, bool) {
 func TestStoreSettings(t *testing.T) {
 	t.Run("sqlite on a PVC", func(t *testing.T) {
 		objs := mustRender(t)
-		d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
+		d := managerDeployment(t, objs)
 		c := managerContainer(t, d)
 		if v, _ := arg(c, "--store"); v != "/var/lib/consent-operator/consent-operator.db" {
 			t.Errorf("--store = %q", v)
@@ -137,7 +137,7 @@ func TestStoreSettings(t *testing.T) {
 		if n := len(testenv.Find(objs, "PersistentVolumeClaim")); n != 0 {
 			t.Errorf("postgres install renders %d PVCs", n)
 		}
-		d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
+		d := managerDeployment(t, objs)
 		c := managerContainer(t, d)
 		if v, ok := arg(c, "--store"); ok {
 			t.Errorf("--store=%s given with postgres: the DSN must come from the Secret", v)
@@ -177,7 +177,6 @@ func TestManagerArgs(t *testing.T) {
 			"--metrics-bind-address":      ":8443",
 			"--metrics-secure":            "true",
 			"--health-probe-bind-address": ":8081",
-			"--gateway-bind-address":      ":8082",
 		}},
 		{name: "production", files: []string{productionValues}, want: map[string]string{
 			"--gateway-public-url":        "https://consent.example.com",
@@ -188,7 +187,7 @@ func TestManagerArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := managerContainer(t, testenv.One[appsv1.Deployment](t, mustRender(t, tt.files...), "Deployment"))
+			c := managerContainer(t, managerDeployment(t, mustRender(t, tt.files...)))
 			for flag, want := range tt.want {
 				if got, ok := arg(c, flag); !ok || got != want {
 					t.Errorf("%s = %q (set: %v), want %q", flag, got, ok, want)
@@ -204,7 +203,7 @@ func TestManagerArgs(t *testing.T) {
 func TestManagerArgsParse(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
-			c := managerContainer(t, testenv.One[appsv1.Deployment](t, mustRender(t, vs.files...), "Deployment"))
+			c := managerContainer(t, managerDeployment(t, mustRender(t, vs.files...)))
 			fs := flag.NewFlagSet("consent-operator", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			opts := manager.DefaultOptions()

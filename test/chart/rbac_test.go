@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -92,7 +91,7 @@ func TestClusterRoleEqualsGeneratedRole(t *testing.T) {
 // Kubernetes allows it.
 func TestNamespacedRoleIsPinned(t *testing.T) {
 	objs := mustRender(t)
-	role := testenv.One[rbacv1.Role](t, objs, "Role")
+	role := typed[rbacv1.Role](t, named(t, objs, "Role", "consent-operator-manager"))
 	checkNoWildcards(t, "Role", role.Rules)
 	want := []permission{
 		{"", "events", "", "create"}, {"", "events", "", "patch"},
@@ -115,7 +114,7 @@ func TestNamespacedRoleIsPinned(t *testing.T) {
 	if got := permissions(role.Rules); !slices.Equal(got, want) {
 		t.Errorf("Role permissions\n got %v\nwant %v", got, want)
 	}
-	binding := testenv.One[rbacv1.RoleBinding](t, objs, "RoleBinding")
+	binding := typed[rbacv1.RoleBinding](t, named(t, objs, "RoleBinding", "consent-operator-manager"))
 	if binding.RoleRef.Name != role.Name || len(binding.Subjects) != 1 || binding.Subjects[0].Name != "consent-operator" {
 		t.Errorf("RoleBinding does not bind the Role to the ServiceAccount: %+v", binding)
 	}
@@ -196,7 +195,7 @@ func TestNamespacedScope(t *testing.T) {
 			t.Errorf("watched Role grants %v, which the generated role does not", p)
 		}
 	}
-	d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
+	d := managerDeployment(t, objs)
 	if ns, ok := arg(managerContainer(t, d), "--namespace"); !ok || ns != "tenant-a" {
 		t.Errorf("manager --namespace %q, want tenant-a", ns)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -122,7 +121,7 @@ func TestServiceMonitorScrapesWithATokenOverTLS(t *testing.T) {
 			if sn, ok, _ := unstructured.NestedString(ep, "tlsConfig", "serverName"); ok && !strings.HasPrefix(sn, svc.GetName()+"."+svc.GetNamespace()+".") {
 				t.Errorf("serverName %s is not the Service %s", sn, svc.GetName())
 			}
-			d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
+			d := managerDeployment(t, objs)
 			c := managerContainer(t, d)
 			secure, _ := arg(c, "--metrics-secure")
 			if want := fmt.Sprint(tt.want["scheme"] == "https"); secure != want {
@@ -140,7 +139,7 @@ func TestServiceMonitorScrapesWithATokenOverTLS(t *testing.T) {
 
 // A certificate Secret is mounted where --metrics-cert-path points.
 func TestMetricsCertificateIsMounted(t *testing.T) {
-	d := testenv.One[appsv1.Deployment](t, mustRender(t, productionValues), "Deployment")
+	d := managerDeployment(t, mustRender(t, productionValues))
 	c := managerContainer(t, d)
 	path, ok := arg(c, "--metrics-cert-path")
 	if !ok {
@@ -160,7 +159,7 @@ func TestMetricsCertificateIsMounted(t *testing.T) {
 	if !mounted {
 		t.Errorf("consent-operator-metrics-tls is not mounted read-only at %s", path)
 	}
-	if _, ok := arg(managerContainer(t, testenv.One[appsv1.Deployment](t, mustRender(t), "Deployment")), "--metrics-cert-path"); ok {
+	if _, ok := arg(managerContainer(t, managerDeployment(t, mustRender(t))), "--metrics-cert-path"); ok {
 		t.Error("--metrics-cert-path without a certificate Secret")
 	}
 }
@@ -228,13 +227,13 @@ func ruleTo(peers []networkingv1.NetworkPolicyPeer) string {
 }
 
 // policies returns the rendered NetworkPolicies by name, checking each selects the
-// manager's pods (today the gateway's too).
+// pods of its component's Deployment (consent-operator-<component>).
 func policies(t *testing.T, objs []*unstructured.Unstructured) map[string]*networkingv1.NetworkPolicy {
 	t.Helper()
-	d := testenv.One[appsv1.Deployment](t, objs, "Deployment")
 	out := map[string]*networkingv1.NetworkPolicy{}
 	for _, o := range testenv.Find(objs, "NetworkPolicy") {
 		np := typed[networkingv1.NetworkPolicy](t, o)
+		d := componentDeployment(t, objs, strings.TrimPrefix(np.Name, "consent-operator-"))
 		if !reflect.DeepEqual(np.Spec.PodSelector.MatchLabels, d.Spec.Selector.MatchLabels) {
 			t.Errorf("%s selects %v, not the Deployment's pods %v", np.Name, np.Spec.PodSelector.MatchLabels, d.Spec.Selector.MatchLabels)
 		}
@@ -248,7 +247,7 @@ func policies(t *testing.T, objs []*unstructured.Unstructured) map[string]*netwo
 				t.Errorf("%s: an ingress rule opens every port: %+v", np.Name, r)
 			}
 			for _, p := range r.Ports {
-				if !slices.ContainsFunc(managerContainer(t, d).Ports, func(cp corev1.ContainerPort) bool { return cp.Name == p.Port.String() }) {
+				if !slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Ports, func(cp corev1.ContainerPort) bool { return cp.Name == p.Port.String() }) {
 					t.Errorf("%s: ingress port %s is no container port", np.Name, p.Port)
 				}
 			}
@@ -301,10 +300,11 @@ const (
 )
 
 // NetworkPolicies are on by default. The manager's pod is reachable only on metrics
-// (from Prometheus in the monitoring namespace), probes and the gateway port, and
-// reaches only the apiserver, DNS, the providers over HTTPS and (PostgreSQL) the
-// database. The gateway's policy opens only its port and needs only the apiserver
-// and DNS, ready for the gateway's own pods.
+// (from Prometheus in the monitoring namespace) and probes, and reaches only the
+// apiserver, DNS, the providers over HTTPS and (PostgreSQL) the database. The
+// gateway's pods are reachable on the gateway port from anyone, metrics from the same
+// scrapers and probes, and reach the apiserver, DNS and, over HTTPS, the providers'
+// JWKS; never the database.
 func TestNetworkPolicies(t *testing.T) {
 	tests := []struct {
 		name           string
@@ -320,7 +320,7 @@ func TestNetworkPolicies(t *testing.T) {
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
-			gatewayEgress: map[string]string{"TCP/443": "any", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
+			gatewayEgress: map[string]string{"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},
 		{
 			name:           "production",
@@ -330,7 +330,8 @@ func TestNetworkPolicies(t *testing.T) {
 				"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 				"TCP/3128": "192.0.2.10/32", "TCP/5432": "10.20.0.0/16",
 			},
-			gatewayEgress: map[string]string{"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
+			gatewayEgress: map[string]string{"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
+				"TCP/3128": "192.0.2.10/32"}, // the providers' JWKS, through the same proxy
 		},
 		{
 			name:           "metrics off, monitoring elsewhere",
@@ -339,7 +340,7 @@ func TestNetworkPolicies(t *testing.T) {
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
-			gatewayEgress: map[string]string{"TCP/443": "any", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
+			gatewayEgress: map[string]string{"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},
 		{
 			name: "scrapers in the release namespace",
@@ -351,7 +352,7 @@ func TestNetworkPolicies(t *testing.T) {
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
-			gatewayEgress: map[string]string{"TCP/443": "any", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
+			gatewayEgress: map[string]string{"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},
 	}
 	for _, tt := range tests {
@@ -370,8 +371,10 @@ func TestNetworkPolicies(t *testing.T) {
 			if got := egressRules(manager); !reflect.DeepEqual(got, tt.managerEgress) {
 				t.Errorf("manager egress\n got %v\nwant %v", got, tt.managerEgress)
 			}
-			if got, want := ingressRules(gateway), map[string]string{"TCP/gateway": "any"}; !reflect.DeepEqual(got, want) {
-				t.Errorf("gateway ingress\n got %v\nwant %v", got, want)
+			wantGateway := maps.Clone(tt.managerIngress)
+			wantGateway["TCP/gateway"] = "any"
+			if got := ingressRules(gateway); !reflect.DeepEqual(got, wantGateway) {
+				t.Errorf("gateway ingress\n got %v\nwant %v", got, wantGateway)
 			}
 			if got := egressRules(gateway); !reflect.DeepEqual(got, tt.gatewayEgress) {
 				t.Errorf("gateway egress\n got %v\nwant %v", got, tt.gatewayEgress)

@@ -106,3 +106,37 @@ Cluster) and the watched namespace's Role (scope Namespaced). */}}
   resources: [events]
   verbs: [create, patch]
 {{- end }}
+
+{{/* The gateway's pods: the same name and instance, component gateway. */}}
+{{- define "consent-operator.gatewaySelectorLabels" -}}
+app.kubernetes.io/name: {{ include "consent-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: gateway
+{{- end }}
+
+{{- define "consent-operator.gatewayLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "consent-operator.gatewaySelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: consent-operator
+{{- end }}
+
+{{- define "consent-operator.gatewayServiceAccountName" -}}
+{{- printf "%s-gateway" (include "consent-operator.fullname" .) }}
+{{- end }}
+
+{{/* The gateway's rules on namespaced resources (config/rbac/gateway/role.yaml, which
+controller-gen generates from internal/gateway/rbac.go): read connections and jobs,
+patch the status fields the gateway owns, record events. No Secrets. */}}
+{{- define "consent-operator.gatewayResourceRules" -}}
+- apiGroups: [banking.consent-operator.dev]
+  resources: [bankconnections, syncjobs]
+  verbs: [get, list, watch]
+- apiGroups: [banking.consent-operator.dev]
+  resources: [bankconnections/status, syncjobs/status]
+  verbs: [patch]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
