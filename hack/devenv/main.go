@@ -68,11 +68,14 @@ func run(ctx context.Context, args []string) (err error) {
 	opts.OperatorNamespace = "default"
 	gwOpts := manager.DefaultGatewayOptions()
 	gwOpts.Addr, gwOpts.PublicURL = "127.0.0.1:8082", opts.GatewayPublicURL
-	gwOpts.MetricsAddr, gwOpts.MetricsSecure, gwOpts.ProbeAddr = "127.0.0.1:8083", false, "127.0.0.1:8084"
+	gwOpts.MetricsSecure = false
 	gwOpts.OperatorNamespace = opts.OperatorNamespace
 	opts.DataDir = "" // under --dir unless --data-dir is given
 	fs := flag.NewFlagSet("devenv", flag.ContinueOnError)
 	opts.BindFlags(fs)
+	fs.StringVar(&gwOpts.Addr, "gateway-bind-address", gwOpts.Addr, "Address the gateway listens on.")
+	fs.StringVar(&gwOpts.MetricsAddr, "gateway-metrics-bind-address", "127.0.0.1:8083", "Address of the gateway's metrics (plain HTTP, loopback); \"0\" disables them.")
+	fs.StringVar(&gwOpts.ProbeAddr, "gateway-health-probe-bind-address", "127.0.0.1:8084", "Address of the gateway's /healthz and /readyz; \"0\" disables them.")
 	dir := fs.String("dir", "", "Directory of the kubeconfig and the SQLite store (default: bin/dev in the repository).")
 	keepDefault, _ := strconv.ParseBool(os.Getenv(keepStoreEnv))
 	keepStore := fs.Bool("keep-store", keepDefault, "Keep the SQLite store of earlier runs instead of starting with an empty one (also $"+keepStoreEnv+"=true).")

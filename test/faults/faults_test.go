@@ -117,11 +117,10 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log"), Args: []string{
-		"--metrics-bind-address=0", "--gateway-bind-address=" + gatewayAddr, "--gateway-public-url=" + gatewayURL,
+		"--metrics-bind-address=0", "--gateway-public-url=" + gatewayURL,
 		"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"),
-		"--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL, "--truelayer-webhook-jwks-sandbox=" + sb.URL + sandbox.WebhookJWKSPath,
+		"--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
 		fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency), "--provider-timeout=" + providerTimeout.String(),
-		"--gateway-rate-per-client=-1", "--gateway-rate-per-connection=-1",
 	}}
 	defer func() {
 		if err := mgr.Stop(); err != nil {
@@ -129,6 +128,16 @@ func TestFaults(t *testing.T) {
 		}
 	}()
 	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The gateway, its own process as in a cluster; the kills below hit the manager only.
+	gw := harness.Gateway(binary, cp.Kubeconfig, filepath.Join(dir, "gateway.log"), gatewayAddr, gatewayURL, operatorNS, sb.URL+sandbox.WebhookJWKSPath)
+	defer func() {
+		if err := gw.Stop(); err != nil {
+			t.Log(err)
+		}
+	}()
+	if err := gw.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 

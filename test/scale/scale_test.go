@@ -251,11 +251,9 @@ func TestScale(t *testing.T) {
 	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log")}
 	managerArgs := func(qps float64) []string {
 		return []string{
-			"--metrics-bind-address=" + metricsAddr, "--gateway-bind-address=" + gatewayAddr, "--gateway-public-url=" + gatewayURL,
-			"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"), "--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL, "--truelayer-webhook-jwks-sandbox=" + sb.URL + sandbox.WebhookJWKSPath,
+			"--metrics-bind-address=" + metricsAddr, "--gateway-public-url=" + gatewayURL,
+			"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"), "--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
 			fmt.Sprintf("--max-concurrent-reconciles=%d", conc), fmt.Sprintf("--provider-qps=%g", qps), fmt.Sprintf("--provider-burst=%d", int(2*qps)),
-			// Thousands of users from one address, each journey once: no gateway buckets.
-			"--gateway-rate-per-client=-1", "--gateway-rate-per-connection=-1",
 		}
 	}
 	mgr.Args = managerArgs(*flagQPS)
@@ -269,6 +267,16 @@ func TestScale(t *testing.T) {
 		}
 	}()
 	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The gateway, its own process as in a cluster (restarts below hit the manager only).
+	gw := harness.Gateway(binary, cp.Kubeconfig, filepath.Join(dir, "gateway.log"), gatewayAddr, gatewayURL, operatorNS, sb.URL+sandbox.WebhookJWKSPath)
+	defer func() {
+		if err := gw.Stop(); err != nil {
+			t.Log(err)
+		}
+	}()
+	if err := gw.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	users := &harness.Users{SB: sb, GatewayURL: gatewayURL, Concurrency: conc}

@@ -45,7 +45,19 @@ func FreePort() (string, error) {
 	return addr, nil
 }
 
-// Manager runs the consent-operator binary as a child process.
+// Gateway is the consent-operator binary's gateway subcommand as a child process,
+// serving on addr for publicURL, with no gateway rate limits (thousands of users come
+// from one address here, each journey once).
+func Gateway(binary, kubeconfig, logPath, addr, publicURL, operatorNamespace, jwks string) *Manager {
+	return &Manager{Binary: binary, Kubeconfig: kubeconfig, LogPath: logPath, Args: []string{
+		"gateway", "--metrics-bind-address=0", "--bind-address=" + addr, "--public-url=" + publicURL,
+		"--operator-namespace=" + operatorNamespace, "--truelayer-webhook-jwks-sandbox=" + jwks,
+		"--rate-per-client=-1", "--rate-per-connection=-1",
+	}}
+}
+
+// Manager runs the consent-operator binary (the manager, or with Args starting with
+// "gateway" the gateway) as a child process.
 type Manager struct {
 	Binary     string
 	Kubeconfig string
