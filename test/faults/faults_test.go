@@ -132,14 +132,7 @@ func TestFaults(t *testing.T) {
 	}
 	// The gateway, its own process as in a cluster; the kills below hit the manager only.
 	gw := harness.Gateway(binary, cp.Kubeconfig, filepath.Join(dir, "gateway.log"), gatewayAddr, gatewayURL, operatorNS, sb.URL+sandbox.WebhookJWKSPath)
-	defer func() {
-		if err := gw.Stop(); err != nil {
-			t.Log(err)
-		}
-	}()
-	if err := gw.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	harness.RunUntilCleanup(ctx, t, gw)
 
 	// Which connections ever reported what (every version the watch delivers).
 	var mu sync.Mutex

@@ -271,14 +271,7 @@ func TestScale(t *testing.T) {
 	}
 	// The gateway, its own process as in a cluster (restarts below hit the manager only).
 	gw := harness.Gateway(binary, cp.Kubeconfig, filepath.Join(dir, "gateway.log"), gatewayAddr, gatewayURL, operatorNS, sb.URL+sandbox.WebhookJWKSPath)
-	defer func() {
-		if err := gw.Stop(); err != nil {
-			t.Log(err)
-		}
-	}()
-	if err := gw.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	harness.RunUntilCleanup(ctx, t, gw)
 	users := &harness.Users{SB: sb, GatewayURL: gatewayURL, Concurrency: conc}
 	if err := harness.StartUsers(ctx, cp.Config, scaleNS, users); err != nil {
 		t.Fatal(err)

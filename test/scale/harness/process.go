@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/repo"
@@ -54,6 +55,19 @@ func Gateway(binary, kubeconfig, logPath, addr, publicURL, operatorNamespace, jw
 		"--operator-namespace=" + operatorNamespace, "--truelayer-webhook-jwks-sandbox=" + jwks,
 		"--rate-per-client=-1", "--rate-per-connection=-1",
 	}}
+}
+
+// RunUntilCleanup starts p and stops it when the test ends.
+func RunUntilCleanup(ctx context.Context, t testing.TB, p *Manager) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := p.Stop(); err != nil {
+			t.Log(err)
+		}
+	})
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Manager runs the consent-operator binary (the manager, or with Args starting with
