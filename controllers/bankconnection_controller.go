@@ -120,7 +120,11 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			retErr = err
 		}
 		if retErr == nil {
-			r.Metrics.Observe(bc)
+			var tokenExpiresAt time.Time
+			if s.snap.HasTokens {
+				tokenExpiresAt = s.snap.Tokens.ExpiresAt
+			}
+			r.Metrics.Observe(bc, tokenExpiresAt)
 		}
 	}()
 

@@ -144,8 +144,6 @@ func (r *BankConnectionReconciler) storeGrant(ctx context.Context, s *connection
 		return err
 	}
 	s.snap = snap
-	tok := tokenStatus(bc)
-	tok.ExpiresAt, tok.LastRefreshAt, tok.NextRefreshAt = timePtr(t.ExpiresAt), timePtr(s.now), nil
 	return nil
 }
 

@@ -83,14 +83,14 @@ func TestBankConnectionLifecycle(t *testing.T) {
 		poke(t, alice)
 		poke(t, bob)
 		waitFor(t, alice, func(bc *bankingv1alpha1.BankConnection) error {
-			if bc.Status.Token == nil || bc.Status.Token.LastRefreshAt == nil || !bc.Status.Token.LastRefreshAt.Time.Equal(clk.Now().Truncate(time.Second)) {
-				return fmt.Errorf("not refreshed at %s yet: %+v", clk.Now(), bc.Status.Token)
+			if at := refreshedAt(t, bc); !at.Equal(clk.Now().Truncate(time.Second)) {
+				return fmt.Errorf("not refreshed at %s yet (last %s)", clk.Now(), at)
 			}
 			return isReady(bc)
 		})
 		waitFor(t, bob, func(bc *bankingv1alpha1.BankConnection) error {
-			if bc.Status.Token == nil || bc.Status.Token.LastRefreshAt == nil || !bc.Status.Token.LastRefreshAt.Time.Equal(clk.Now().Truncate(time.Second)) {
-				return fmt.Errorf("not refreshed at %s yet", clk.Now())
+			if at := refreshedAt(t, bc); !at.Equal(clk.Now().Truncate(time.Second)) {
+				return fmt.Errorf("not refreshed at %s yet (last %s)", clk.Now(), at)
 			}
 			return nil
 		})
@@ -114,7 +114,7 @@ func TestBankConnectionLifecycle(t *testing.T) {
 		now := clk.Now().Truncate(time.Second)
 		for _, bc := range []*bankingv1alpha1.BankConnection{alice, bob} {
 			waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
-				if bc.Status.Token == nil || bc.Status.Token.LastRefreshAt == nil || bc.Status.Token.LastRefreshAt.Time.Before(now) {
+				if refreshedAt(t, bc).Before(now) {
 					return fmt.Errorf("not refreshed after the jump to %s", now)
 				}
 				return nil

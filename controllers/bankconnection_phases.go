@@ -52,10 +52,6 @@ func (r *BankConnectionReconciler) phaseTokenSecret(ctx context.Context, s *conn
 		return r.fail(ctx, s, err)
 	}
 	s.sealer, s.snap = sealer, snap
-	if snap.HasTokens {
-		tok := tokenStatus(s.bc)
-		tok.ExpiresAt = timePtr(snap.Tokens.ExpiresAt)
-	}
 	return false, nil
 }
 
@@ -245,7 +241,10 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 	if c := bc.Status.Consent; consentKnown(s) && !s.now.Before(c.ExpiresAt.Time) {
 		return false, nil // expired: phaseConsentWindow stalls without calling the provider
 	}
-	tok := tokenStatus(bc)
+	tok := bc.Status.Token
+	if tok == nil {
+		tok = &bankingv1alpha1.TokenStatus{}
+	}
 	req := openRequest(bc)
 	forced := req.open()
 	d := consent.DecideRefresh(s.now, consent.RefreshState{
@@ -259,7 +258,6 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 		Forced:          forced || s.interrupted,
 		HasRefreshToken: s.snap.Tokens.RefreshToken != "",
 	})
-	tok.NextRefreshAt = timePtr(d.At)
 	if !d.Now {
 		s.requeueAt(d.At)
 		return false, nil
@@ -318,23 +316,19 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	if tokens.RefreshToken == "" {
 		tokens.RefreshToken = fresh.Tokens.RefreshToken
 	}
-	if err := r.Tokens.Save(ctx, bc, tokens, s.sealer); err != nil {
+	if err := r.Tokens.Save(ctx, bc, tokens, s.sealer, s.now); err != nil {
 		// The marker stays: the next reconcile reports the interruption.
 		return false, fmt.Errorf("storing refreshed tokens: %w", err)
 	}
 	r.Metrics.Refreshed(string(bc.Spec.Provider), nil, "")
 	s.changed = true
-	s.snap.Tokens, s.snap.InFlight, s.interrupted = tokens, false, false
-	tok := tokenStatus(bc)
-	tok.ExpiresAt = timePtr(tokens.ExpiresAt)
-	tok.LastRefreshAt = timePtr(s.now)
+	s.snap.Tokens, s.snap.InFlight, s.snap.RefreshedAt, s.interrupted = tokens, false, s.now, false
 	resetFailures(bc)
 	d := consent.DecideRefresh(s.now, consent.RefreshState{
 		Key: string(bc.UID), Policy: orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
 		RenewBefore: renewBefore(bc), TokenExpiresAt: tokens.ExpiresAt, LastRefreshAt: s.now,
 		HasRefreshToken: tokens.RefreshToken != "",
 	})
-	tok.NextRefreshAt = timePtr(d.At)
 	s.requeueAt(d.At)
 	return false, nil
 }
@@ -481,13 +475,10 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 		return false, false, nil
 	}
 	if ext.Tokens != nil {
-		if err := r.Tokens.Save(ctx, bc, *ext.Tokens, s.sealer); err != nil {
+		if err := r.Tokens.Save(ctx, bc, *ext.Tokens, s.sealer, s.now); err != nil {
 			return false, false, fmt.Errorf("storing tokens from the extension: %w", err)
 		}
-		s.snap.Tokens = *ext.Tokens
-		tok := tokenStatus(bc)
-		tok.ExpiresAt = timePtr(ext.Tokens.ExpiresAt)
-		tok.LastRefreshAt = timePtr(s.now)
+		s.snap.Tokens, s.snap.RefreshedAt = *ext.Tokens, s.now
 	}
 	if !ext.ExpiresAt.IsZero() {
 		c.ExpiresAt = timePtr(ext.ExpiresAt)
@@ -589,10 +580,6 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 		retry = s.now.Add(pe.RetryAfter)
 	}
 	s.requeueAt(retry)
-	if tok.NextRefreshAt != nil && tok.NextRefreshAt.Time.Before(retry) {
-		// What the next reconcile will compute, so it writes nothing new.
-		tok.NextRefreshAt = timePtr(retry)
-	}
 	reason := bankingv1alpha1.ReasonProviderUnavailable
 	if pe.Class == provider.ClassRateLimited {
 		reason = bankingv1alpha1.ReasonRateLimited
@@ -670,8 +657,8 @@ func session(s *connectionScope) provider.Session {
 
 // lastRefresh is when the refresh token was last used or issued.
 func lastRefresh(s *connectionScope) time.Time {
-	if t := s.bc.Status.Token; t != nil && t.LastRefreshAt != nil {
-		return t.LastRefreshAt.Time
+	if !s.snap.RefreshedAt.IsZero() {
+		return s.snap.RefreshedAt
 	}
 	if c := s.bc.Status.Consent; c != nil && c.CreatedAt != nil {
 		return c.CreatedAt.Time

@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -79,4 +80,44 @@ func TestDataLeavesWithTheConnection(t *testing.T) {
 		}
 		return nil
 	})
+	// Its series leave with it: the connection's (conditions, expiry, the job budget's)
+	// once it is deleted, the job's once the job is.
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if got := seriesOf(t, ns, "olga"); len(got) != 0 {
+			return fmt.Errorf("series of the deleted connection: %v", got)
+		}
+		return nil
+	})
+	if got := seriesOf(t, ns, "olga-once"); len(got) == 0 {
+		t.Fatal("the job's run series are missing before the job is deleted: the check below could not fail")
+	}
+	deleteAndWait(t, jobs[0])
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if got := seriesOf(t, ns, "olga-once"); len(got) != 0 {
+			return fmt.Errorf("series of the deleted SyncJob: %v", got)
+		}
+		return nil
+	})
+	if got := seriesOf(t, ns, "quin"); len(got) == 0 {
+		t.Fatal("the remaining connection has no series")
+	}
+}
+
+// seriesOf lists the metric series (family names) of one object: namespace, and name
+// or connection.
+func seriesOf(t *testing.T, namespace, name string) []string {
+	t.Helper()
+	families, err := crmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if labelValue(m, "namespace") == namespace && (labelValue(m, "name") == name || labelValue(m, "connection") == name) {
+				out = append(out, f.GetName())
+			}
+		}
+	}
+	return out
 }

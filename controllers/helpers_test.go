@@ -17,6 +17,7 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/testenv"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
 var nsCounter atomic.Int32
@@ -142,4 +143,26 @@ func callsTo(endpoint string) int64 {
 func isConnectLink(bc *bankingv1alpha1.BankConnection) bool {
 	a := bc.Status.Authorization
 	return a != nil && len(a.Nonce) >= 43 && bc.Status.ConnectURL == gatewayURL+"/connect/"+a.Nonce
+}
+
+// refreshedAt is when bc's tokens were last obtained, from its token Secret (status
+// holds no per-refresh times); zero before the first.
+func refreshedAt(t *testing.T, bc *bankingv1alpha1.BankConnection) time.Time {
+	t.Helper()
+	sec := &corev1.Secret{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: bc.Namespace, Name: tokensecret.Name(bc)}, sec); err != nil {
+		return time.Time{}
+	}
+	return tokensecret.RefreshedAt(sec)
+}
+
+// tokenExpiresAt is when bc's access token expires, from its token Secret.
+func tokenExpiresAt(t *testing.T, bc *bankingv1alpha1.BankConnection) time.Time {
+	t.Helper()
+	sec := &corev1.Secret{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: bc.Namespace, Name: tokensecret.Name(bc)}, sec); err != nil {
+		return time.Time{}
+	}
+	exp, _ := time.Parse(time.RFC3339, string(sec.Data[tokensecret.KeyExpiresAt]))
+	return exp
 }

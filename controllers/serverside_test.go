@@ -312,17 +312,17 @@ func assertNoTokenSecret(t *testing.T, bc *bankingv1alpha1.BankConnection) {
 	}
 }
 
-func deleteAndWait(t *testing.T, bc *bankingv1alpha1.BankConnection) {
+func deleteAndWait(t *testing.T, obj client.Object) {
 	t.Helper()
-	if err := env.Client.Delete(context.Background(), bc); err != nil {
-		t.Fatalf("deleting %s: %v", bc.Name, err)
+	if err := env.Client.Delete(context.Background(), obj); err != nil {
+		t.Fatalf("deleting %s: %v", obj.GetName(), err)
 	}
 	testenv.Eventually(t, 30*time.Second, func() error {
-		err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(bc), &bankingv1alpha1.BankConnection{})
+		err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object))
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("%s still there (err %v)", bc.Name, err)
+		return fmt.Errorf("%s still there (err %v)", obj.GetName(), err)
 	})
 }
 

@@ -193,8 +193,8 @@ func TestTwoJobsShareTheBudget(t *testing.T) {
 		poke(t, bc)
 		// The token is refreshed before the job runs, so no call races a refresh.
 		waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
-			if tok := bc.Status.Token; tok == nil || tok.ExpiresAt == nil || !tok.ExpiresAt.After(clk.Now().Add(2*time.Minute)) {
-				return fmt.Errorf("token not refreshed yet: %+v", bc.Status.Token)
+			if exp := tokenExpiresAt(t, bc); !exp.After(clk.Now().Add(2 * time.Minute)) {
+				return fmt.Errorf("token not refreshed yet (expires %s)", exp)
 			}
 			return nil
 		})

@@ -62,6 +62,9 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	logger := log.FromContext(ctx)
 	sj := &bankingv1alpha1.SyncJob{}
 	if err := r.Get(ctx, req.NamespacedName, sj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.ForgetJob(req.Namespace, req.Name) // deleted: its series go with it
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := sj.DeepCopy()

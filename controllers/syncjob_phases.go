@@ -236,6 +236,7 @@ func (r *SyncJobReconciler) readyConnection(ctx context.Context, sj *bankingv1al
 	name := sj.Spec.ConnectionRef.Name
 	if err := r.Get(ctx, types.NamespacedName{Namespace: sj.Namespace, Name: name}, bc); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.Metrics.ForgetConnection(sj.Namespace, name) // its budget series outlive it otherwise
 			return nil, fmt.Sprintf("BankConnection %s does not exist", name), nil
 		}
 		return nil, "", fmt.Errorf("reading BankConnection %s: %w", name, err)

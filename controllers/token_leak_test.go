@@ -117,7 +117,7 @@ func tokenLeakLifecycle(t *testing.T, tokensFile string) {
 
 	refreshedSince := func(at time.Time) func(*bankingv1alpha1.BankConnection) error {
 		return func(bc *bankingv1alpha1.BankConnection) error {
-			if tok := bc.Status.Token; tok == nil || tok.LastRefreshAt == nil || tok.LastRefreshAt.Time.Before(at.Truncate(time.Second)) {
+			if refreshedAt(t, bc).Before(at.Truncate(time.Second)) {
 				return fmt.Errorf("not refreshed since %s", at)
 			}
 			return nil

@@ -335,7 +335,7 @@ type BankConnectionStatus struct {
 	// +optional
 	Consent *ConsentStatus `json:"consent,omitempty"`
 
-	// Token describes the access token kept in the token Secret (never its value).
+	// Token is the refresh bookkeeping while refreshes fail (never a token's value); empty while they succeed.
 	// +optional
 	Token *TokenStatus `json:"token,omitempty"`
 
@@ -587,17 +587,13 @@ const (
 	ConsentRevoked ConsentState = "Revoked"
 )
 
-// TokenStatus describes the access token (never its value).
+// TokenStatus is the refresh bookkeeping while refreshes fail (never a token's value).
+//
+// It holds no per-refresh times: a successful refresh writes only the token Secret
+// (the tokens, their expires_at, the refreshed-at annotation), so it costs the
+// apiserver no status write. The access token's expiry is the metric
+// consent_operator_token_expiry_timestamp_seconds.
 type TokenStatus struct {
-	// ExpiresAt is when the current access token expires.
-	// +optional
-	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
-	// LastRefreshAt is when the tokens were last refreshed.
-	// +optional
-	LastRefreshAt *metav1.Time `json:"lastRefreshAt,omitempty"`
-	// NextRefreshAt is when the next refresh is due.
-	// +optional
-	NextRefreshAt *metav1.Time `json:"nextRefreshAt,omitempty"`
 	// FailedAttempts counts consecutive failed refreshes; it drives the backoff.
 	// +optional
 	FailedAttempts int32 `json:"failedAttempts,omitempty"`

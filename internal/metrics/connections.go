@@ -53,7 +53,9 @@ func NewConnections(reg prometheus.Registerer) *Connections {
 }
 
 // Observe records a connection's current expiry times and conditions.
-func (m *Connections) Observe(bc *bankingv1alpha1.BankConnection) {
+// tokenExpiresAt is the access token's expiry (zero: no token), read from the token
+// Secret: status holds no per-refresh times.
+func (m *Connections) Observe(bc *bankingv1alpha1.BankConnection, tokenExpiresAt time.Time) {
 	if m == nil {
 		return
 	}
@@ -63,8 +65,8 @@ func (m *Connections) Observe(bc *bankingv1alpha1.BankConnection) {
 	} else {
 		m.consentExpiry.DeleteLabelValues(bc.Namespace, bc.Name, p)
 	}
-	if t := bc.Status.Token; t != nil && t.ExpiresAt != nil {
-		m.tokenExpiry.WithLabelValues(bc.Namespace, bc.Name, p).Set(unix(t.ExpiresAt))
+	if !tokenExpiresAt.IsZero() {
+		m.tokenExpiry.WithLabelValues(bc.Namespace, bc.Name, p).Set(float64(tokenExpiresAt.Unix()))
 	} else {
 		m.tokenExpiry.DeleteLabelValues(bc.Namespace, bc.Name, p)
 	}

@@ -60,3 +60,22 @@ func (m *SyncJobs) Budget(namespace, connection string, remaining int) {
 	}
 	m.budget.WithLabelValues(namespace, connection).Set(float64(remaining))
 }
+
+// ForgetJob drops a deleted SyncJob's series.
+func (m *SyncJobs) ForgetJob(namespace, name string) {
+	if m == nil {
+		return
+	}
+	match := prometheus.Labels{"namespace": namespace, "name": name}
+	m.runs.DeletePartialMatch(match)
+	m.records.DeletePartialMatch(match)
+	m.duration.DeletePartialMatch(match)
+}
+
+// ForgetConnection drops the budget series of a connection that no longer exists.
+func (m *SyncJobs) ForgetConnection(namespace, connection string) {
+	if m == nil {
+		return
+	}
+	m.budget.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "connection": connection})
+}

@@ -18,7 +18,9 @@ var ErrNotFound = errors.New("not found")
 
 // ConnectionInfo describes a connection (v1 credentials or v3 data connection).
 type ConnectionInfo struct {
-	ID            string    `json:"id"`
+	ID string `json:"id"`
+	// Label is the name the test gave the journey that created it (AuthorizeRequest.Label).
+	Label         string    `json:"label,omitempty"`
 	API           string    `json:"api"` // "v1" or "v3"
 	ClientID      string    `json:"client_id"`
 	ConsentID     string    `json:"consent_id"`
@@ -41,7 +43,7 @@ func (s *Server) info(c *connection, now time.Time) ConnectionInfo {
 		api = "v3"
 	}
 	return ConnectionInfo{
-		ID: c.id, API: api, ClientID: c.clientID, ConsentID: c.consentID, User: c.user.username,
+		ID: c.id, Label: c.label, API: api, ClientID: c.clientID, ConsentID: c.consentID, User: c.user.username,
 		ProviderID: c.provider.ID, Scopes: append([]string(nil), c.scopes...), Status: c.statusLocked(now),
 		CreatedAt: c.createdAt, ExpiresAt: c.expiresAt, AuthTime: c.authTime, ExtendOutcome: c.extendOutcome,
 		ErrorCode: c.user.errorCode,
@@ -195,6 +197,10 @@ type AuthorizeRequest struct {
 	Username      string `json:"username"`
 	Password      string `json:"password"`
 	CodeChallenge string `json:"code_challenge"`
+	// Label names the journey for the test (for instance its BankConnection), so a
+	// harness can tell which of its connections an error counted against
+	// (ConnectionInfo.Label); no provider API shows it.
+	Label string `json:"label,omitempty"`
 }
 
 // Authorize returns an authorization code as the dialog would have issued it.
@@ -221,7 +227,7 @@ func (s *Server) Authorize(req AuthorizeRequest) (string, error) {
 	}
 	c := s.issueCode(&authCode{
 		clientID: req.ClientID, redirectURI: req.RedirectURI, scopes: req.Scopes, provider: p, user: user,
-		codeChallenge: req.CodeChallenge, authTime: s.clock.Now(),
+		codeChallenge: req.CodeChallenge, authTime: s.clock.Now(), label: req.Label,
 	})
 	return c.value, nil
 }

@@ -22,6 +22,7 @@ const (
 // one client. Its fields are guarded by mu.
 type connection struct {
 	id        string // credentials_id
+	label     string // the test's name for it (AuthorizeRequest.Label); not part of any API
 	clientID  string
 	consentID string
 	provider  *provider
@@ -80,6 +81,8 @@ type authCode struct {
 	authTime      time.Time
 	// reauthConn is set when the code re-authorises an existing connection.
 	reauthConn *connection
+	// label is the test's name for the journey (AuthorizeRequest.Label).
+	label string
 }
 
 func randomHex(n int) string {

@@ -122,6 +122,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, clientID, 
 func (s *Server) newConnection(c *authCode, now time.Time) *connection {
 	conn := &connection{
 		id:              newCredentialsID(),
+		label:           c.label,
 		clientID:        c.clientID,
 		consentID:       newUUID(),
 		provider:        c.provider,

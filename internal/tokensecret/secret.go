@@ -29,6 +29,21 @@ const AnnotationRefreshInFlight = "banking.consent-operator.dev/refresh-in-fligh
 // journey (RFC 3339). Refreshes keep it; a new consent journey replaces it.
 const AnnotationGrantedAt = "banking.consent-operator.dev/granted-at"
 
+// AnnotationRefreshedAt records when the Secret's tokens were obtained (RFC 3339): a
+// refresh's start, a consent journey's completion, an extension. It is written with
+// the tokens, in the same write, so a refresh costs no status write: the connection's
+// status changes only when something its readers act on does.
+const AnnotationRefreshedAt = "banking.consent-operator.dev/refreshed-at"
+
+// RefreshedAt returns when s's tokens were obtained: the refreshed-at annotation, else
+// the grant time, else zero.
+func RefreshedAt(s *corev1.Secret) time.Time {
+	if t, err := time.Parse(time.RFC3339, s.Annotations[AnnotationRefreshedAt]); err == nil {
+		return t
+	}
+	return GrantedAt(s)
+}
+
 // AnnotationJourney records which consent journey (its nonce) issued the Secret's
 // tokens. Written with the tokens, by the BankConnection reconciler.
 const AnnotationJourney = "banking.consent-operator.dev/journey"

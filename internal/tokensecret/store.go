@@ -37,6 +37,8 @@ type Snapshot struct {
 	InFlight bool
 	// GrantedAt is when the consent journey that issued these tokens completed.
 	GrantedAt time.Time
+	// RefreshedAt is when these tokens were obtained (AnnotationRefreshedAt).
+	RefreshedAt time.Time
 }
 
 // Sealer returns the connection's Sealer, or nil when encryption is not configured.
@@ -88,35 +90,43 @@ func (st *Store) Load(ctx context.Context, bc *bankingv1alpha1.BankConnection, s
 	if err != nil {
 		return Snapshot{}, &UnusableError{fmt.Sprintf("token Secret %s: %v", s.Name, err)}
 	}
-	return Snapshot{Secret: s, Tokens: t, HasTokens: ok, InFlight: RefreshInFlight(s), GrantedAt: GrantedAt(s)}, nil
+	return Snapshot{Secret: s, Tokens: t, HasTokens: ok, InFlight: RefreshInFlight(s), GrantedAt: GrantedAt(s), RefreshedAt: RefreshedAt(s)}, nil
 }
 
 // saveBackoff bounds Save's retries: about 10 s in all, enough to ride out a conflict
 // storm or an apiserver restart.
 var saveBackoff = wait.Backoff{Steps: 8, Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.2}
 
-// Save stores t, creating the Secret if needed and clearing the in-flight marker.
-// Every failure but an unusable Secret is retried with a fresh read: losing a rotated
-// refresh token is not an option, so a conflict or a brief apiserver outage never makes
-// Save give up at once.
-func (st *Store) Save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer) error {
-	return st.save(ctx, bc, t, sealer, grant{})
+// Save stores t, obtained at obtained, creating the Secret if needed and clearing the
+// in-flight marker. Every failure but an unusable Secret is retried with a fresh read:
+// losing a rotated refresh token is not an option, so a conflict or a brief apiserver
+// outage never makes Save give up at once.
+func (st *Store) Save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, obtained time.Time) error {
+	return st.save(ctx, bc, t, sealer, grant{obtained: obtained})
 }
 
 // SaveGrant stores the tokens of a completed consent journey, recording when it
 // completed (so the reconciler reads the new consent's times) and which journey it
 // was (so a reconcile that crashed after this write never redeems the code twice).
 func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time, journeyNonce string) error {
-	return st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce})
+	return st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce, obtained: at})
 }
 
-// grant is what a consent journey records on the Secret; zero for a refresh.
+// grant is what a write of tokens records on the Secret: when they were obtained and,
+// for a consent journey, when and by which journey they were granted.
 type grant struct {
-	at      time.Time
-	journey string
+	at       time.Time
+	journey  string
+	obtained time.Time
 }
 
 func (g grant) apply(s *corev1.Secret) {
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	if !g.obtained.IsZero() {
+		s.Annotations[AnnotationRefreshedAt] = g.obtained.UTC().Format(time.RFC3339)
+	}
 	if g.at.IsZero() {
 		return
 	}

@@ -88,7 +88,7 @@ func operatorSamples(t *testing.T, fixtures []*unstructured.Unstructured) []samp
 		if err := yaml.UnmarshalStrict(data, &bc); err != nil {
 			t.Fatalf("fixture %s is not a valid BankConnection: %v", u.GetName(), err)
 		}
-		m.Observe(&bc)
+		m.Observe(&bc, time.Time{}) // the token's expiry comes from its Secret, which fixtures do not have
 	}
 	m.Refreshed(string(bankingv1alpha1.ProviderTrueLayer), errors.New("503"), bankingv1alpha1.ReasonProviderUnavailable)
 	m.Refreshed(string(bankingv1alpha1.ProviderTrueLayer), nil, "")

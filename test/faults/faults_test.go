@@ -40,6 +40,7 @@ var (
 	flagBinary   = flag.String("faults.manager-binary", "", "prebuilt consent-operator binary (default: go build ./cmd/consent-operator)")
 	flagSeed     = flag.Uint64("faults.seed", 0, "seed of the kill moments (0: from the clock; printed)")
 	flagJobs     = flag.Int("faults.jobs", 10, "SyncJobs (on the first connections) whose runs the kills interrupt")
+	flagModes    = flag.String("faults.modes", "rotate-invalidate,rotate-with-grace,keep", "the sandbox's refresh-token modes to run the storm in, comma separated")
 )
 
 const (
@@ -53,10 +54,26 @@ const (
 
 func init() { log.SetLogger(logr.Discard()) }
 
+// TestFaults runs the storm once per refresh-token mode of the sandbox
+// (-faults.modes): rotate-invalidate, as TrueLayer documents (a kill between the
+// provider's rotation and the store loses the token, and every loss must reach its
+// user), rotate-with-grace, as Okta and Auth0 offer, and keep, as TrueLayer's sandbox
+// has been seen to do (a kill must lose nothing: the operator recovers with the token
+// it still has).
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault suite skipped in -short mode")
 	}
+	for _, mode := range strings.Split(*flagModes, ",") {
+		t.Run(mode, func(t *testing.T) { storm(t, sandbox.RefreshMode(strings.TrimSpace(mode))) })
+	}
+}
+
+// refreshGrace is how long the sandbox's rotate-with-grace mode keeps a used refresh
+// token working: longer than the manager takes to restart.
+const refreshGrace = 2 * time.Minute
+
+func storm(t *testing.T, mode sandbox.RefreshMode) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
@@ -69,7 +86,7 @@ func TestFaults(t *testing.T) {
 	logf := func(format string, args ...any) {
 		t.Logf("[%s] %s", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
-	logf("seed %d, %d connections, %d kills", seed, n, *flagKills)
+	logf("seed %d, %d connections, %d kills, refresh tokens %s", seed, n, *flagKills, mode)
 
 	binary := *flagBinary
 	built := make(chan error, 1)
@@ -100,7 +117,8 @@ func TestFaults(t *testing.T) {
 	sb, err := harness.StartSandbox(sandbox.Options{
 		Clients:        []sandbox.Client{{ID: harness.ClientID, Secret: harness.ClientSecret, RedirectURIs: []string{harness.CallbackURL(gatewayURL)}}},
 		TokenAlgorithm: sandbox.AlgES256,
-		RefreshMode:    sandbox.RefreshRotateInvalidate,
+		RefreshMode:    mode,
+		RefreshGrace:   refreshGrace,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +144,9 @@ func TestFaults(t *testing.T) {
 		if err := mgr.Stop(); err != nil {
 			t.Log(err)
 		}
+		if t.Failed() {
+			harness.KeepLog(t, mgr.LogPath)
+		}
 	}()
 	if err := mgr.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -137,6 +158,7 @@ func TestFaults(t *testing.T) {
 	// Which connections ever reported what (every version the watch delivers).
 	var mu sync.Mutex
 	interrupted := map[string]bool{} // RefreshInterrupted seen
+	withLink := map[string]bool{}    // ... with the re-consent link published
 	otherStalls := map[string]string{}
 	users := &harness.Users{SB: sb, GatewayURL: gatewayURL, Concurrency: concurrency, Observe: func(bc *bankingv1alpha1.BankConnection) {
 		reason := harness.StalledReason(bc)
@@ -147,6 +169,9 @@ func TestFaults(t *testing.T) {
 		defer mu.Unlock()
 		if reason == bankingv1alpha1.ReasonRefreshInterrupted {
 			interrupted[bc.Name] = true
+			if bc.Status.ReconsentURL != "" || bc.Status.ConnectURL != "" {
+				withLink[bc.Name] = true
+			}
 		} else {
 			otherStalls[bc.Name] = reason
 		}
@@ -294,9 +319,20 @@ func TestFaults(t *testing.T) {
 		}
 		perConn[call.Connection] = append(perConn[call.Connection], call)
 	}
+	// Every invalid_grant, attributed to the BankConnection whose journey created the
+	// sandbox connection (the harness labels each journey with its connection's name).
 	lost := map[string]int64{}
+	var refusedCodes int64 // a code redeemed twice is no refresh token lost
 	for _, e := range sb.Errors(sandbox.CallFilter{Error: "invalid_grant"}) {
-		lost[e.Connection] += e.Count
+		if e.Connection == "" {
+			refusedCodes += e.Count
+			continue
+		}
+		name := "?" + e.Connection
+		if info, ok := sb.Connection(e.Connection); ok && info.Label != "" {
+			name = info.Label
+		}
+		lost[name] += e.Count
 	}
 	violations := backoffViolations(perConn, append(killTimes, stormStart))
 	reconsents := users.Completed.Load() - initialConsents
@@ -305,15 +341,16 @@ func TestFaults(t *testing.T) {
 	defer mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n| measure | value |\n|---|---|\n")
+	fmt.Fprintf(&b, "| refresh tokens at the sandbox | %s |\n", mode)
 	fmt.Fprintf(&b, "| connections / storm rounds / SIGKILLs / apiserver restarts | %d / %d / %d / 1 |\n", n, round, len(killTimes))
 	fmt.Fprintf(&b, "| injected on POST /connect/token, each | %.0f%% of calls: 503, 500, 429, %s latency (timeout %s), drop, HTML 504 |\n", 100**flagFraction, faultLatency, providerTimeout)
 	fmt.Fprintf(&b, "| manager start-ups that exited (apiserver down) and were restarted | %d |\n", crashes)
 	fmt.Fprintf(&b, "| refresh calls (rounds x N) | %d (%d) |\n", refreshCalls, round*n)
 	fmt.Fprintf(&b, "| refresh calls that failed (fault or kill) | %d |\n", failedCalls)
 	fmt.Fprintf(&b, "| retries faster than the backoff (no restart in between) | %d |\n", violations)
-	fmt.Fprintf(&b, "| refresh tokens lost (sandbox connections with invalid_grant) | %d |\n", len(lost))
-	fmt.Fprintf(&b, "| connections that reported RefreshInterrupted | %d |\n", len(interrupted))
-	fmt.Fprintf(&b, "| re-consents the users completed | %d |\n", reconsents)
+	fmt.Fprintf(&b, "| refresh tokens lost (connections with an invalid_grant at the sandbox) | %d %v |\n", len(lost), sortedKeys(lost))
+	fmt.Fprintf(&b, "| connections that reported RefreshInterrupted (with the re-consent link) | %d (%d) %v |\n", len(interrupted), len(withLink), sortedKeys(interrupted))
+	fmt.Fprintf(&b, "| re-consents the users completed / authorization codes refused | %d / %d |\n", reconsents, refusedCodes)
 	fmt.Fprintf(&b, "| other Stalled reasons seen | %d %v |\n", len(otherStalls), otherStalls)
 	fmt.Fprintf(&b, "| settle time after the last fault | %s |\n", time.Since(faultsEnd).Round(time.Second))
 	fmt.Fprintf(&b, "| SyncJobs running through the storm (attended runs each round) / stored transactions checked (no duplicates, none missing, none foreign) | %d / %d |\n", jobs, storedRows)
@@ -322,8 +359,25 @@ func TestFaults(t *testing.T) {
 	if len(otherStalls) != 0 {
 		t.Errorf("connections stalled for reasons the faults must not cause: %v", otherStalls)
 	}
-	if len(lost) > len(interrupted) {
-		t.Errorf("%d refresh tokens were lost but only %d connections reported RefreshInterrupted: a loss went unreported", len(lost), len(interrupted))
+	// Matched per connection, both ways: each loss reached its own user, and each
+	// report is a real loss.
+	for name := range lost {
+		if !interrupted[name] {
+			t.Errorf("%s lost its refresh token (invalid_grant at the sandbox) and never reported RefreshInterrupted", name)
+		} else if !withLink[name] {
+			t.Errorf("%s reported RefreshInterrupted without a re-consent link", name)
+		}
+	}
+	for name := range interrupted {
+		if lost[name] == 0 {
+			t.Errorf("%s reported RefreshInterrupted, but its refresh token was never refused", name)
+		}
+	}
+	if mode != sandbox.RefreshRotateInvalidate {
+		// The provider lets the operator keep the token: a kill must lose nothing.
+		if len(lost) != 0 || reconsents != 0 {
+			t.Errorf("refresh tokens %s: %d lost, %d re-consents; want none", mode, len(lost), reconsents)
+		}
 	}
 	if violations != 0 {
 		t.Errorf("%d retries came sooner than the backoff allows", violations)
@@ -337,6 +391,15 @@ func TestFaults(t *testing.T) {
 	if limit := round*n + failedCalls + len(killTimes)*concurrency + int(reconsents); refreshCalls > limit {
 		t.Errorf("%d refresh calls, more than the %d that failures and kills explain", refreshCalls, limit)
 	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // startLikeKubelet starts the manager, and starts it again after a second whenever

@@ -47,6 +47,7 @@ const (
 	operatorNS      = "consent-operator-system"
 	scaleNS         = "scale"
 	floorNS         = "floor"
+	fairFloorNS     = "fair-floor"
 	accessTokenTTL  = time.Hour
 	renewBefore     = 10 * time.Minute
 	settle          = 10 * time.Second
@@ -54,12 +55,14 @@ const (
 )
 
 type result struct {
-	N, Unrelated, Concurrency         int
-	QPS, RestartQPS                   float64
-	ReadyTime, FloorTime              time.Duration
-	ProviderCalls, FloorProviderCalls int64
-	CallsByEndpoint                   harness.WriteCounts
-	Writes, FloorWrites               harness.WriteCounts
+	N, Unrelated, Concurrency int
+	QPS, RestartQPS           float64
+	ReadyTime                 time.Duration
+	ProviderCalls             int64
+	// Floor is the bare floor, FairFloor the one with the operator's guarantees.
+	Floor, FairFloor floorResult
+	CallsByEndpoint  harness.WriteCounts
+	Writes           harness.WriteCounts
 	// ByWriter are the operator's writes during the consents, from the audit log.
 	ByWriter     harness.AuditWrites
 	PeakRSS      int64
@@ -68,6 +71,60 @@ type result struct {
 	SteadyCalls  int64
 	SteadyCPU    time.Duration
 	Restart      restartResult
+}
+
+// floorResult is what one floor run measured.
+type floorResult struct {
+	Time          time.Duration
+	ProviderCalls int64
+	Writes        harness.WriteCounts
+}
+
+// runFloor runs connect for n connections and measures it.
+func runFloor(ctx context.Context, t *testing.T, cp *harness.ControlPlane, sb *harness.Sandbox, n, conc int, connect func(context.Context, int) error) floorResult {
+	t.Helper()
+	w0, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls0 := sb.CallTotal(sandbox.CallFilter{})
+	start := time.Now()
+	if err := harness.Parallel(ctx, n, conc, connect); err != nil {
+		t.Fatal(err)
+	}
+	var r floorResult
+	r.Time = time.Since(start)
+	r.ProviderCalls = sb.CallTotal(sandbox.CallFilter{}) - calls0
+	w1, err := harness.ReadWrites(ctx, cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Writes = w1.Sub(w0)
+	return r
+}
+
+// removeFloor deletes a floor's connections (dropping the fair floor's finalizer,
+// which no controller would remove) and token Secrets.
+func removeFloor(ctx context.Context, c client.Client, ns string) error {
+	var list bankingv1alpha1.BankConnectionList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		bc := &list.Items[i]
+		if len(bc.Finalizers) == 0 {
+			continue
+		}
+		patch := client.MergeFrom(bc.DeepCopy())
+		bc.Finalizers = nil
+		if err := c.Patch(ctx, bc, patch); err != nil {
+			return fmt.Errorf("dropping the floor's finalizer: %w", err)
+		}
+	}
+	if err := c.DeleteAllOf(ctx, &bankingv1alpha1.BankConnection{}, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	return c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns), client.MatchingLabels{floorLabel: "true"})
 }
 
 type restartResult struct {
@@ -183,7 +240,7 @@ func TestScale(t *testing.T) {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, ns := range []string{scaleNS, floorNS} {
+	for _, ns := range []string{scaleNS, floorNS, fairFloorNS} {
 		if err := harness.PrepareNamespace(ctx, c, ns); err != nil {
 			t.Fatal(err)
 		}
@@ -211,32 +268,22 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// 2. The floor, before the manager runs (it would reconcile the floor's objects).
+	// 2. The floors, before the manager runs (it would reconcile their objects): the
+	// bare one, then the one that makes the same guarantees as the operator.
 	if !*flagSkipFloor {
-		f := &floor{c: c, sb: sb, gatewayURL: gatewayURL, http: harness.NewHTTPClient(30 * time.Second),
-			limiter: rate.NewLimiter(rate.Limit(*flagQPS), int(2**flagQPS))}
-		w0, err := harness.ReadWrites(ctx, cp.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		calls0 := sb.CallTotal(sandbox.CallFilter{})
-		start = time.Now()
-		if err := harness.Parallel(ctx, n, conc, func(ctx context.Context, i int) error { return f.connect(ctx, floorNS, i) }); err != nil {
-			t.Fatal(err)
-		}
-		res.FloorTime = time.Since(start)
-		res.FloorProviderCalls = sb.CallTotal(sandbox.CallFilter{}) - calls0
-		w1, err := harness.ReadWrites(ctx, cp.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.FloorWrites = w1.Sub(w0)
-		logf("floor: %d connections in %s, %d provider calls, writes: %s", n, res.FloorTime.Round(time.Millisecond), res.FloorProviderCalls, res.FloorWrites)
-		if err := c.DeleteAllOf(ctx, &bankingv1alpha1.BankConnection{}, client.InNamespace(floorNS)); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(floorNS), client.MatchingLabels{floorLabel: "true"}); err != nil {
-			t.Fatal(err)
+		for _, fl := range []struct {
+			ns   string
+			fair bool
+			out  *floorResult
+		}{{floorNS, false, &res.Floor}, {fairFloorNS, true, &res.FairFloor}} {
+			f := &floor{sameGuarantees: fl.fair, c: c, sb: sb, gatewayURL: gatewayURL, http: harness.NewHTTPClient(30 * time.Second),
+				limiter: rate.NewLimiter(rate.Limit(*flagQPS), int(2**flagQPS))}
+			*fl.out = runFloor(ctx, t, cp, sb, n, conc, func(ctx context.Context, i int) error { return f.connect(ctx, fl.ns, i) })
+			logf("floor (same guarantees: %v): %d connections in %s, %d provider calls, writes: %s", fl.fair, n,
+				fl.out.Time.Round(time.Millisecond), fl.out.ProviderCalls, fl.out.Writes)
+			if err := removeFloor(ctx, c, fl.ns); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 
@@ -263,7 +310,7 @@ func TestScale(t *testing.T) {
 		}
 		if t.Failed() {
 			t.Logf("manager log: %s", mgr.LogPath)
-			keepLog(t, mgr.LogPath)
+			harness.KeepLog(t, mgr.LogPath)
 		}
 	}()
 	if err := mgr.Start(ctx); err != nil {
@@ -478,11 +525,13 @@ func (r result) table() string {
 	row("concurrency (reconciles, floor workers, users)", fmt.Sprint(r.Concurrency))
 	row("provider QPS limit (operator and floor)", fmt.Sprintf("%g (burst %d)", r.QPS, int(2*r.QPS)))
 	row("time until all Ready (operator)", r.ReadyTime.Round(time.Millisecond).String())
-	if r.FloorTime > 0 {
-		row("time of the floor", r.FloorTime.Round(time.Millisecond).String())
-		row("ratio operator / floor", fmt.Sprintf("%.2f", r.ReadyTime.Seconds()/r.FloorTime.Seconds()))
-		row("provider calls (operator / floor)", fmt.Sprintf("%d / %d", r.ProviderCalls, r.FloorProviderCalls))
-		row("apiserver writes (operator / floor)", fmt.Sprintf("%.0f / %.0f", r.Writes.Total(), r.FloorWrites.Total()))
+	if r.Floor.Time > 0 {
+		row("time of the bare floor / the same-guarantee floor", r.Floor.Time.Round(time.Millisecond).String()+" / "+r.FairFloor.Time.Round(time.Millisecond).String())
+		row("ratio operator / bare floor", fmt.Sprintf("%.2f", r.ReadyTime.Seconds()/r.Floor.Time.Seconds()))
+		row("ratio operator / same-guarantee floor (target ≤ 1.5)", fmt.Sprintf("%.2f", r.ReadyTime.Seconds()/r.FairFloor.Time.Seconds()))
+		row("provider calls (operator / bare floor / same-guarantee floor)", fmt.Sprintf("%d / %d / %d", r.ProviderCalls, r.Floor.ProviderCalls, r.FairFloor.ProviderCalls))
+		row("apiserver writes (operator / bare floor / same-guarantee floor)", fmt.Sprintf("%.0f / %.0f / %.0f", r.Writes.Total(), r.Floor.Writes.Total(), r.FairFloor.Writes.Total()))
+		row("writes per connection of the same-guarantee floor (create, finalizer, link, Secret, Ready)", fmt.Sprintf("%.2f", r.FairFloor.Writes.Total()/float64(max(r.N, 1))))
 	} else {
 		row("provider calls", fmt.Sprint(r.ProviderCalls))
 		row("apiserver writes", fmt.Sprintf("%.0f", r.Writes.Total()))
@@ -532,20 +581,4 @@ func appendFile(path, text string) error {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return f.Close()
-}
-
-// keepLog copies the manager's log next to the test binary's working directory when
-// the run failed (t.TempDir is removed).
-func keepLog(t *testing.T, path string) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Log(err)
-		return
-	}
-	out := filepath.Join(os.TempDir(), fmt.Sprintf("scale-manager-%d.log", time.Now().Unix()))
-	if err := os.WriteFile(out, data, 0o600); err != nil {
-		t.Log(err)
-		return
-	}
-	t.Logf("manager log kept at %s", out)
 }

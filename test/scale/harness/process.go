@@ -57,12 +57,32 @@ func Gateway(binary, kubeconfig, logPath, addr, publicURL, operatorNamespace, jw
 	}}
 }
 
+// KeepLog copies a log out of the test's temporary directory, which is removed when
+// the test ends, so a failure can be read afterwards.
+func KeepLog(t testing.TB, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	out := filepath.Join(os.TempDir(), fmt.Sprintf("%s-%d%s", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().Unix(), filepath.Base(path)))
+	if err := os.WriteFile(out, data, 0o600); err != nil {
+		t.Log(err)
+		return
+	}
+	t.Logf("log kept at %s", out)
+}
+
 // RunUntilCleanup starts p and stops it when the test ends.
 func RunUntilCleanup(ctx context.Context, t testing.TB, p *Manager) {
 	t.Helper()
 	t.Cleanup(func() {
 		if err := p.Stop(); err != nil {
 			t.Log(err)
+		}
+		if t.Failed() {
+			KeepLog(t, p.LogPath)
 		}
 	})
 	if err := p.Start(ctx); err != nil {

@@ -239,7 +239,7 @@ func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 	q := link.Query()
 	code, err := u.SB.Authorize(sandbox.AuthorizeRequest{
 		ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), Scopes: strings.Fields(q.Get("scope")),
-		CodeChallenge: q.Get("code_challenge"),
+		CodeChallenge: q.Get("code_challenge"), Label: key.Name,
 	})
 	if err != nil {
 		return false // not a link of this sandbox's clients: nothing a user could do
