@@ -576,7 +576,7 @@ func storeStatus(r bankingv1alpha1.RunResult) store.RunStatus {
 }
 
 func ownerOf(bc *bankingv1alpha1.BankConnection) store.Owner {
-	return store.Owner{Namespace: bc.Namespace, Connection: bc.Name, UserRef: bc.Spec.UserRef, Provider: string(bc.Spec.Provider)}
+	return store.Owner{Namespace: bc.Namespace, Connection: bc.Name, UID: string(bc.UID), UserRef: bc.Spec.UserRef, Provider: string(bc.Spec.Provider)}
 }
 
 func syncRunRecord(sj *bankingv1alpha1.SyncJob, bc *bankingv1alpha1.BankConnection, runID string, now time.Time) store.SyncRun {
