@@ -150,7 +150,7 @@ func (r *BankConnectionReconciler) eraseData(ctx context.Context, bc *bankingv1a
 	if bc.Spec.DataRetention == bankingv1alpha1.DataRetentionRetain || r.Store == nil {
 		return nil
 	}
-	key := store.ConnectionKey{Namespace: bc.Namespace, Connection: bc.Name, UID: string(bc.UID)}
+	key := connection.StoreOwner(bc).Key()
 	counts, err := r.Store.Counts(ctx, key)
 	if err != nil {
 		return fmt.Errorf("counting the connection's stored data: %w", err)
