@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string) (err error) {
 	opts.MetricsAddr, opts.MetricsSecure = "127.0.0.1:8080", false
 	opts.ProbeAddr = "127.0.0.1:8081"
 	opts.GatewayAddr = "127.0.0.1:8082"
+	opts.DataAPIAddr = "127.0.0.1:8444"
 	opts.GatewayPublicURL = "http://127.0.0.1:8082"
 	opts.OperatorNamespace = "default"
 	opts.DataDir = "" // under --dir unless --data-dir is given

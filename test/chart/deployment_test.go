@@ -178,6 +178,9 @@ func TestManagerArgs(t *testing.T) {
 			"--metrics-secure":            "true",
 			"--health-probe-bind-address": ":8081",
 			"--gateway-bind-address":      ":8082",
+			"--data-api-bind-address":     ":8444",
+			"--retention-sync-runs":       "100",
+			"--retention-balances":        "8760h",
 		}},
 		{name: "production", files: []string{productionValues}, want: map[string]string{
 			"--gateway-public-url":        "https://consent.example.com",

@@ -136,7 +136,7 @@ func TestRenderedKinds(t *testing.T) {
 			name: "defaults",
 			want: map[string]int{
 				"CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 1,
-				"Role": 1, "RoleBinding": 1, "Deployment": 1, "PersistentVolumeClaim": 1, "Service": 2,
+				"Role": 1, "RoleBinding": 1, "Deployment": 1, "PersistentVolumeClaim": 1, "Service": 3,
 				"NetworkPolicy": 2,
 			},
 		},
@@ -145,7 +145,7 @@ func TestRenderedKinds(t *testing.T) {
 			files: []string{productionValues},
 			want: map[string]int{
 				"CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 3, "ClusterRoleBinding": 3,
-				"Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 2, "Ingress": 1, "ServiceMonitor": 1,
+				"Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 3, "Ingress": 1, "ServiceMonitor": 1,
 				"PrometheusRule": 1, "ConfigMap": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 2,
 			},
 		},
