@@ -59,7 +59,7 @@ func build(t *testing.T) []*unstructured.Unstructured {
 
 func TestKinds(t *testing.T) {
 	want := map[string]int{"Namespace": 1, "CustomResourceDefinition": 2, "ServiceAccount": 1, "ClusterRole": 2,
-		"ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 2, "PersistentVolumeClaim": 1,
+		"ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 1, "Deployment": 1, "Service": 3, "PersistentVolumeClaim": 1,
 		"NetworkPolicy": 2}
 	got := map[string]int{}
 	for _, o := range build(t) {
@@ -125,13 +125,13 @@ func TestManagerDeployment(t *testing.T) {
 		t.Error("POD_NAMESPACE is not the pod's namespace: the state key would go to another namespace")
 	}
 
-	// The gateway, probes and metrics listen on the ports the Deployment declares,
+	// The gateway, probes, metrics and the data API listen on the ports the Deployment declares,
 	// and the Services reach them.
 	ports := map[string]int32{}
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	for name, addr := range map[string]string{"gateway": o.GatewayAddr, "probes": o.ProbeAddr, "metrics": o.MetricsAddr} {
+	for name, addr := range map[string]string{"gateway": o.GatewayAddr, "probes": o.ProbeAddr, "metrics": o.MetricsAddr, "data-api": o.DataAPIAddr} {
 		_, port, err := net.SplitHostPort(addr)
 		if err != nil || port != strconv.Itoa(int(ports[name])) {
 			t.Errorf("%s listens on %q, the container port %q is %d", name, addr, name, ports[name])
@@ -158,6 +158,9 @@ func TestManagerDeployment(t *testing.T) {
 	}
 	if !services["gateway"] {
 		t.Error("no Service reaches the gateway: users cannot follow connect links")
+	}
+	if !services["data-api"] {
+		t.Error("no Service reaches the data API: applications cannot read their users' data")
 	}
 
 	// The pod runs as the ServiceAccount the RBAC binds.
