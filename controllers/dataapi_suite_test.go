@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,11 +15,14 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/utils/ptr"
 
@@ -121,6 +125,34 @@ func appToken(t *testing.T, ns, name string, verbs, names []string) string {
 		t.Fatalf("requesting a token for %s: %v", name, err)
 	}
 	return tr.Status.Token
+}
+
+// apiserverRequests is how many requests for resource (tokenreviews,
+// subjectaccessreviews) the kube-apiserver has served, from its own metrics.
+func apiserverRequests(t *testing.T, resource string) float64 {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		t.Fatalf("reading the apiserver's metrics: %v", err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("parsing the apiserver's metrics: %v", err)
+	}
+	var n float64
+	for _, m := range families["apiserver_request_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "resource" && l.GetValue() == resource {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
 
 // servedDocument reads /openapi.json from the running API.

@@ -107,6 +107,8 @@ func TestDataAPIAppReadsItsUsersTransactionsPageByPage(t *testing.T) {
 	if err != nil || stored < 30 {
 		t.Fatalf("the sync stored %d transactions (%v): too few to page", stored, err)
 	}
+	reviewsBefore := apiserverRequests(t, "tokenreviews") + apiserverRequests(t, "subjectaccessreviews")
+	totalPages := 0
 	for _, tc := range []struct{ template, path string }{
 		{"/v1/namespaces/{namespace}/users/{userRef}/transactions", "/v1/namespaces/" + ns + "/users/" + bc.Spec.UserRef + "/transactions"},
 		{"/v1/namespaces/{namespace}/bankconnections/{name}/transactions", "/v1/namespaces/" + ns + "/bankconnections/nina/transactions"},
@@ -116,6 +118,7 @@ func TestDataAPIAppReadsItsUsersTransactionsPageByPage(t *testing.T) {
 		if int64(len(rows)) != stored || pages != int((stored+limit-1)/limit) {
 			t.Fatalf("%s: %d transactions in %d pages, the store holds %d", tc.path, len(rows), pages, stored)
 		}
+		totalPages += pages
 		seen := map[string]bool{}
 		for i, r := range rows {
 			if seen[r.AccountID+"/"+r.TransactionID] {
@@ -126,6 +129,14 @@ func TestDataAPIAppReadsItsUsersTransactionsPageByPage(t *testing.T) {
 				t.Fatalf("%s: row %d out of place: %+v", tc.path, i, r)
 			}
 		}
+	}
+
+	// The guard's caches answer the page loop: one TokenReview for the token and one
+	// SubjectAccessReview per path, not two reviews per page.
+	reviews := apiserverRequests(t, "tokenreviews") + apiserverRequests(t, "subjectaccessreviews") - reviewsBefore
+	t.Logf("%d pages cost the apiserver %.0f reviews", totalPages, reviews)
+	if reviews > 3 {
+		t.Fatalf("%d pages cost %.0f TokenReviews and SubjectAccessReviews, want at most 3", totalPages, reviews)
 	}
 
 	code, body := callDataAPI(t, http.MethodGet, "/v1/namespaces/"+ns+"/bankconnections/nina", token)
