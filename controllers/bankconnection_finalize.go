@@ -150,18 +150,20 @@ func (r *BankConnectionReconciler) eraseData(ctx context.Context, bc *bankingv1a
 	if bc.Spec.DataRetention == bankingv1alpha1.DataRetentionRetain || r.Store == nil {
 		return nil
 	}
-	key := store.ConnectionKey{Namespace: bc.Namespace, Connection: bc.Name}
+	key := connection.StoreOwner(bc).Key()
 	counts, err := r.Store.Counts(ctx, key)
 	if err != nil {
 		return fmt.Errorf("counting the connection's stored data: %w", err)
+	}
+	// Deleting runs even when nothing is counted: rows of the name written before rows
+	// carried a UID are not counted under it, and DeleteConnection removes them too.
+	if err := r.Store.DeleteConnection(ctx, key); err != nil {
+		return fmt.Errorf("erasing the connection's stored data: %w", err)
 	}
 	if counts == (store.Counts{}) {
 		// Nothing stored, or erased by an earlier pass of this finalizer (sync runs go
 		// with the data: a connection without data rows has had its runs erased too).
 		return nil
-	}
-	if err := r.Store.DeleteConnection(ctx, key); err != nil {
-		return fmt.Errorf("erasing the connection's stored data: %w", err)
 	}
 	r.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonDataErased, "Finalize", "Every stored row of this connection was erased")
 	return nil

@@ -37,9 +37,9 @@ func TestDataLeavesWithTheConnection(t *testing.T) {
 		create(t, sj)
 		jobs = append(jobs, sj)
 	}
-	counts := func(name string) store.Counts {
+	counts := func(bc *bankingv1alpha1.BankConnection) store.Counts {
 		t.Helper()
-		c, err := testStore.Counts(ctx, store.ConnectionKey{Namespace: ns, Connection: name})
+		c, err := testStore.Counts(ctx, storeKey(bc))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,24 +47,24 @@ func TestDataLeavesWithTheConnection(t *testing.T) {
 	}
 	for i, sj := range jobs {
 		waitForRuns(t, sj, 1)
-		if c := counts(sj.Spec.ConnectionRef.Name); c.Transactions == 0 || c.Accounts == 0 {
+		if c := counts([]*bankingv1alpha1.BankConnection{gone, kept, other}[i]); c.Transactions == 0 || c.Accounts == 0 {
 			t.Fatalf("job %d stored %+v", i, c)
 		}
 	}
-	before := counts("quin")
+	before := counts(other)
 
 	deleteAndWait(t, gone)
 	deleteAndWait(t, kept)
-	if c := counts("olga"); c != (store.Counts{}) {
+	if c := counts(gone); c != (store.Counts{}) {
 		t.Fatalf("after deleting the connection the store still holds %+v", c)
 	}
 	if runs, err := testStore.ListSyncRuns(ctx, store.RunQuery{Namespace: ns, SyncJob: "olga-once"}); err != nil || len(runs) != 0 {
 		t.Fatalf("sync runs of the deleted connection: %d (%v)", len(runs), err)
 	}
-	if c := counts("pete"); c.Transactions == 0 {
+	if c := counts(kept); c.Transactions == 0 {
 		t.Fatal("dataRetention Retain: the rows were erased")
 	}
-	if c := counts("quin"); c != before {
+	if c := counts(other); c != before {
 		t.Fatalf("another connection's rows changed: %+v -> %+v", before, c)
 	}
 	if n := countEvents(t, gone, bankingv1alpha1.ReasonDataErased, 1); n != 1 {

@@ -101,6 +101,9 @@ func startManager(e *testenv.Env) (func(), error) {
 		return nil, err
 	}
 	opts.Store = testStoreDSN
+	if err := serveDataAPI(&opts, dir); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, e.Config, opts)
 	if err != nil {

@@ -254,7 +254,7 @@ func TestDeepHistoryWhileSCAIsFresh(t *testing.T) {
 	if r := sj.Status.RecentRuns[0]; r.Result != bankingv1alpha1.RunSucceeded {
 		t.Fatalf("deep-history run: %+v", r)
 	}
-	key := store.ConnectionKey{Namespace: ns, Connection: "vera"}
+	key := storeKey(bc)
 	old, err := testStore.ListTransactions(ctx, store.TransactionQuery{Key: key, From: consented.Add(-2 * 365 * 24 * time.Hour), To: consented.Add(-100 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func TestPartialRunResumesWithoutDuplicates(t *testing.T) {
 	if r := sj.Status.RecentRuns[0]; r.Result != bankingv1alpha1.RunPartiallySucceeded || r.Error == "" {
 		t.Fatalf("run with a dropped fetch: %+v", r)
 	}
-	key := store.ConnectionKey{Namespace: ns, Connection: "rosa"}
+	key := storeKeyOf(t, ns, "rosa")
 	partial, err := testStore.Counts(ctx, key)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +187,7 @@ func TestCodatSyncJob(t *testing.T) {
 	if r.Result != bankingv1alpha1.RunSucceeded {
 		t.Fatalf("Codat run: %+v", r)
 	}
-	counts, err := testStore.Counts(ctx, store.ConnectionKey{Namespace: ns, Connection: "sam"})
+	counts, err := testStore.Counts(ctx, storeKeyOf(t, ns, "sam"))
 	if err != nil {
 		t.Fatal(err)
 	}

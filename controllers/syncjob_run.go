@@ -149,7 +149,7 @@ func (r *SyncJobReconciler) runContext(ctx context.Context, s *jobScope) (*runCo
 		}
 		return nil, "", err
 	}
-	rc := &runContext{bc: bc, data: dc, conn: conn, owner: ownerOf(bc)}
+	rc := &runContext{bc: bc, data: dc, conn: conn, owner: connection.StoreOwner(bc)}
 	rc.session.Refs = connection.Refs(bc)
 	sealer, err := r.Tokens.Sealer(ctx, bc)
 	if err != nil {
@@ -578,12 +578,8 @@ func storeStatus(r bankingv1alpha1.RunResult) store.RunStatus {
 	}
 }
 
-func ownerOf(bc *bankingv1alpha1.BankConnection) store.Owner {
-	return store.Owner{Namespace: bc.Namespace, Connection: bc.Name, UserRef: bc.Spec.UserRef, Provider: string(bc.Spec.Provider)}
-}
-
 func syncRunRecord(sj *bankingv1alpha1.SyncJob, bc *bankingv1alpha1.BankConnection, runID string, now time.Time) store.SyncRun {
-	return store.SyncRun{RunID: runID, SyncJob: sj.Name, Owner: ownerOf(bc), StartedAt: now, Status: store.RunRunning}
+	return store.SyncRun{RunID: runID, SyncJob: sj.Name, Owner: connection.StoreOwner(bc), StartedAt: now, Status: store.RunRunning}
 }
 
 func taskOf(f provider.Fetch, t *provider.Task) bankingv1alpha1.ProviderTask {

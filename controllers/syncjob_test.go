@@ -140,7 +140,7 @@ func TestScheduledSyncFillsTheStore(t *testing.T) {
 				want[tx.NormalisedID] = true
 			}
 		}
-		got, err := testStore.ListTransactions(ctx, store.TransactionQuery{Key: store.ConnectionKey{Namespace: ns, Connection: "mia"}, AccountID: a.ID, From: from, To: to})
+		got, err := testStore.ListTransactions(ctx, store.TransactionQuery{Key: storeKeyOf(t, ns, "mia"), AccountID: a.ID, From: from, To: to})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,6 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
-	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -70,7 +69,7 @@ func TestV3SyncJob(t *testing.T) {
 	if r := sj.Status.RecentRuns[0]; r.Result != bankingv1alpha1.RunSucceeded {
 		t.Fatalf("v3 run: %+v", r)
 	}
-	counts, err := testStore.Counts(ctx, store.ConnectionKey{Namespace: ns, Connection: bc.Name})
+	counts, err := testStore.Counts(ctx, storeKey(bc))
 	if err != nil {
 		t.Fatal(err)
 	}

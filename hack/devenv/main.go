@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string) (err error) {
 	// Loopback only, for curl without a token; --metrics-secure turns authentication on.
 	opts.MetricsAddr, opts.MetricsSecure = "127.0.0.1:8080", false
 	opts.ProbeAddr = "127.0.0.1:8081"
+	opts.DataAPIAddr = "127.0.0.1:8444"
 	opts.GatewayPublicURL = "http://127.0.0.1:8082"
 	opts.OperatorNamespace = "default"
 	gwOpts := manager.DefaultGatewayOptions()

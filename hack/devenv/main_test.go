@@ -55,7 +55,7 @@ func TestSignalsStopEverything(t *testing.T) {
 			}
 
 			cmd := exec.Command(os.Args[0], "--dir", devDir, "--no-samples", "--sandbox-addr", "127.0.0.1:0",
-				"--gateway-bind-address", "127.0.0.1:0", "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+				"--gateway-bind-address", "127.0.0.1:0", "--metrics-bind-address", "0", "--data-api-bind-address", "0", "--health-probe-bind-address", "0",
 				"--gateway-metrics-bind-address", "0", "--gateway-health-probe-bind-address", "0")
 			cmd.Env = append(os.Environ(), runMainEnv+"=1", "TMPDIR="+envtestTmp)
 			var stderr bytes.Buffer

@@ -142,6 +142,12 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := mgr.Add(closeOnStop{db}); err != nil {
 		return nil, fmt.Errorf("adding store: %w", err)
 	}
+	if err := addDataAPI(ctx, mgr, cfg, o, db); err != nil {
+		return nil, err
+	}
+	if err := addRetention(mgr, o, db); err != nil {
+		return nil, err
+	}
 	connections := &controllers.BankConnectionReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),

@@ -32,7 +32,7 @@ func TestProbesAndProfiler(t *testing.T) {
 	opts := manager.DefaultOptions()
 	opts.SkipControllerNameValidation = true // several managers in this test process
 	probe, pprof := freeAddr(t), freeAddr(t)
-	opts.MetricsAddr = "0"
+	opts.MetricsAddr, opts.DataAPIAddr = "0", "0"
 	opts.ProbeAddr, opts.PprofAddr = probe, pprof
 	opts.OperatorNamespace = "default"
 	opts.DataDir = t.TempDir()

@@ -50,7 +50,7 @@ func TestMetricsNeedAMetricsReaderToken(t *testing.T) {
 	opts.SkipControllerNameValidation = true // several managers in this test process
 	opts.MetricsAddr = freeAddress(t)
 	opts.MetricsCertDir = certDir
-	opts.ProbeAddr = "0"
+	opts.ProbeAddr, opts.DataAPIAddr = "0", "0"
 	opts.OperatorNamespace = ns
 	opts.Store = filepath.Join(t.TempDir(), "store.db")
 	// The manager's identity is the ServiceAccount, not envtest's admin: the reviews
@@ -148,7 +148,7 @@ func TestMetricsNeedAMetricsReaderToken(t *testing.T) {
 func TestMetricsMissingCertificateIsAnError(t *testing.T) {
 	opts := manager.DefaultOptions()
 	opts.SkipControllerNameValidation = true // several managers in this test process
-	opts.MetricsAddr, opts.ProbeAddr = freeAddress(t), "0"
+	opts.MetricsAddr, opts.ProbeAddr, opts.DataAPIAddr = freeAddress(t), "0", "0"
 	opts.MetricsCertDir = t.TempDir()
 	_, err := manager.New(context.Background(), env.Config, opts)
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "metrics serving certificate") {

@@ -5,8 +5,11 @@ package manager
 
 import (
 	"flag"
+	"net"
 	"os"
 	"time"
+
+	"github.com/consent-operator/consent-operator/internal/store"
 )
 
 func envOr(key, def string) string {
@@ -70,6 +73,17 @@ type Options struct {
 	// PollInterval is the first wait for async results when no webhook arrives.
 	PollInterval time.Duration
 
+	// DataAPIAddr is where the data API (applications read their users' data) listens
+	// ("0" disables).
+	DataAPIAddr string
+	// DataAPIListener, when set, is used instead of listening on DataAPIAddr (tests).
+	DataAPIListener net.Listener
+	// DataAPICertDir holds the data API's serving certificate and key
+	// (DataAPICertName, DataAPIKeyName); empty means a self-signed certificate.
+	DataAPICertDir, DataAPICertName, DataAPIKeyName string
+	// Retention bounds sync_runs and balance history; zero keeps everything.
+	Retention store.Retention
+
 	// GracefulShutdownTimeout bounds how long runnables get to stop.
 	GracefulShutdownTimeout time.Duration
 
@@ -97,6 +111,9 @@ func DefaultOptions() Options {
 		TrueLayerResponseMode:   "form_post",
 		DataDir:                 "/var/lib/consent-operator",
 		PollInterval:            15 * time.Second,
+		DataAPIAddr:             ":8444",
+		DataAPICertName:         "tls.crt",
+		DataAPIKeyName:          "tls.key",
 		GracefulShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -123,5 +140,11 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.StoreDSNFile, "store-dsn-file", o.StoreDSNFile, "File holding the database DSN (a mounted Secret).")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of the embedded SQLite store.")
 	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "First wait for async results when no webhook arrives (doubles up to 10m).")
+	fs.StringVar(&o.DataAPIAddr, "data-api-bind-address", o.DataAPIAddr, "Address the data API (HTTPS; applications read and erase their users' data, authorized by bankconnections/data in their namespace) binds to; \"0\" disables it.")
+	fs.StringVar(&o.DataAPICertDir, "data-api-cert-path", o.DataAPICertDir, "Directory holding the data API's serving certificate (watched for renewals); empty means a self-signed certificate.")
+	fs.StringVar(&o.DataAPICertName, "data-api-cert-name", o.DataAPICertName, "File name of the data API's serving certificate in --data-api-cert-path.")
+	fs.StringVar(&o.DataAPIKeyName, "data-api-cert-key", o.DataAPIKeyName, "File name of the data API's serving key in --data-api-cert-path.")
+	fs.Var(syncRunRetention{&o.Retention}, "retention-sync-runs", "Sync runs kept: a count per SyncJob (50) or an age after which finished runs are deleted (720h); 0 keeps all.")
+	fs.DurationVar(&o.Retention.BalancesMaxAge, "retention-balances", o.Retention.BalancesMaxAge, "Age after which balance observations are deleted (each account's latest is kept); 0 keeps all.")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", o.GracefulShutdownTimeout, "How long running work gets to finish on shutdown.")
 }

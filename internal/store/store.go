@@ -85,6 +85,12 @@ type Writer interface {
 	// DeleteConnection removes every row of a connection (data and runs),
 	// e.g. when its BankConnection is deleted.
 	DeleteConnection(ctx context.Context, key ConnectionKey) error
+	// DeleteUser removes every row stored for a user in a namespace, through
+	// any connection, present or deleted (the erasure of GDPR Art. 17), in one
+	// transaction, and says how many rows went.
+	DeleteUser(ctx context.Context, user UserKey) (Erased, error)
+	// Prune applies the retention bounds as of now.
+	Prune(ctx context.Context, r Retention, now time.Time) (Pruned, error)
 }
 
 // Reader is what tests and applications read back with. Lists are ordered
@@ -99,6 +105,10 @@ type Reader interface {
 	// ListTransactions returns booked transactions by Timestamp, then id.
 	ListTransactions(ctx context.Context, q TransactionQuery) ([]Transaction, error)
 	CountTransactions(ctx context.Context, q TransactionQuery) (int64, error)
+	// PageTransactions returns up to q.Limit transactions after q.After, in
+	// the order of TransactionCursor (keyset pagination: the cost of a page
+	// does not grow with how far into the history it is).
+	PageTransactions(ctx context.Context, q TransactionPageQuery) ([]ConnectionTransaction, error)
 	ListPending(ctx context.Context, key ConnectionKey, accountID string) ([]Transaction, error)
 	ListStandingOrders(ctx context.Context, key ConnectionKey, accountID string) ([]StandingOrder, error)
 	ListDirectDebits(ctx context.Context, key ConnectionKey, accountID string) ([]DirectDebit, error)

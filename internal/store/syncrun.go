@@ -110,6 +110,10 @@ type RunQuery struct {
 	Namespace string
 	// SyncJob filters by job name when set.
 	SyncJob string
+	// Connection filters by the connection (name and UID) when set.
+	Connection *ConnectionKey
+	// UserRef filters by the user when set.
+	UserRef string
 	// Limit caps the result; 0 means no cap.
 	Limit int
 }

@@ -177,6 +177,9 @@ func TestManagerArgs(t *testing.T) {
 			"--metrics-bind-address":      ":8443",
 			"--metrics-secure":            "true",
 			"--health-probe-bind-address": ":8081",
+			"--data-api-bind-address":     ":8444",
+			"--retention-sync-runs":       "100",
+			"--retention-balances":        "8760h",
 		}},
 		{name: "production", files: []string{productionValues}, want: map[string]string{
 			"--gateway-public-url":        "https://consent.example.com",

@@ -136,7 +136,7 @@ func TestRenderedKinds(t *testing.T) {
 			name: "defaults",
 			want: map[string]int{
 				"CustomResourceDefinition": 2, "ServiceAccount": 2, "ClusterRole": 3, "ClusterRoleBinding": 2,
-				"Role": 2, "RoleBinding": 2, "Deployment": 2, "PersistentVolumeClaim": 1, "Service": 3,
+				"Role": 2, "RoleBinding": 2, "Deployment": 2, "PersistentVolumeClaim": 1, "Service": 4,
 				"NetworkPolicy": 2,
 			},
 		},
@@ -145,7 +145,7 @@ func TestRenderedKinds(t *testing.T) {
 			files: []string{productionValues},
 			want: map[string]int{
 				"CustomResourceDefinition": 2, "ServiceAccount": 2, "ClusterRole": 4, "ClusterRoleBinding": 4,
-				"Role": 2, "RoleBinding": 2, "Deployment": 2, "Service": 3, "Ingress": 1, "ServiceMonitor": 1,
+				"Role": 2, "RoleBinding": 2, "Deployment": 2, "Service": 4, "Ingress": 1, "ServiceMonitor": 1,
 				"PrometheusRule": 1, "ConfigMap": 1, "PodDisruptionBudget": 1, "NetworkPolicy": 2,
 			},
 		},

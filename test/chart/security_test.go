@@ -296,6 +296,7 @@ func addRule(out map[string]string, ports []networkingv1.NetworkPolicyPort, peer
 
 const (
 	monitoringPeer = "namespaceSelector: matchLabels: kubernetes.io/metadata.name: monitoring podSelector: matchLabels: app.kubernetes.io/name: prometheus"
+	dataAPIPeer    = "namespaceSelector: matchLabels: banking.consent-operator.dev/data-api: allowed"
 	dnsPeer        = "namespaceSelector: matchLabels: kubernetes.io/metadata.name: kube-system podSelector: matchLabels: k8s-app: kube-dns"
 )
 
@@ -316,7 +317,7 @@ func TestNetworkPolicies(t *testing.T) {
 	}{
 		{
 			name:           "defaults",
-			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/probes": "any"},
+			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
@@ -325,7 +326,7 @@ func TestNetworkPolicies(t *testing.T) {
 		{
 			name:           "production",
 			files:          []string{productionValues},
-			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/probes": "any"},
+			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
 				"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 				"TCP/3128": "192.0.2.10/32", "TCP/5432": "10.20.0.0/16",
@@ -336,7 +337,7 @@ func TestNetworkPolicies(t *testing.T) {
 		{
 			name:           "metrics off, monitoring elsewhere",
 			overrides:      map[string]any{"metrics": map[string]any{"enabled": false}},
-			managerIngress: map[string]string{"TCP/probes": "any"},
+			managerIngress: map[string]string{"TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
@@ -348,7 +349,7 @@ func TestNetworkPolicies(t *testing.T) {
 				"namespaceSelector": nil, "podSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "agent"}},
 				"from": []any{map[string]any{"ipBlock": map[string]any{"cidr": "10.9.0.0/16"}}},
 			}}},
-			managerIngress: map[string]string{"TCP/metrics": "podSelector: matchLabels: app.kubernetes.io/name: agent,10.9.0.0/16", "TCP/probes": "any"},
+			managerIngress: map[string]string{"TCP/metrics": "podSelector: matchLabels: app.kubernetes.io/name: agent,10.9.0.0/16", "TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
@@ -371,7 +372,9 @@ func TestNetworkPolicies(t *testing.T) {
 			if got := egressRules(manager); !reflect.DeepEqual(got, tt.managerEgress) {
 				t.Errorf("manager egress\n got %v\nwant %v", got, tt.managerEgress)
 			}
+			// The gateway takes the same scrapers and probes, its own port, and no data API.
 			wantGateway := maps.Clone(tt.managerIngress)
+			delete(wantGateway, "TCP/data-api")
 			wantGateway["TCP/gateway"] = "any"
 			if got := ingressRules(gateway); !reflect.DeepEqual(got, wantGateway) {
 				t.Errorf("gateway ingress\n got %v\nwant %v", got, wantGateway)

@@ -135,7 +135,7 @@ func storm(t *testing.T, mode sandbox.RefreshMode) {
 		t.Fatal(err)
 	}
 	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log"), Args: []string{
-		"--metrics-bind-address=0", "--gateway-public-url=" + gatewayURL,
+		"--metrics-bind-address=0", "--data-api-bind-address=0", "--gateway-public-url=" + gatewayURL,
 		"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"),
 		"--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
 		fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency), "--provider-timeout=" + providerTimeout.String(),

@@ -135,7 +135,7 @@ func checkStoredData(ctx context.Context, c client.Client, sb *harness.Sandbox, 
 			if a.IsCard() {
 				continue
 			}
-			stored, err := st.ListTransactions(ctx, store.TransactionQuery{Key: store.ConnectionKey{Namespace: testNS, Connection: bc.Name}, AccountID: a.ID})
+			stored, err := st.ListTransactions(ctx, store.TransactionQuery{Key: store.ConnectionKey{Namespace: testNS, Connection: bc.Name, UID: string(bc.UID)}, AccountID: a.ID})
 			if err != nil {
 				return rows, err
 			}

@@ -60,7 +60,7 @@ func build(t *testing.T) []*unstructured.Unstructured {
 
 func TestKinds(t *testing.T) {
 	want := map[string]int{"Namespace": 1, "CustomResourceDefinition": 2, "ServiceAccount": 2, "ClusterRole": 3,
-		"ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2, "Deployment": 2, "Service": 2, "PersistentVolumeClaim": 1,
+		"ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2, "Deployment": 2, "Service": 3, "PersistentVolumeClaim": 1,
 		"NetworkPolicy": 2}
 	got := map[string]int{}
 	for _, o := range build(t) {
@@ -166,7 +166,7 @@ func servicesOf(t *testing.T, objs []*unstructured.Unstructured, d *appsv1.Deplo
 }
 
 // TestManagerDeployment checks the manager's Deployment against its own flags: it
-// serves metrics and probes, and no public port.
+// serves metrics, the cluster-internal data API and probes, and no public port.
 func TestManagerDeployment(t *testing.T) {
 	objs := build(t)
 	d := component(t, objs, "manager")
@@ -174,9 +174,9 @@ func TestManagerDeployment(t *testing.T) {
 	c := onlyContainer(t, pod)
 	o := manager.DefaultOptions()
 	parseArgs(t, "manager", c.Args, o.BindFlags)
-	checkPorts(t, c, map[string]string{"probes": o.ProbeAddr, "metrics": o.MetricsAddr})
-	if targets := servicesOf(t, objs, d); targets["gateway"] || len(targets) != 1 || !targets["metrics"] {
-		t.Errorf("Services reach the manager's ports %v, want metrics only", targets)
+	checkPorts(t, c, map[string]string{"probes": o.ProbeAddr, "metrics": o.MetricsAddr, "data-api": o.DataAPIAddr})
+	if targets := servicesOf(t, objs, d); targets["gateway"] || len(targets) != 2 || !targets["metrics"] || !targets["data-api"] {
+		t.Errorf("Services reach the manager's ports %v, want metrics and the data API", targets)
 	}
 
 	// The root filesystem is read-only, so the store's directory must be a volume,

@@ -298,7 +298,7 @@ func TestScale(t *testing.T) {
 	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log")}
 	managerArgs := func(qps float64) []string {
 		return []string{
-			"--metrics-bind-address=" + metricsAddr, "--gateway-public-url=" + gatewayURL,
+			"--metrics-bind-address=" + metricsAddr, "--data-api-bind-address=0", "--gateway-public-url=" + gatewayURL,
 			"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"), "--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
 			fmt.Sprintf("--max-concurrent-reconciles=%d", conc), fmt.Sprintf("--provider-qps=%g", qps), fmt.Sprintf("--provider-burst=%d", int(2*qps)),
 		}

@@ -44,3 +44,12 @@
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/* The peers allowed to call the data API; never empty, since an empty from admits everyone. */}}
+{{- define "consent-operator.networkPolicy.dataAPIPeers" -}}
+{{- with .Values.networkPolicy.dataAPI.from }}
+{{- toYaml . }}
+{{- else }}
+{{- fail "networkPolicy.dataAPI.from needs peers: an empty rule would let every pod call the data API" }}
+{{- end }}
+{{- end }}

@@ -165,7 +165,7 @@ func TestDataV1TransactionsStoreWithoutDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	owner := store.Owner{Namespace: conn.Namespace, Connection: conn.Name, UserRef: conn.UserRef, Provider: "truelayer"}
+	owner := store.Owner{Namespace: conn.Namespace, Connection: conn.Name, UID: "uid-" + conn.Name, UserRef: conn.UserRef, Provider: "truelayer"}
 
 	start := now.Add(-60 * day).Truncate(day)
 	f := provider.Fetch{Resource: provider.ResourceTransactions, AccountID: acct.ID, From: start, To: now}

@@ -113,7 +113,7 @@ func TestOpenSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	o := store.Owner{Namespace: "ns", Connection: "c", UserRef: "u", Provider: "truelayer"}
+	o := store.Owner{Namespace: "ns", Connection: "c", UID: "uid-c", UserRef: "u", Provider: "truelayer"}
 	if _, err := s.UpsertAccounts(t.Context(), o, []store.Account{{AccountID: "a"}}); err != nil {
 		t.Fatal(err)
 	}

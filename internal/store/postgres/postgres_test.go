@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -120,8 +121,9 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
-	if applied != 1 {
-		t.Fatalf("schema_migrations has %d rows, want 1", applied)
+	// One row per migration file: each applied exactly once.
+	if applied != 2 {
+		t.Fatalf("schema_migrations has %d rows, want 2", applied)
 	}
 }
 
@@ -149,7 +151,7 @@ func TestRefusesEditedMigration(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), "INSERT INTO schema_migrations VALUES (99, 'future', 'x', 'now')"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(t.Context(), "DELETE FROM schema_migrations WHERE version = 1"); err != nil {
+	if _, err := conn.Exec(t.Context(), "DELETE FROM schema_migrations WHERE version < 99"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = postgres.Open(t.Context(), dsn)
@@ -171,4 +173,30 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hunter2-secret") {
 		t.Fatalf("parse error: %v", err)
 	}
+}
+
+// TestUpgradeFromNameKeyedRows: a database of schema version 1 opens, and its rows
+// are adopted by the connection of their name (storetest.CheckLegacyRowsAdopted).
+func TestUpgradeFromNameKeyedRows(t *testing.T) {
+	dsn := freshDatabase(t)
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range append(append([]string{string(v1)}, storetest.SchemaV1Record(v1)...), storetest.LegacyRows...) {
+		if _, err := conn.Exec(t.Context(), stmt); err != nil {
+			t.Fatalf("building the version 1 database: %v", err)
+		}
+	}
+	conn.Close(context.Background())
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("opening the version 1 database: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckLegacyRowsAdopted(t, s)
 }

@@ -155,3 +155,31 @@ func TestFileIsPrivate(t *testing.T) {
 		t.Fatalf("database file mode %v is readable by others", perm)
 	}
 }
+
+// TestUpgradeFromNameKeyedRows: a database of schema version 1 opens, and its rows
+// are adopted by the connection of their name (storetest.CheckLegacyRowsAdopted).
+func TestUpgradeFromNameKeyedRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range append(append([]string{string(v1)}, storetest.SchemaV1Record(v1)...), storetest.LegacyRows...) {
+		if _, err := db.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatalf("building the version 1 database: %v", err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("opening the version 1 database: %v", err)
+	}
+	defer s.Close()
+	storetest.CheckLegacyRowsAdopted(t, s)
+}

@@ -12,9 +12,16 @@ import (
 // wall clock.
 var Base = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
-// Owner returns an owner in namespace ns for connection conn.
+// Owner returns an owner in namespace ns for connection conn, with a UID
+// derived from both (one incarnation per name; see Incarnation).
 func Owner(ns, conn, userRef string) store.Owner {
-	return store.Owner{Namespace: ns, Connection: conn, UserRef: userRef, Provider: "truelayer"}
+	return Incarnation(ns, conn, userRef, 1)
+}
+
+// Incarnation returns the owner of the n-th connection created under one name.
+func Incarnation(ns, conn, userRef string, n int) store.Owner {
+	return store.Owner{Namespace: ns, Connection: conn, UID: fmt.Sprintf("uid-%s-%s-%d", ns, conn, n),
+		UserRef: userRef, Provider: "truelayer"}
 }
 
 // Transactions returns n distinct booked transactions of account, one per

@@ -53,22 +53,7 @@ func testDeleteConnection(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	gone, kept := Owner("team-a", "gone", "u1"), Owner("team-a", "kept", "u1")
 	for _, o := range []store.Owner{gone, kept} {
-		_, err := s.UpsertAccounts(ctx, o, []store.Account{fullAccount("acc")})
-		must(t, "accounts", err)
-		_, err = s.UpsertCards(ctx, o, []store.Card{fullCard("card")})
-		must(t, "cards", err)
-		_, err = s.AppendBalances(ctx, o, []store.Balance{fullBalance("acc", Base)})
-		must(t, "balances", err)
-		_, err = s.UpsertTransactions(ctx, o, Transactions("acc", 5, Base))
-		must(t, "transactions", err)
-		must(t, "pending", s.ReplacePending(ctx, o, "acc", Base, Transactions("acc", 2, Base)))
-		must(t, "orders", s.ReplaceStandingOrders(ctx, o, "acc", Base, []store.StandingOrder{fullStandingOrder("acc", 0)}))
-		must(t, "debits", s.ReplaceDirectDebits(ctx, o, "acc", Base, []store.DirectDebit{fullDirectDebit("acc", 0)}))
-		must(t, "identity", s.ReplaceIdentity(ctx, o, "", Base, []store.Identity{fullIdentity("X")}))
-		run := store.SyncRun{RunID: "run-" + o.Connection, SyncJob: "job", Owner: o, StartedAt: Base}
-		must(t, "start run", s.StartSyncRun(ctx, run))
-		must(t, "finish run", s.FinishSyncRun(ctx, store.RunResult{Namespace: o.Namespace, RunID: run.RunID,
-			FinishedAt: Base, Status: store.RunSucceeded, Counts: map[string]int64{store.ResourceTransactions: 5}}))
+		fillConnection(t, s, o, "run-"+o.Connection)
 	}
 	before := counts(t, s, kept.Key())
 	must(t, "delete", s.DeleteConnection(ctx, gone.Key()))
@@ -91,3 +76,29 @@ func testDeleteConnection(t *testing.T, s store.Store) {
 		t.Fatalf("connections after delete: %+v", owners)
 	}
 }
+
+// fillConnection writes one row of every kind through o (five transactions)
+// and a finished run with id runID.
+func fillConnection(t *testing.T, s store.Store, o store.Owner, runID string) {
+	ctx := t.Context()
+	_, err := s.UpsertAccounts(ctx, o, []store.Account{fullAccount("acc")})
+	must(t, "accounts", err)
+	_, err = s.UpsertCards(ctx, o, []store.Card{fullCard("card")})
+	must(t, "cards", err)
+	_, err = s.AppendBalances(ctx, o, []store.Balance{fullBalance("acc", Base)})
+	must(t, "balances", err)
+	_, err = s.UpsertTransactions(ctx, o, Transactions("acc", 5, Base))
+	must(t, "transactions", err)
+	must(t, "pending", s.ReplacePending(ctx, o, "acc", Base, Transactions("acc", 2, Base)))
+	must(t, "orders", s.ReplaceStandingOrders(ctx, o, "acc", Base, []store.StandingOrder{fullStandingOrder("acc", 0)}))
+	must(t, "debits", s.ReplaceDirectDebits(ctx, o, "acc", Base, []store.DirectDebit{fullDirectDebit("acc", 0)}))
+	must(t, "identity", s.ReplaceIdentity(ctx, o, "", Base, []store.Identity{fullIdentity("X")}))
+	run := store.SyncRun{RunID: runID, SyncJob: "job", Owner: o, StartedAt: Base}
+	must(t, "start run", s.StartSyncRun(ctx, run))
+	must(t, "finish run", s.FinishSyncRun(ctx, store.RunResult{Namespace: o.Namespace, RunID: run.RunID,
+		FinishedAt: Base, Status: store.RunSucceeded, Counts: map[string]int64{store.ResourceTransactions: 5}}))
+}
+
+// oneOfEach is what fillConnection stores.
+var oneOfEach = store.Counts{Accounts: 1, Cards: 1, Balances: 1, Transactions: 5, Pending: 2,
+	StandingOrders: 1, DirectDebits: 1, Identities: 1}

@@ -114,7 +114,7 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 		t.Fatalf("shared connection stored %d, want %d", c.Transactions, len(all))
 	}
 	for i := range writers {
-		key := store.ConnectionKey{Namespace: "team-a", Connection: fmt.Sprintf("own-%d", i)}
+		key := Owner("team-a", fmt.Sprintf("own-%d", i), "user").Key()
 		if c := counts(t, s, key); c.Transactions != size {
 			t.Fatalf("%s stored %d, want %d", key, c.Transactions, size)
 		}

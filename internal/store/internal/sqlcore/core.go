@@ -49,3 +49,9 @@ func (a *args) add(v any) string {
 }
 
 func (c *Core) args() *args { return &args{d: c.b} }
+
+// connection is the condition selecting the rows of one connection incarnation.
+func (a *args) connection(k store.ConnectionKey) string {
+	return fmt.Sprintf("namespace = %s AND connection = %s AND connection_uid = %s",
+		a.add(k.Namespace), a.add(k.Connection), a.add(k.UID))
+}

@@ -95,12 +95,9 @@ func decodeIdentity(r *row) store.Identity {
 
 func decodeSyncRun(r *row) store.SyncRun {
 	return store.SyncRun{
-		RunID:   r.text("run_id"),
-		SyncJob: r.text("sync_job"),
-		Owner: store.Owner{
-			Namespace: r.text("namespace"), Connection: r.text("connection"),
-			UserRef: r.text("user_ref"), Provider: r.text("provider"),
-		},
+		RunID:      r.text("run_id"),
+		SyncJob:    r.text("sync_job"),
+		Owner:      r.owner(),
 		StartedAt:  r.time("started_at"),
 		FinishedAt: r.time("finished_at"),
 		Status:     store.RunStatus(r.text("status")),

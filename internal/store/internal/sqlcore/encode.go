@@ -23,7 +23,7 @@ func accountRows(d Dialect, o store.Owner, accounts []store.Account) ([][]any, e
 		}
 		n := a.Number
 		rows.put(a.AccountID, encodeRow(d, Accounts,
-			o.Namespace, o.Connection, o.UserRef, o.Provider,
+			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID,
 			a.AccountID, a.Type, a.DisplayName, a.Currency, n.Number, n.SortCode, n.SwiftBIC,
 			n.IBAN, n.RoutingNumber, n.BSB, a.InstitutionID, NormTime(a.UpdatedAt),
 			NormTime(a.FetchedAt), meta))
@@ -43,7 +43,7 @@ func cardRows(d Dialect, o store.Owner, cards []store.Card) ([][]any, error) {
 			return nil, err
 		}
 		rows.put(c.AccountID, encodeRow(d, Cards,
-			o.Namespace, o.Connection, o.UserRef, o.Provider,
+			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID,
 			c.AccountID, c.CardNetwork, c.CardType, c.Currency, c.DisplayName,
 			c.PartialCardNumber, c.NameOnCard, c.ValidFrom, c.ValidTo, c.InstitutionID,
 			NormTime(c.UpdatedAt), NormTime(c.FetchedAt), meta))
@@ -70,7 +70,7 @@ func balanceRows(d Dialect, o store.Owner, balances []store.Balance) ([][]any, e
 		}
 		observed := NormTime(b.ObservedAt)
 		rows.put(compositeKey(b.AccountID, observed.Format(TimeLayout)), encodeRow(d, Balances,
-			o.Namespace, o.Connection, o.UserRef, o.Provider,
+			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID,
 			b.AccountID, observed, b.Currency, canon(b.Current), canon(b.Available), canon(b.Overdraft),
 			canon(b.CreditLimit), canon(b.LastStatementBalance), NormTime(b.LastStatementDate), canon(b.PaymentDue),
 			NormTime(b.PaymentDueDate), NormTime(b.UpdatedAt)))
@@ -122,7 +122,7 @@ func transactionRows(d Dialect, o store.Owner, txs []store.Transaction) ([][]any
 		if err != nil {
 			return nil, err
 		}
-		vals := append([]any{o.Namespace, o.Connection, o.UserRef, o.Provider, t.AccountID}, data...)
+		vals := append([]any{o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID, t.AccountID}, data...)
 		rows.put(compositeKey(t.AccountID, t.NormalisedProviderTransactionID),
 			encodeRow(d, Transactions, vals...))
 	}
@@ -148,7 +148,7 @@ func pendingRows(d Dialect, o store.Owner, accountID string, fetched time.Time, 
 		if err != nil {
 			return nil, err
 		}
-		vals := append([]any{o.Namespace, o.Connection, o.UserRef, o.Provider, accountID, int64(i)}, data...)
+		vals := append([]any{o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID, accountID, int64(i)}, data...)
 		rows = append(rows, encodeRow(d, Pending, append(vals, fetched)...))
 	}
 	return rows, nil
@@ -169,7 +169,7 @@ func standingOrderRows(d Dialect, o store.Owner, accountID string, fetched time.
 			return nil, err
 		}
 		rows = append(rows, encodeRow(d, StandingOrders,
-			o.Namespace, o.Connection, o.UserRef, o.Provider, accountID, int64(i),
+			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID, accountID, int64(i),
 			s.Frequency, s.Status, NormTime(s.Timestamp), s.Currency,
 			NormTime(s.NextPaymentDate), canon(s.NextPaymentAmount),
 			NormTime(s.FirstPaymentDate), canon(s.FirstPaymentAmount),
@@ -194,7 +194,7 @@ func directDebitRows(d Dialect, o store.Owner, accountID string, fetched time.Ti
 			return nil, err
 		}
 		rows = append(rows, encodeRow(d, DirectDebits,
-			o.Namespace, o.Connection, o.UserRef, o.Provider, accountID, int64(i),
+			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID, accountID, int64(i),
 			dd.DirectDebitID, NormTime(dd.Timestamp), dd.Name, dd.Status,
 			NormTime(dd.PreviousPaymentTimestamp), canon(dd.PreviousPaymentAmount), dd.Currency,
 			meta, fetched))
@@ -223,7 +223,7 @@ func identityRows(d Dialect, o store.Owner, accountID string, fetched time.Time,
 			return nil, err
 		}
 		rows = append(rows, encodeRow(d, Identities,
-			o.Namespace, o.Connection, o.UserRef, o.Provider, accountID, int64(i),
+			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID, accountID, int64(i),
 			id.FullName, id.Title, id.FirstName, id.LastName, id.DateOfBirth, id.BranchID,
 			emails, phones, addresses, NormTime(id.UpdatedAt), meta, fetched))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/consent-operator/consent-operator/internal/store"
 )
@@ -16,7 +17,7 @@ func readScope[T any](ctx context.Context, c *Core, t *Table, key store.Connecti
 		return nil, err
 	}
 	a := c.args()
-	where := fmt.Sprintf("namespace = %s AND connection = %s", a.add(key.Namespace), a.add(key.Connection))
+	where := a.connection(key)
 	if accountID != nil {
 		where += " AND account_id = " + a.add(*accountID)
 	}
@@ -35,7 +36,7 @@ func (c *Core) ListConnections(ctx context.Context, namespace, userRef string) (
 		return nil, fmt.Errorf("%w: listing connections needs namespace and userRef", store.ErrInvalid)
 	}
 	a := c.args()
-	query := fmt.Sprintf("SELECT %s FROM connections WHERE namespace = %s AND user_ref = %s ORDER BY connection",
+	query := fmt.Sprintf("SELECT %s FROM connections WHERE namespace = %s AND user_ref = %s ORDER BY connection, connection_uid",
 		selectList(c.b, Connections), a.add(namespace), a.add(userRef))
 	var out []store.Owner
 	err := c.scanAll(ctx, Connections, query, a.vals, func(r *row) error {
@@ -85,17 +86,23 @@ func (c *Core) transactionWhere(q store.TransactionQuery, a *args) (string, erro
 	if err := q.Key.Validate(); err != nil {
 		return "", err
 	}
-	where := fmt.Sprintf("namespace = %s AND connection = %s", a.add(q.Key.Namespace), a.add(q.Key.Connection))
-	if q.AccountID != "" {
-		where += " AND account_id = " + a.add(q.AccountID)
+	return a.connection(q.Key) + c.transactionFilter(a, q.AccountID, q.From, q.To), nil
+}
+
+// transactionFilter narrows transactions to an account (when set) and to
+// [from, to) (each bound when non-zero).
+func (c *Core) transactionFilter(a *args, accountID string, from, to time.Time) string {
+	var where string
+	if accountID != "" {
+		where += " AND account_id = " + a.add(accountID)
 	}
-	if !q.From.IsZero() {
-		where += ` AND "timestamp" >= ` + a.add(c.b.Encode(Time, NormTime(q.From)))
+	if !from.IsZero() {
+		where += ` AND "timestamp" >= ` + a.add(c.b.Encode(Time, NormTime(from)))
 	}
-	if !q.To.IsZero() {
-		where += ` AND "timestamp" < ` + a.add(c.b.Encode(Time, NormTime(q.To)))
+	if !to.IsZero() {
+		where += ` AND "timestamp" < ` + a.add(c.b.Encode(Time, NormTime(to)))
 	}
-	return where, nil
+	return where
 }
 
 // ListTransactions implements store.Reader.
@@ -154,8 +161,7 @@ func (c *Core) Counts(ctx context.Context, key store.ConnectionKey) (store.Count
 	a := c.args()
 	var subs []string
 	for _, t := range dataTables {
-		subs = append(subs, fmt.Sprintf("(SELECT count(*) FROM %s WHERE namespace = %s AND connection = %s)",
-			t.Name, a.add(key.Namespace), a.add(key.Connection)))
+		subs = append(subs, fmt.Sprintf("(SELECT count(*) FROM %s WHERE %s)", t.Name, a.connection(key)))
 	}
 	query := "SELECT " + strings.Join(subs, ", ")
 	rows, err := c.b.Query(ctx, query, a.vals...)

@@ -20,11 +20,11 @@ func (c *Core) StartSyncRun(ctx context.Context, r store.SyncRun) error {
 		}
 		a := c.args()
 		ins := fmt.Sprintf(`INSERT INTO sync_runs
-(namespace, run_id, sync_job, connection, user_ref, provider, started_at, status, error)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '')
+(namespace, run_id, sync_job, connection, connection_uid, user_ref, provider, started_at, status, error)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, '')
 ON CONFLICT (namespace, run_id) DO NOTHING`,
 			a.add(r.Owner.Namespace), a.add(r.RunID), a.add(r.SyncJob), a.add(r.Owner.Connection),
-			a.add(r.Owner.UserRef), a.add(r.Owner.Provider), a.add(c.b.Encode(Time, NormTime(r.StartedAt))),
+			a.add(r.Owner.UID), a.add(r.Owner.UserRef), a.add(r.Owner.Provider), a.add(c.b.Encode(Time, NormTime(r.StartedAt))),
 			a.add(string(store.RunRunning)))
 		if _, err := tx.Exec(ctx, ins, a.vals...); err != nil {
 			return fmt.Errorf("record start of sync run %s/%s: %w", r.Owner.Namespace, r.RunID, err)
@@ -89,10 +89,17 @@ func (c *Core) ListSyncRuns(ctx context.Context, q store.RunQuery) ([]store.Sync
 	if q.Namespace == "" {
 		return nil, fmt.Errorf("%w: run query needs a namespace", store.ErrInvalid)
 	}
-	if q.SyncJob == "" {
-		return c.syncRuns(ctx, "namespace = %s", []any{q.Namespace}, q.Limit)
+	where, args := "namespace = %s", []any{q.Namespace}
+	if q.SyncJob != "" {
+		where, args = where+" AND sync_job = %s", append(args, q.SyncJob)
 	}
-	return c.syncRuns(ctx, "namespace = %s AND sync_job = %s", []any{q.Namespace, q.SyncJob}, q.Limit)
+	if k := q.Connection; k != nil {
+		where, args = where+" AND connection = %s AND connection_uid = %s", append(args, k.Connection, k.UID)
+	}
+	if q.UserRef != "" {
+		where, args = where+" AND user_ref = %s", append(args, q.UserRef)
+	}
+	return c.syncRuns(ctx, where, args, q.Limit)
 }
 
 // syncRuns reads runs matching where (with %s for each argument), newest

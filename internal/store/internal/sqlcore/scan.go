@@ -92,7 +92,7 @@ func (r *row) list(col string, out any) {
 
 func (r *row) owner() store.Owner {
 	return store.Owner{
-		Namespace: r.text("namespace"), Connection: r.text("connection"),
+		Namespace: r.text("namespace"), Connection: r.text("connection"), UID: r.text("connection_uid"),
 		UserRef: r.text("user_ref"), Provider: r.text("provider"),
 	}
 }

@@ -63,6 +63,7 @@ func nonKey(cols []Column, key ...string) []string {
 func ownerColumns(extra ...Column) []Column {
 	cols := []Column{
 		{"namespace", Text}, {"connection", Text}, {"user_ref", Text}, {"provider", Text},
+		{"connection_uid", Text},
 	}
 	return append(cols, extra...)
 }
@@ -79,8 +80,8 @@ var accountsColumns = ownerColumns(
 var Accounts = &Table{
 	Name:    "accounts",
 	Columns: accountsColumns,
-	Key:     []string{"namespace", "connection", "account_id"},
-	Update:  nonKey(accountsColumns, "namespace", "connection", "account_id"),
+	Key:     []string{"namespace", "connection", "connection_uid", "account_id"},
+	Update:  nonKey(accountsColumns, "namespace", "connection", "connection_uid", "account_id"),
 	Touch:   true,
 }
 
@@ -96,8 +97,8 @@ var cardsColumns = ownerColumns(
 var Cards = &Table{
 	Name:    "cards",
 	Columns: cardsColumns,
-	Key:     []string{"namespace", "connection", "account_id"},
-	Update:  nonKey(cardsColumns, "namespace", "connection", "account_id"),
+	Key:     []string{"namespace", "connection", "connection_uid", "account_id"},
+	Update:  nonKey(cardsColumns, "namespace", "connection", "connection_uid", "account_id"),
 	Touch:   true,
 }
 
@@ -111,7 +112,7 @@ var Balances = &Table{
 		Column{"last_statement_date", Time}, Column{"payment_due", Amount},
 		Column{"payment_due_date", Time}, Column{"update_timestamp", Time},
 	),
-	Key: []string{"namespace", "connection", "account_id", "observed_at"},
+	Key: []string{"namespace", "connection", "connection_uid", "account_id", "observed_at"},
 }
 
 var transactionData = []Column{
@@ -124,20 +125,20 @@ var transactionData = []Column{
 
 var transactionsColumns = ownerColumns(append([]Column{{"account_id", Text}}, transactionData...)...)
 
-// Transactions is keyed by connection, account and the provider's stable
+// Transactions is keyed by connection (name and UID), account and the provider's stable
 // transaction id.
 var Transactions = &Table{
 	Name:    "transactions",
 	Columns: transactionsColumns,
-	Key:     []string{"namespace", "connection", "account_id", "normalised_provider_transaction_id"},
+	Key:     []string{"namespace", "connection", "connection_uid", "account_id", "normalised_provider_transaction_id"},
 	Update: nonKey(transactionsColumns,
-		"namespace", "connection", "account_id", "normalised_provider_transaction_id"),
+		"namespace", "connection", "connection_uid", "account_id", "normalised_provider_transaction_id"),
 	Touch: true,
 }
 
 // Per-account snapshots are replaced as a whole; "position" keeps the
 // provider's order and makes rows without a stable id unique.
-var snapshotKey = []string{"namespace", "connection", "account_id", "position"}
+var snapshotKey = []string{"namespace", "connection", "connection_uid", "account_id", "position"}
 
 // Pending holds the pending transactions of the latest run per account.
 var Pending = &Table{
@@ -193,7 +194,7 @@ var SyncRuns = &Table{
 	Columns: []Column{
 		{"namespace", Text}, {"run_id", Text}, {"sync_job", Text}, {"connection", Text},
 		{"user_ref", Text}, {"provider", Text}, {"started_at", Time}, {"finished_at", Time},
-		{"status", Text}, {"error", Text},
+		{"status", Text}, {"error", Text}, {"connection_uid", Text},
 	},
 	Key: []string{"namespace", "run_id"},
 }
@@ -209,7 +210,7 @@ var SyncRunCounts = &Table{
 var Connections = &Table{
 	Name:    "connections",
 	Columns: ownerColumns(),
-	Key:     []string{"namespace", "connection"},
+	Key:     []string{"namespace", "connection", "connection_uid"},
 }
 
 // dataTables are the tables DeleteConnection empties (sync runs aside).

@@ -15,19 +15,47 @@ import (
 // of one connection do not queue behind a row lock on every batch.
 func (c *Core) touchConnection(ctx context.Context, tx Tx, o store.Owner) error {
 	a := c.args()
-	ins := fmt.Sprintf(`INSERT INTO connections (namespace, connection, user_ref, provider)
-VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, connection) DO NOTHING`,
-		a.add(o.Namespace), a.add(o.Connection), a.add(o.UserRef), a.add(o.Provider))
-	if _, err := tx.Exec(ctx, ins, a.vals...); err != nil {
+	ins := fmt.Sprintf(`INSERT INTO connections (namespace, connection, connection_uid, user_ref, provider)
+VALUES (%s, %s, %s, %s, %s) ON CONFLICT (namespace, connection, connection_uid) DO NOTHING`,
+		a.add(o.Namespace), a.add(o.Connection), a.add(o.UID), a.add(o.UserRef), a.add(o.Provider))
+	n, err := tx.Exec(ctx, ins, a.vals...)
+	if err != nil {
 		return fmt.Errorf("record connection %s: %w", o.Key(), err)
+	}
+	if n == 1 {
+		return c.adoptLegacyRows(ctx, tx, o.Key())
 	}
 	a = c.args()
 	upd := fmt.Sprintf(`UPDATE connections SET user_ref = %s, provider = %s, updated_at = %s
-WHERE namespace = %s AND connection = %s AND (user_ref <> %s OR provider <> %s)`,
-		a.add(o.UserRef), a.add(o.Provider), c.b.Now(), a.add(o.Namespace), a.add(o.Connection),
+WHERE %s AND (user_ref <> %s OR provider <> %s)`,
+		a.add(o.UserRef), a.add(o.Provider), c.b.Now(), a.connection(o.Key()),
 		a.add(o.UserRef), a.add(o.Provider))
 	if _, err := tx.Exec(ctx, upd, a.vals...); err != nil {
 		return fmt.Errorf("update connection %s: %w", o.Key(), err)
+	}
+	return nil
+}
+
+// adoptLegacyRows gives the rows written before rows carried a UID (migration
+// 0002 left them with an empty one) to the first incarnation of their name that
+// writes after the upgrade. Before it a name was the identity, so the connection
+// living under that name at the upgrade is the one they were fetched through;
+// without this, an upgrade would hide a connection's history from it and its
+// deletion would leave that history behind. It runs once per incarnation, on
+// the write that records it.
+func (c *Core) adoptLegacyRows(ctx context.Context, tx Tx, k store.ConnectionKey) error {
+	legacy := store.ConnectionKey{Namespace: k.Namespace, Connection: k.Connection}
+	for _, t := range slices.Concat(dataTables, []*Table{SyncRuns}) {
+		a := c.args()
+		upd := fmt.Sprintf("UPDATE %s SET connection_uid = %s WHERE %s", t.Name, a.add(k.UID), a.connection(legacy))
+		if _, err := tx.Exec(ctx, upd, a.vals...); err != nil {
+			return fmt.Errorf("adopt %s of %s written before uids: %w", t.Name, k, err)
+		}
+	}
+	a := c.args()
+	del := "DELETE FROM connections WHERE " + a.connection(legacy)
+	if _, err := tx.Exec(ctx, del, a.vals...); err != nil {
+		return fmt.Errorf("adopt connection %s written before uids: %w", k, err)
 	}
 	return nil
 }
@@ -110,8 +138,7 @@ func (c *Core) replace(ctx context.Context, o store.Owner, t *Table, accountID s
 			return err
 		}
 		a := c.args()
-		del := fmt.Sprintf("DELETE FROM %s WHERE namespace = %s AND connection = %s AND account_id = %s",
-			t.Name, a.add(o.Namespace), a.add(o.Connection), a.add(accountID))
+		del := fmt.Sprintf("DELETE FROM %s WHERE %s AND account_id = %s", t.Name, a.connection(o.Key()), a.add(accountID))
 		if _, err := tx.Exec(ctx, del, a.vals...); err != nil {
 			return fmt.Errorf("clear %s of %s account %q: %w", t.Name, o.Key(), accountID, err)
 		}
@@ -186,19 +213,22 @@ func (c *Core) ReplaceIdentity(ctx context.Context, o store.Owner, accountID str
 	return c.replace(ctx, o, Identities, accountID, rows)
 }
 
-// DeleteConnection implements store.Writer.
+// DeleteConnection implements store.Writer. Rows of the name written before
+// rows carried a UID go too: had any later incarnation written, it would have
+// adopted them (adoptLegacyRows), so they are this connection's.
 func (c *Core) DeleteConnection(ctx context.Context, key store.ConnectionKey) error {
 	if err := key.Validate(); err != nil {
 		return err
 	}
+	legacy := store.ConnectionKey{Namespace: key.Namespace, Connection: key.Connection}
 	return c.b.InTx(ctx, func(tx Tx) error {
 		// sync_run_counts rows go with their runs (ON DELETE CASCADE).
 		for _, t := range slices.Concat(dataTables, []*Table{SyncRuns, Connections}) {
-			a := c.args()
-			del := fmt.Sprintf("DELETE FROM %s WHERE namespace = %s AND connection = %s",
-				t.Name, a.add(key.Namespace), a.add(key.Connection))
-			if _, err := tx.Exec(ctx, del, a.vals...); err != nil {
-				return fmt.Errorf("delete %s of %s: %w", t.Name, key, err)
+			for _, k := range []store.ConnectionKey{key, legacy} {
+				a := c.args()
+				if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s", t.Name, a.connection(k)), a.vals...); err != nil {
+					return fmt.Errorf("delete %s of %s: %w", t.Name, key, err)
+				}
 			}
 		}
 		return nil
