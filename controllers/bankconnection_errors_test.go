@@ -215,6 +215,15 @@ func TestInterruptedRefreshIsDetected(t *testing.T) {
 		}
 		return hasCondition(bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonRefreshInterrupted)(bc)
 	})
+	// A refresh request retries the lost token; the answer is the same and so is the
+	// cause the user is told: the token was lost to the interruption.
+	v := forceRefresh(t, leo)
+	waitFor(t, leo, func(bc *bankingv1alpha1.BankConnection) error {
+		if bc.Status.LastHandledRefreshAt != v {
+			return errString("refresh request not handled yet")
+		}
+		return hasCondition(bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonRefreshInterrupted)(bc)
+	})
 	_ = ctx
 }
 

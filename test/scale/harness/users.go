@@ -223,6 +223,15 @@ func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 	if err != nil {
 		return true
 	}
+	cookies := resp.Cookies()
+	if resp.StatusCode == http.StatusSeeOther {
+		// A re-authentication journey: the gateway's waiting page sends the browser on
+		// to the provider's link once the reconciler has made it (or to a full journey
+		// when the provider cannot re-authenticate, as after a lost refresh token).
+		if resp, err = u.followReauth(ctx, bc.Status.ConnectURL, resp, cookies); err != nil {
+			return true
+		}
+	}
 	link, err := url.Parse(resp.Header.Get("Location"))
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
@@ -244,7 +253,7 @@ func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 	if err != nil {
 		return false // not a link of this sandbox's clients: nothing a user could do
 	}
-	resp, err = u.do(ctx, CallbackURL(u.GatewayURL)+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), resp.Cookies())
+	resp, err = u.do(ctx, CallbackURL(u.GatewayURL)+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), cookies)
 	if err != nil {
 		return true
 	}
@@ -260,6 +269,20 @@ func (u *Users) consent(ctx context.Context, key types.NamespacedName) bool {
 		u.handled.Store(journey, true)
 		return false
 	}
+}
+
+// followReauth opens the gateway's /reauth/{ticket} page a /connect answer redirected
+// to, with the browser's cookie, and returns its answer: a redirect to the provider.
+func (u *Users) followReauth(ctx context.Context, connectURL string, resp *http.Response, cookies []*http.Cookie) (*http.Response, error) {
+	base, err := url.Parse(connectURL)
+	if err != nil {
+		return nil, err
+	}
+	next, err := base.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(next.Path, "/reauth/") {
+		return resp, err // not a re-authentication: the caller decides
+	}
+	return u.do(ctx, next.String(), cookies)
 }
 
 // maxReloads is how often a user reloads a connect link the gateway does not know
