@@ -35,8 +35,9 @@ func (realClock) Now() time.Time { return time.Now() }
 
 // Metrics are registered once per process: controller-runtime's registry is global.
 var (
-	connectionMetrics = metrics.NewConnections(crmetrics.Registry)
-	syncJobMetrics    = metrics.NewSyncJobs(crmetrics.Registry)
+	connectionMetrics   = metrics.NewConnections(crmetrics.Registry)
+	syncJobMetrics      = metrics.NewSyncJobs(crmetrics.Registry)
+	notificationMetrics = metrics.NewNotifications(crmetrics.Registry)
 )
 
 // New builds a manager with the controllers and the gateway registered, ready to Start.
@@ -171,6 +172,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := mgr.Add(closeOnStop{db}); err != nil {
 		return nil, fmt.Errorf("adding store: %w", err)
 	}
+	outbox, err := setupNotifications(mgr, o)
+	if err != nil {
+		return nil, err
+	}
 	connections := &controllers.BankConnectionReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
@@ -182,6 +187,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Clock:                   o.Clock,
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
 		Metrics:                 connectionMetrics,
+		Outbox:                  outbox,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
 	if err := connections.SetupWithManager(mgr); err != nil {
@@ -197,6 +203,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Clock:                   o.Clock,
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
 		Metrics:                 syncJobMetrics,
+		Outbox:                  outbox,
 		PollInterval:            o.PollInterval,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
