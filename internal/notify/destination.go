@@ -80,7 +80,7 @@ func (p Policy) CheckURL(raw string) (*url.URL, error) {
 
 // CheckAddr checks one address the operator would connect to.
 func (p Policy) CheckAddr(addr netip.Addr) error {
-	addr = addr.Unmap()
+	addr = addr.Unmap().WithZone("") // Contains is false for any address with a zone
 	for _, pre := range p.DenyCIDRs {
 		if pre.Contains(addr) {
 			return fmt.Errorf("%w: %s is in a denied range", ErrRefused, addr)
