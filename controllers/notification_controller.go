@@ -15,8 +15,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/metrics"
@@ -48,6 +51,8 @@ type notificationKind struct {
 	*NotificationReconciler
 	name      string
 	newObject func() client.Object
+	// wake enqueues an object once its delivery job finished, for its next event.
+	wake chan event.GenericEvent
 }
 
 // SetupWithManager registers a controller per kind and the dispatcher.
@@ -57,12 +62,14 @@ func (r *NotificationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		{NotificationReconciler: r, name: "syncjob-notifications", newObject: func() client.Object { return &bankingv1alpha1.SyncJob{} }},
 	}
 	for _, k := range kinds {
+		k.wake = make(chan event.GenericEvent, 1024)
 		if err := ctrl.NewControllerManagedBy(mgr).
 			// Only objects with something to deliver are looked at.
 			For(k.newObject(), builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 				_, _, ok := nextUndelivered(o)
 				return ok
 			}))).
+			WatchesRawSource(source.Channel(k.wake, &handler.EnqueueRequestForObject{})).
 			Named(k.name).
 			WithOptions(controller.Options{MaxConcurrentReconciles: 2}).
 			Complete(k); err != nil {
@@ -103,10 +110,21 @@ func (k *notificationKind) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	key := k.name + "/" + req.String()
 	k.Dispatcher.Submit(destinationOf(target.URL), key, func(ctx context.Context) {
 		k.deliver(ctx, req.NamespacedName, ev.ID, target, bc)
-	})
+	}, func() { k.wakeUp(req.NamespacedName) })
 	// The attempt's status write wakes this controller again; this requeue is for an
 	// attempt that could not record its outcome.
 	return ctrl.Result{RequeueAfter: 2*k.Timeout + time.Second}, nil
+}
+
+// wakeUp looks at an object again once its delivery job is done.
+func (k *notificationKind) wakeUp(key types.NamespacedName) {
+	o := k.newObject()
+	o.SetNamespace(key.Namespace)
+	o.SetName(key.Name)
+	select {
+	case k.wake <- event.GenericEvent{Object: o}:
+	default: // full: the requeue that Reconcile asked for looks again
+	}
 }
 
 // deliver makes one attempt, on a dispatcher worker.
@@ -119,16 +137,20 @@ func (k *notificationKind) deliver(ctx context.Context, key types.NamespacedName
 		}
 		return
 	}
-	ev, _, ok := nextUndelivered(obj)
-	if !ok || ev.ID != id {
-		return // delivered or superseded meanwhile
-	}
+	ev, d, ok := nextUndelivered(obj)
 	at := k.Clock.Now()
+	if !ok || ev.ID != id || d != nil && d.NextAttemptAt != nil && at.Before(d.NextAttemptAt.Time) {
+		return // delivered, superseded or tried meanwhile (the cache was behind)
+	}
 	err := k.send(ctx, obj, ev, target, bc, at)
 	if err != nil {
 		logger.V(1).Info("Notification not delivered", "type", ev.Type, "error", err.Error())
 	}
-	if err := k.settle(ctx, obj, ev, err, at); err != nil {
+	// The outcome is recorded even when the manager is stopping, so a delivered event
+	// is not sent again by the next leader.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := k.settle(wctx, obj, ev, err, at); err != nil {
 		logger.Error(err, "Recording a notification attempt")
 	}
 }

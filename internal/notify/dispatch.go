@@ -26,8 +26,9 @@ type lane struct {
 }
 
 type job struct {
-	key string
-	run func(context.Context)
+	key  string
+	run  func(context.Context)
+	done func()
 }
 
 // NewDispatcher returns a Dispatcher with the given number of workers and queue
@@ -41,11 +42,12 @@ func NewDispatcher(workers, queueLimit int) *Dispatcher {
 	}
 }
 
-// Submit queues run for destination under key. It returns false, and queues
-// nothing, when a job with that key is already queued or running, or the
-// destination's queue is full: the caller looks again later (its event stays in the
-// object's outbox, so nothing is lost).
-func (d *Dispatcher) Submit(destination, key string, run func(context.Context)) bool {
+// Submit queues run for destination under key; done, when not nil, is called once
+// run returned and the key is free again (so the caller can hand over the object's
+// next event). It returns false, and queues nothing, when a job with that key is
+// already queued or running, or the destination's queue is full: the caller looks
+// again later (its event stays in the object's outbox, so nothing is lost).
+func (d *Dispatcher) Submit(destination, key string, run func(context.Context), done func()) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.queued[key] {
@@ -60,7 +62,7 @@ func (d *Dispatcher) Submit(destination, key string, run func(context.Context)) 
 		return false
 	}
 	d.queued[key] = true
-	l.jobs = append(l.jobs, job{key: key, run: run})
+	l.jobs = append(l.jobs, job{key: key, run: run, done: done})
 	d.startLocked(destination, l)
 	return true
 }
@@ -92,15 +94,20 @@ func (d *Dispatcher) drain(destination string, l *lane) {
 		l.jobs = l.jobs[1:]
 		d.mu.Unlock()
 
+		ran := false
 		select {
 		case d.sem <- struct{}{}:
 			j.run(d.ctx)
 			<-d.sem
+			ran = true
 		case <-d.ctx.Done():
 		}
 		d.mu.Lock()
 		delete(d.queued, j.key)
 		d.mu.Unlock()
+		if ran && j.done != nil {
+			j.done()
+		}
 	}
 }
 

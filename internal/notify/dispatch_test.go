@@ -17,21 +17,21 @@ func TestDispatcherIsolatesAHangingDestination(t *testing.T) {
 	defer func() { cancel(); <-stopped }()
 
 	hung := make(chan struct{})
-	if !d.Submit("https://dead.example", "bc/dead-1", func(ctx context.Context) { close(hung); <-ctx.Done() }) {
+	if !d.Submit("https://dead.example", "bc/dead-1", func(ctx context.Context) { close(hung); <-ctx.Done() }, nil) {
 		t.Fatal("first job refused")
 	}
 	<-hung
 	// The dead destination's next job waits behind the first: one at a time per destination.
 	secondRan := make(chan struct{})
-	d.Submit("https://dead.example", "bc/dead-2", func(context.Context) { close(secondRan) })
+	d.Submit("https://dead.example", "bc/dead-2", func(context.Context) { close(secondRan) }, nil)
 	// A duplicate of a queued key is refused (its event is still in the outbox).
-	if d.Submit("https://dead.example", "bc/dead-2", func(context.Context) {}) {
+	if d.Submit("https://dead.example", "bc/dead-2", func(context.Context) {}, nil) {
 		t.Fatal("a job with a queued key was accepted twice")
 	}
 
 	for i := 0; i < 5; i++ {
 		done := make(chan struct{})
-		if !d.Submit("https://alive.example", "bc/alive", func(context.Context) { close(done) }) {
+		if !d.Submit("https://alive.example", "bc/alive", func(context.Context) {}, func() { close(done) }) {
 			t.Fatalf("round %d: job refused", i)
 		}
 		select {
@@ -50,14 +50,14 @@ func TestDispatcherIsolatesAHangingDestination(t *testing.T) {
 func TestDispatcherBoundsAQueue(t *testing.T) {
 	d := notify.NewDispatcher(1, 2) // not started: jobs wait
 	for i, want := range []bool{true, true, false} {
-		if got := d.Submit("https://a.example", string(rune('a'+i)), func(context.Context) {}); got != want {
+		if got := d.Submit("https://a.example", string(rune('a'+i)), func(context.Context) {}, nil); got != want {
 			t.Fatalf("job %d accepted=%v, want %v", i, got, want)
 		}
 	}
 	ran := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if !d.Submit("https://b.example", "x", func(context.Context) { close(ran) }) {
+	if !d.Submit("https://b.example", "x", func(context.Context) { close(ran) }, nil) {
 		t.Fatal("another destination's queue is full too")
 	}
 	go func() { _ = d.Start(ctx) }()
