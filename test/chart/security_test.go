@@ -302,8 +302,8 @@ const (
 
 // NetworkPolicies are on by default. The manager's pod is reachable only on metrics
 // (from Prometheus in the monitoring namespace), probes and the gateway port, and
-// reaches only the apiserver, DNS, the providers over HTTPS and (PostgreSQL) the
-// database. The gateway's policy opens only its port and needs only the apiserver
+// reaches only the apiserver, DNS, the providers over HTTPS, (PostgreSQL) the
+// database and (unless notifications are off) applications' notification URLs. The gateway's policy opens only its port and needs only the apiserver
 // and DNS, ready for the gateway's own pods.
 func TestNetworkPolicies(t *testing.T) {
 	tests := []struct {
@@ -318,7 +318,7 @@ func TestNetworkPolicies(t *testing.T) {
 			name:           "defaults",
 			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
-				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
+				"TCP/443": "any | 0.0.0.0/0,::/0 | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
 			gatewayEgress: map[string]string{"TCP/443": "any", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},
@@ -329,6 +329,7 @@ func TestNetworkPolicies(t *testing.T) {
 			managerEgress: map[string]string{
 				"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 				"TCP/3128": "192.0.2.10/32", "TCP/5432": "10.20.0.0/16",
+				"TCP/8443": `namespaceSelector: matchLabels: banking.consent-operator.dev/notifications: "true"`,
 			},
 			gatewayEgress: map[string]string{"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},
@@ -336,6 +337,15 @@ func TestNetworkPolicies(t *testing.T) {
 			name:           "metrics off, monitoring elsewhere",
 			overrides:      map[string]any{"metrics": map[string]any{"enabled": false}},
 			managerIngress: map[string]string{"TCP/probes": "any"},
+			managerEgress: map[string]string{
+				"TCP/443": "any | 0.0.0.0/0,::/0 | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
+			},
+			gatewayEgress: map[string]string{"TCP/443": "any", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
+		},
+		{
+			name:           "notifications off",
+			overrides:      map[string]any{"manager": map[string]any{"notifications": map[string]any{"workers": 0}}},
+			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
@@ -349,7 +359,7 @@ func TestNetworkPolicies(t *testing.T) {
 			}}},
 			managerIngress: map[string]string{"TCP/metrics": "podSelector: matchLabels: app.kubernetes.io/name: agent,10.9.0.0/16", "TCP/probes": "any"},
 			managerEgress: map[string]string{
-				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
+				"TCP/443": "any | 0.0.0.0/0,::/0 | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
 			gatewayEgress: map[string]string{"TCP/443": "any", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},
