@@ -367,3 +367,67 @@ func notificationCount(t *testing.T, ns, outcome string) float64 {
 	}
 	return total
 }
+
+// TestNotificationsRetryTheSameEvent: an endpoint that fails gets the same event
+// again, under the same id and with the same body, until it accepts it; status says
+// why it failed meanwhile and is clean afterwards.
+func TestNotificationsRetryTheSameEvent(t *testing.T) {
+	var mu sync.Mutex
+	var attempts []delivery
+	failing := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		attempts = append(attempts, delivery{header: r.Header.Clone(), body: body})
+		if failing {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	ns := newNamespace(t, "notify-retry")
+	hooksSecret(t, ns)
+	peggy := notifyTo(newConnection(ns, "peggy"), srv.URL+"/hooks")
+	consented(t, peggy)
+	waitFor(t, peggy, func(bc *bankingv1alpha1.BankConnection) error {
+		if n := bc.Status.Notifications; n == nil || n.Delivery == nil || n.Delivery.Failures < 1 {
+			return fmt.Errorf("no failed attempt yet: %+v", n)
+		}
+		return nil
+	})
+	if got := peggy.Status.Notifications.Delivery.LastError; !strings.Contains(got, "answered HTTP 503") {
+		t.Fatalf("lastError %q does not give the answer's status", got)
+	}
+
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	clk.Advance(peggy.Status.Notifications.Delivery.NextAttemptAt.Sub(clk.Now()) + time.Second)
+	poke(t, peggy)
+	outboxDrained(t, peggy, bankingv1alpha1.NotificationConnectionReady)
+	if d := peggy.Status.Notifications.Delivery; d.Failures != 0 || d.NextAttemptAt != nil {
+		t.Fatalf("delivery state not reset after a success: %+v", d)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) < 2 {
+		t.Fatalf("%d attempts, want a failed one and a delivered one", len(attempts))
+	}
+	first, last := attempts[0], attempts[len(attempts)-1]
+	if first.header.Get(notify.HeaderID) != last.header.Get(notify.HeaderID) || string(first.body) != string(last.body) {
+		t.Fatalf("the retry is another message: ids %s / %s, bodies %s / %s",
+			first.header.Get(notify.HeaderID), last.header.Get(notify.HeaderID), first.body, last.body)
+	}
+	if last.header.Get(notify.HeaderID) != peggy.Status.Notifications.Delivery.LastDelivered.ID {
+		t.Fatalf("status names %s as delivered, the endpoint accepted %s", peggy.Status.Notifications.Delivery.LastDelivered.ID, last.header.Get(notify.HeaderID))
+	}
+	wh, _ := standardwebhooks.NewWebhook(signingSecret)
+	for i, a := range attempts {
+		if err := wh.VerifyIgnoringTimestamp(a.body, a.header); err != nil {
+			t.Fatalf("attempt %d is not signed: %v", i, err)
+		}
+	}
+}
