@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -161,34 +159,13 @@ func (k *notificationKind) send(ctx context.Context, obj client.Object, ev banki
 	if err != nil {
 		return &notify.DeliveryError{Outcome: notify.OutcomeMisconfigured, Err: err}
 	}
-	secret, err := k.signingKey(ctx, obj.GetNamespace(), target.Secret)
+	secret, err := signingKey(ctx, k.APIReader, obj.GetNamespace(), target.Secret)
 	if err != nil {
 		return &notify.DeliveryError{Outcome: notify.OutcomeMisconfigured, Err: err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, k.Timeout)
 	defer cancel()
 	return k.Sender.Send(ctx, notify.Message{URL: target.URL, ID: ev.ID, Body: body, Key: secret, At: at})
-}
-
-// signingKey reads the signing secret from the object's own namespace, directly from
-// the apiserver (the cache holds only the operator's token Secrets).
-func (k *notificationKind) signingKey(ctx context.Context, namespace string, ref bankingv1alpha1.SecretKeyReference) ([]byte, error) {
-	if ref.Name == "" || ref.Key == "" {
-		return nil, errors.New("no signing Secret is named")
-	}
-	sec := &corev1.Secret{}
-	if err := k.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, sec); err != nil {
-		return nil, fmt.Errorf("reading the signing Secret %s: %w", ref.Name, err)
-	}
-	v, ok := sec.Data[ref.Key]
-	if !ok {
-		return nil, fmt.Errorf("the signing Secret %s has no key %s", ref.Name, ref.Key)
-	}
-	key, err := notify.ParseSecret(string(v))
-	if err != nil {
-		return nil, fmt.Errorf("the signing Secret %s, key %s: %w", ref.Name, ref.Key, err)
-	}
-	return key, nil
 }
 
 // settle records an attempt's outcome in status.notifications.delivery: delivered
@@ -298,13 +275,4 @@ func subjectOf(o client.Object, bc *bankingv1alpha1.BankConnection) notify.Subje
 		s.UserRef, s.Provider = bc.Spec.UserRef, string(bc.Spec.Provider)
 	}
 	return s
-}
-
-// destinationOf is the queue a URL's deliveries share: its scheme and host.
-func destinationOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return u.Scheme + "://" + u.Host
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -76,30 +74,4 @@ func pruneAcknowledged(s *bankingv1alpha1.NotificationStatus) {
 		kept = nil
 	}
 	s.Pending = kept
-}
-
-// notificationTarget is where one object's events go.
-type notificationTarget struct {
-	URL    string
-	Secret bankingv1alpha1.SecretKeyReference
-}
-
-// namespaceDefault reads the namespace's default destination, if it has one.
-func namespaceDefault(ctx context.Context, r client.Reader, namespace string) (notificationTarget, bool, error) {
-	cm := &corev1.ConfigMap{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: bankingv1alpha1.NotificationDefaultsConfigMap}, cm)
-	if err != nil {
-		return notificationTarget{}, false, client.IgnoreNotFound(err)
-	}
-	t := notificationTarget{URL: cm.Data[bankingv1alpha1.NotificationDefaultsURL], Secret: bankingv1alpha1.SecretKeyReference{
-		Name: cm.Data[bankingv1alpha1.NotificationDefaultsSecretName], Key: cm.Data[bankingv1alpha1.NotificationDefaultsSecretKey]}}
-	return t, t.URL != "", nil
-}
-
-// targetFor is where bc's events go: its spec, else the namespace's default.
-func targetFor(ctx context.Context, r client.Reader, namespace string, bc *bankingv1alpha1.BankConnection) (notificationTarget, bool, error) {
-	if bc != nil && bc.Spec.Notifications != nil {
-		return notificationTarget{URL: bc.Spec.Notifications.URL, Secret: bc.Spec.Notifications.SigningSecretRef}, true, nil
-	}
-	return namespaceDefault(ctx, r, namespace)
 }
