@@ -22,8 +22,6 @@ type Outbox struct {
 	Metrics *metrics.Notifications
 }
 
-// +kubebuilder:rbac:groups="",resources=configmaps,resourceNames=consent-operator-notifications,verbs=get;list;watch
-
 // record updates the outbox in *st: drops acknowledged events, appends new ones
 // (an id already pending is the same event observed again) and keeps at most
 // MaxPendingNotifications, dropping the oldest. Events of a connection with nowhere to

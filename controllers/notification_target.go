@@ -20,6 +20,9 @@ type notificationTarget struct {
 	Secret bankingv1alpha1.SecretKeyReference
 }
 
+// The manager reads (and caches) only ConfigMaps of this one name.
+// +kubebuilder:rbac:groups="",resources=configmaps,resourceNames=consent-operator-notifications,verbs=get;list;watch
+
 // namespaceDefault reads the namespace's default destination, if it has one.
 func namespaceDefault(ctx context.Context, r client.Reader, namespace string) (notificationTarget, bool, error) {
 	cm := &corev1.ConfigMap{}

@@ -21,8 +21,7 @@ const (
 // its SyncJobs (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature).
 type NotificationSpec struct {
 	// URL receives the events as HTTP POSTs of JSON.
-	// It must be https; the manager refuses http unless started with --notifications-allow-http,
-	// and refuses loopback, link-local and cloud metadata addresses unless --notifications-allow-cidrs admits them.
+	// It must be https: the manager refuses http unless started with --notifications-allow-http, and refuses loopback, link-local and cloud metadata addresses unless --notifications-allow-cidrs admits them.
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http'] && url(self).getHostname() != ''",message="url must be an absolute https URL"
