@@ -431,3 +431,46 @@ func TestNotificationsRetryTheSameEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationsAreWrittenWithTheirTransition: the event is in the very status
+// write that makes the connection Ready, so no crash can fall between the two. Every
+// version of the object the apiserver hands out that shows the transition shows the
+// event pending too (the endpoint refuses, so it stays pending).
+func TestNotificationsAreWrittenWithTheirTransition(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	t.Cleanup(refusing.Close)
+	ns := newNamespace(t, "notify-atomic")
+	hooksSecret(t, ns)
+
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := wc.Watch(ctx, &bankingv1alpha1.BankConnectionList{}, client.InNamespace(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	victor := notifyTo(newConnection(ns, "victor"), refusing.URL+"/hooks")
+	consented(t, victor)
+
+	versions := 0
+	for e := range w.ResultChan() {
+		bc, ok := e.Object.(*bankingv1alpha1.BankConnection)
+		if !ok {
+			t.Fatalf("watch: %v", e.Object)
+		}
+		versions++
+		if isReady(bc) != nil {
+			continue
+		}
+		n := bc.Status.Notifications
+		if n == nil || len(n.Pending) == 0 || n.Pending[0].Type != bankingv1alpha1.NotificationConnectionReady {
+			t.Fatalf("version %s is Ready without the connection.ready event pending: %+v", bc.ResourceVersion, n)
+		}
+		return
+	}
+	t.Fatalf("the watch ended after %d versions without the connection becoming Ready: %v", versions, ctx.Err())
+}
