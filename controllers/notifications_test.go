@@ -474,3 +474,34 @@ func TestNotificationsAreWrittenWithTheirTransition(t *testing.T) {
 	}
 	t.Fatalf("the watch ended after %d versions without the connection becoming Ready: %v", versions, ctx.Err())
 }
+
+// TestNotificationsNamespaceDefault: a namespace's consent-operator-notifications
+// ConfigMap is the destination of every connection there without spec.notifications;
+// another namespace's connections do not use it.
+func TestNotificationsNamespaceDefault(t *testing.T) {
+	app := newReceiver(t)
+	ns := newNamespace(t, "notify-default")
+	hooksSecret(t, ns)
+	create(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: bankingv1alpha1.NotificationDefaultsConfigMap},
+		Data: map[string]string{
+			bankingv1alpha1.NotificationDefaultsURL:        app.srv.URL + "/hooks",
+			bankingv1alpha1.NotificationDefaultsSecretName: "hooks",
+			bankingv1alpha1.NotificationDefaultsSecretKey:  "secret",
+		}})
+	ursula := newConnection(ns, "ursula")
+	consented(t, ursula)
+	ready := app.waitFor(t, 30*time.Second, bankingv1alpha1.NotificationConnectionReady, "ursula")
+	if ready.payload.Data.Namespace != ns {
+		t.Fatalf("payload: %s", ready.body)
+	}
+	outboxDrained(t, ursula, bankingv1alpha1.NotificationConnectionReady)
+
+	// A namespace without the ConfigMap records nothing: no outbox, no writes for it.
+	other := newNamespace(t, "notify-none")
+	xavier := newConnection(other, "xavier")
+	consented(t, xavier)
+	waitFor(t, xavier, isReady)
+	if xavier.Status.Notifications != nil {
+		t.Fatalf("a connection with nowhere to send events has an outbox: %+v", xavier.Status.Notifications)
+	}
+}
