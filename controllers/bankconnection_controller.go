@@ -60,6 +60,8 @@ type BankConnectionReconciler struct {
 	Clock    Clock
 	Recorder events.EventRecorder
 	Metrics  *metrics.Connections
+	// Outbox records the transitions applications are notified of; nil records nothing.
+	Outbox *Outbox
 
 	MaxConcurrentReconciles int
 
@@ -110,6 +112,7 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			before.Status.UnattendedCalls = bc.Status.UnattendedCalls // written with its own lock
 		}
 		r.emitTransitionEvents(before, bc)
+		r.Outbox.record(ctx, &bc.Status.Notifications, bc.Namespace, bc, connectionEvents(before, bc, s.now))
 		err := patchStatus(ctx, r.Client, before, bc, func(o *bankingv1alpha1.BankConnection) any { return o.Status })
 		if apierrors.IsConflict(err) {
 			logger.V(1).Info("Status patch conflicted, requeueing")

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -35,17 +34,6 @@ func syncedConnection(t *testing.T, bc *bankingv1alpha1.BankConnection) *banking
 		t.Fatalf("sync of %s: %+v", bc.Name, r)
 	}
 	return sj
-}
-
-// consented creates bc and consents at the sandbox's bank.
-func consented(t *testing.T, bc *bankingv1alpha1.BankConnection) {
-	t.Helper()
-	create(t, bc)
-	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
-	if page := consentJourney(t, bc, "doe"); page.Status != http.StatusSeeOther {
-		t.Fatalf("consent journey of %s ended with HTTP %d", bc.Name, page.Status)
-	}
-	waitFor(t, bc, isReady)
 }
 
 // readPages follows `next` from the first page and checks each page against the

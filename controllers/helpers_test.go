@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -165,4 +166,15 @@ func tokenExpiresAt(t *testing.T, bc *bankingv1alpha1.BankConnection) time.Time 
 	}
 	exp, _ := time.Parse(time.RFC3339, string(sec.Data[tokensecret.KeyExpiresAt]))
 	return exp
+}
+
+// consented creates bc and consents at the sandbox's bank.
+func consented(t *testing.T, bc *bankingv1alpha1.BankConnection) {
+	t.Helper()
+	create(t, bc)
+	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
+	if page := consentJourney(t, bc, "doe"); page.Status != http.StatusSeeOther {
+		t.Fatalf("consent journey of %s ended with HTTP %d", bc.Name, page.Status)
+	}
+	waitFor(t, bc, isReady)
 }

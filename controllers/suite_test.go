@@ -93,6 +93,10 @@ func startManager(e *testenv.Env) (func(), error) {
 	opts.OperatorNamespace = "default"
 	opts.Clock = clk
 	opts.PollInterval = 5 * time.Second // well after the sandbox's webhooks (300 ms, retried after 1 s)
+	// Notification receivers are test servers on loopback over plain HTTP. The
+	// timeout is long, so a delivery stuck behind a hanging destination would show.
+	opts.Notifications.AllowHTTP, opts.Notifications.AllowCIDRs = true, "127.0.0.0/8"
+	opts.Notifications.Timeout = notificationTimeout
 	dir, err := os.MkdirTemp("", "controllers-store-")
 	if err != nil {
 		return nil, err

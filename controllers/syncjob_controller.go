@@ -47,6 +47,8 @@ type SyncJobReconciler struct {
 	Clock     Clock
 	Recorder  events.EventRecorder
 	Metrics   *metrics.SyncJobs
+	// Outbox records finished runs for the notifier; nil records nothing.
+	Outbox *Outbox
 	// PollInterval is the first wait for async results when no webhook arrives.
 	PollInterval time.Duration
 
@@ -75,6 +77,7 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			return
 		}
 		sj.Status.ObservedGeneration = sj.Generation
+		r.recordNotifications(ctx, before, sj, s.bc)
 		err := patchStatus(ctx, r.Client, before, sj, func(o *bankingv1alpha1.SyncJob) any { return o.Status })
 		if apierrors.IsConflict(err) {
 			logger.V(1).Info("Status patch conflicted, requeueing")

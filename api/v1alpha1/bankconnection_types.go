@@ -180,6 +180,11 @@ type BankConnectionSpec struct {
 	// +optional
 	// +kubebuilder:default=Delete
 	DataRetention DataRetention `json:"dataRetention,omitempty"`
+
+	// Notifications names where signed events about this connection and its SyncJobs are sent.
+	// Unset means the namespace's default (the ConfigMap consent-operator-notifications), if any.
+	// +optional
+	Notifications *NotificationSpec `json:"notifications,omitempty"`
 }
 
 // SecretReference names a Secret in the same namespace.
@@ -368,6 +373,10 @@ type BankConnectionStatus struct {
 	// Written by the BankConnection reconciler only.
 	// +optional
 	Debug *DebugStatus `json:"debug,omitempty"`
+
+	// Notifications is the outbox of this connection's events and their delivery (see NotificationStatus for each field's writer).
+	// +optional
+	Notifications *NotificationStatus `json:"notifications,omitempty"`
 }
 
 // AuthorizationStatus is the consent journey the user can start now.

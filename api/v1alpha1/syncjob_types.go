@@ -164,6 +164,10 @@ type SyncJobStatus struct {
 	// LastHandledRunRequestAt is the last value of the run-requested-at annotation that was acted on.
 	// +optional
 	LastHandledRunRequestAt string `json:"lastHandledRunRequestAt,omitempty"`
+
+	// Notifications is the outbox of this job's events (sync.completed, sync.failed) and their delivery to the connection's notification URL (see NotificationStatus for each field's writer).
+	// +optional
+	Notifications *NotificationStatus `json:"notifications,omitempty"`
 }
 
 // RunWake is the gateway's note that a provider task of a run finished.

@@ -130,6 +130,15 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 			[]string{"spec", "companyName is only valid with provider Codat"}},
 		{"companyName too long", validBankConnection, func(s map[string]any) { s["provider"] = "Codat"; s["companyName"] = strings.Repeat("a", 101) },
 			[]string{"spec.companyName", "Too long"}},
+		{"notifications url not a URL", validBankConnection, func(s map[string]any) {
+			s["notifications"] = map[string]any{"url": "app.example.com/hooks", "signingSecretRef": map[string]any{"name": "hooks", "key": "secret"}}
+		}, []string{"spec.notifications.url", "url must be an absolute https URL"}},
+		{"notifications url of another scheme", validBankConnection, func(s map[string]any) {
+			s["notifications"] = map[string]any{"url": "ftp://app.example.com/", "signingSecretRef": map[string]any{"name": "hooks", "key": "secret"}}
+		}, []string{"spec.notifications.url", "url must be an absolute https URL"}},
+		{"notifications without a signing Secret", validBankConnection, func(s map[string]any) {
+			s["notifications"] = map[string]any{"url": "https://app.example.com/hooks"}
+		}, []string{"spec.notifications.signingSecretRef", "Required value"}},
 		{"clientSecretRef missing", validBankConnection, func(s map[string]any) { delete(s, "clientSecretRef") },
 			[]string{"spec.clientSecretRef", "Required value"}},
 		{"clientSecretRef bad name", validBankConnection, func(s map[string]any) { s["clientSecretRef"] = map[string]any{"name": "Bad_Name"} },

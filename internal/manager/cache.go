@@ -17,7 +17,8 @@ import (
 // Secret the token type without it being checked against its owner, so a flood of
 // labelled Secrets (say 250 of 1 MiB) costs the manager nothing. The operator's own
 // Secrets (journey key, client-token cache) and users' credentials are read directly,
-// by name, when needed.
+// by name, when needed. ConfigMaps: only those named consent-operator-notifications
+// (a namespace's default notification destination).
 func CacheOptions(o Options) cache.Options {
 	opts := cache.Options{
 		// The operator never reads managedFields; dropping them from cached objects
@@ -27,6 +28,11 @@ func CacheOptions(o Options) cache.Options {
 			&corev1.Secret{}: {
 				Label: labels.SelectorFromSet(labels.Set{bankingv1alpha1.LabelManagedBy: bankingv1alpha1.ManagedByValue}),
 				Field: fields.OneTermEqualSelector("type", bankingv1alpha1.SecretTypeToken),
+			},
+			// Only the namespaces' notification defaults, by name: the cluster's other
+			// ConfigMaps cost nothing (and RBAC names that one ConfigMap).
+			&corev1.ConfigMap{}: {
+				Field: fields.OneTermEqualSelector("metadata.name", bankingv1alpha1.NotificationDefaultsConfigMap),
 			},
 		},
 	}

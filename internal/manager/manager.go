@@ -33,8 +33,9 @@ func (realClock) Now() time.Time { return time.Now() }
 
 // Metrics are registered once per process: controller-runtime's registry is global.
 var (
-	connectionMetrics = metrics.NewConnections(crmetrics.Registry)
-	syncJobMetrics    = metrics.NewSyncJobs(crmetrics.Registry)
+	connectionMetrics   = metrics.NewConnections(crmetrics.Registry)
+	syncJobMetrics      = metrics.NewSyncJobs(crmetrics.Registry)
+	notificationMetrics = metrics.NewNotifications(crmetrics.Registry)
 )
 
 // New builds the manager: the controllers, the store and the manager's endpoints,
@@ -148,6 +149,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := addRetention(mgr, o, db); err != nil {
 		return nil, err
 	}
+	outbox, err := setupNotifications(mgr, o)
+	if err != nil {
+		return nil, err
+	}
 	connections := &controllers.BankConnectionReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
@@ -159,6 +164,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Clock:                   o.Clock,
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
 		Metrics:                 connectionMetrics,
+		Outbox:                  outbox,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}
 	if err := connections.SetupWithManager(mgr); err != nil {
@@ -174,6 +180,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Clock:                   o.Clock,
 		Recorder:                mgr.GetEventRecorder("consent-operator"),
 		Metrics:                 syncJobMetrics,
+		Outbox:                  outbox,
 		PollInterval:            o.PollInterval,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	}

@@ -5,8 +5,10 @@ package manager
 
 import (
 	"flag"
+	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -83,6 +85,8 @@ type Options struct {
 	DataAPICertDir, DataAPICertName, DataAPIKeyName string
 	// Retention bounds sync_runs and balance history; zero keeps everything.
 	Retention store.Retention
+	// Notifications configure the signed events sent to applications.
+	Notifications NotificationOptions
 
 	// GracefulShutdownTimeout bounds how long runnables get to stop.
 	GracefulShutdownTimeout time.Duration
@@ -115,6 +119,7 @@ func DefaultOptions() Options {
 		DataAPICertName:         "tls.crt",
 		DataAPIKeyName:          "tls.key",
 		GracefulShutdownTimeout: 30 * time.Second,
+		Notifications:           NotificationOptions{Workers: 4, Timeout: 10 * time.Second, MaxAttempts: 20},
 	}
 }
 
@@ -146,5 +151,34 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.DataAPIKeyName, "data-api-cert-key", o.DataAPIKeyName, "File name of the data API's serving key in --data-api-cert-path.")
 	fs.Var(syncRunRetention{&o.Retention}, "retention-sync-runs", "Sync runs kept: a count per SyncJob (50) or an age after which finished runs are deleted (720h); 0 keeps all.")
 	fs.DurationVar(&o.Retention.BalancesMaxAge, "retention-balances", o.Retention.BalancesMaxAge, "Age after which balance observations are deleted (each account's latest is kept); 0 keeps all.")
+	fs.IntVar(&o.Notifications.Workers, "notifications-workers", o.Notifications.Workers, "Notification deliveries in flight at once (one per destination at a time); 0 disables notifications.")
+	fs.DurationVar(&o.Notifications.Timeout, "notifications-timeout", o.Notifications.Timeout, "Timeout of one notification delivery attempt.")
+	var maxAttempts = int(o.Notifications.MaxAttempts)
+	fs.Func("notifications-max-attempts", fmt.Sprintf("Attempts before a notification is given up (backoff 5s doubling to 1h) (default %d).", maxAttempts), func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a whole number of at least 1")
+		}
+		o.Notifications.MaxAttempts = int32(n)
+		return nil
+	})
+	fs.BoolVar(&o.Notifications.AllowHTTP, "notifications-allow-http", o.Notifications.AllowHTTP, "Allow http notification URLs (development and tests only); otherwise https is required.")
+	fs.StringVar(&o.Notifications.AllowCIDRs, "notifications-allow-cidrs", o.Notifications.AllowCIDRs, "CIDRs (comma separated) notifications may reach although they are loopback, link-local or metadata addresses (for example 127.0.0.0/8 in tests).")
+	fs.StringVar(&o.Notifications.DenyCIDRs, "notifications-deny-cidrs", o.Notifications.DenyCIDRs, "CIDRs (comma separated) notifications must never reach, for example the cluster's pod and Service ranges.")
 	fs.DurationVar(&o.GracefulShutdownTimeout, "graceful-shutdown-timeout", o.GracefulShutdownTimeout, "How long running work gets to finish on shutdown.")
+}
+
+// NotificationOptions configure the delivery of signed events to applications.
+type NotificationOptions struct {
+	// Workers bounds deliveries in flight; 0 disables notifications.
+	Workers int
+	// Timeout bounds one attempt.
+	Timeout time.Duration
+	// MaxAttempts is how many times an event is tried before it is given up.
+	MaxAttempts int32
+	// AllowHTTP admits http URLs (development and tests).
+	AllowHTTP bool
+	// AllowCIDRs and DenyCIDRs (comma-separated CIDRs) admit blocked addresses and
+	// refuse more ranges.
+	AllowCIDRs, DenyCIDRs string
 }

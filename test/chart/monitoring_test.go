@@ -93,6 +93,9 @@ func operatorSamples(t *testing.T, fixtures []*unstructured.Unstructured) []samp
 	m.Refreshed(string(bankingv1alpha1.ProviderTrueLayer), errors.New("503"), bankingv1alpha1.ReasonProviderUnavailable)
 	m.Refreshed(string(bankingv1alpha1.ProviderTrueLayer), nil, "")
 	m.ProviderRequest(string(bankingv1alpha1.ProviderTrueLayer), "/data/v1/accounts", 503, time.Second)
+	n := opmetrics.NewNotifications(reg)
+	n.Outcome("tenant", string(bankingv1alpha1.NotificationConnectionReady), "delivered")
+	n.Outcome("tenant", string(bankingv1alpha1.NotificationSyncCompleted), "timeout")
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +295,7 @@ func TestAlerts(t *testing.T) {
 	wantAlerts := []string{
 		"ConsentOperatorConsentExpiringSoon", "ConsentOperatorConsentExpiredOrRevoked", "ConsentOperatorInvalidClientCredentials",
 		"ConsentOperatorTokenRefreshFailing", "ConsentOperatorConnectionRefreshFailing",
-		"ConsentOperatorSyncJobFailing", "ConsentOperatorSyncJobBudgetExhausted", "ConsentOperatorDown",
+		"ConsentOperatorSyncJobFailing", "ConsentOperatorSyncJobBudgetExhausted", "ConsentOperatorNotificationsFailing", "ConsentOperatorDown",
 	}
 	var names []string
 	for _, a := range alerts {

@@ -301,11 +301,12 @@ const (
 )
 
 // NetworkPolicies are on by default. The manager's pod is reachable only on metrics
-// (from Prometheus in the monitoring namespace) and probes, and reaches only the
-// apiserver, DNS, the providers over HTTPS and (PostgreSQL) the database. The
-// gateway's pods are reachable on the gateway port from anyone, metrics from the same
-// scrapers and probes, and reach the apiserver, DNS and, over HTTPS, the providers'
-// JWKS; never the database.
+// (from Prometheus in the monitoring namespace), the data API (from its peers) and
+// probes, and reaches only the apiserver, DNS, the providers over HTTPS, (PostgreSQL)
+// the database and (unless notifications are off) applications' notification URLs.
+// The gateway's pods are reachable on the gateway port from anyone, metrics from the
+// same scrapers and probes, and reach the apiserver, DNS and, over HTTPS, the
+// providers' JWKS; never the database.
 func TestNetworkPolicies(t *testing.T) {
 	tests := []struct {
 		name           string
@@ -319,7 +320,7 @@ func TestNetworkPolicies(t *testing.T) {
 			name:           "defaults",
 			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
-				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
+				"TCP/443": "any | 0.0.0.0/0,::/0 | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
 			gatewayEgress: map[string]string{"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},
@@ -330,6 +331,7 @@ func TestNetworkPolicies(t *testing.T) {
 			managerEgress: map[string]string{
 				"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 				"TCP/3128": "192.0.2.10/32", "TCP/5432": "10.20.0.0/16",
+				"TCP/8443": `namespaceSelector: matchLabels: banking.consent-operator.dev/notifications: "true"`,
 			},
 			gatewayEgress: map[string]string{"TCP/443": "10.0.0.1/32", "TCP/6443": "10.0.0.1/32", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 				"TCP/3128": "192.0.2.10/32"}, // the providers' JWKS, through the same proxy
@@ -338,6 +340,15 @@ func TestNetworkPolicies(t *testing.T) {
 			name:           "metrics off, monitoring elsewhere",
 			overrides:      map[string]any{"metrics": map[string]any{"enabled": false}},
 			managerIngress: map[string]string{"TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
+			managerEgress: map[string]string{
+				"TCP/443": "any | 0.0.0.0/0,::/0 | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
+			},
+			gatewayEgress: map[string]string{"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
+		},
+		{
+			name:           "notifications off",
+			overrides:      map[string]any{"manager": map[string]any{"notifications": map[string]any{"workers": 0}}},
+			managerIngress: map[string]string{"TCP/metrics": monitoringPeer, "TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
 				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
@@ -351,7 +362,7 @@ func TestNetworkPolicies(t *testing.T) {
 			}}},
 			managerIngress: map[string]string{"TCP/metrics": "podSelector: matchLabels: app.kubernetes.io/name: agent,10.9.0.0/16", "TCP/data-api": dataAPIPeer, "TCP/probes": "any"},
 			managerEgress: map[string]string{
-				"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
+				"TCP/443": "any | 0.0.0.0/0,::/0 | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer,
 			},
 			gatewayEgress: map[string]string{"TCP/443": "any | 0.0.0.0/0,::/0", "TCP/6443": "any", "UDP/53": dnsPeer, "TCP/53": dnsPeer},
 		},

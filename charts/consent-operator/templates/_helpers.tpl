@@ -91,6 +91,10 @@ consent-operator.banking.consent-operator.dev
 Cluster) and the watched namespace's Role (scope Namespaced). */}}
 {{- define "consent-operator.managerResourceRules" -}}
 - apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [consent-operator-notifications]
+  verbs: [get, list, watch]
+- apiGroups: [""]
   resources: [secrets]
   verbs: [create, delete, get, list, patch, update, watch]
 - apiGroups: [banking.consent-operator.dev]

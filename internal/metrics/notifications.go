@@ -1,0 +1,26 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Notifications holds the metrics of signed notifications to applications.
+type Notifications struct {
+	outcomes *prometheus.CounterVec
+}
+
+// NewNotifications creates the metrics and registers them with reg.
+func NewNotifications(reg prometheus.Registerer) *Notifications {
+	m := &Notifications{outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "consent_operator_notifications_total",
+		Help: "Notification delivery attempts and outbox decisions by namespace, event type and outcome (delivered, failed, timeout, refused, misconfigured, abandoned, undeliverable, dropped).",
+	}, []string{"namespace", "type", "outcome"})}
+	reg.MustRegister(m.outcomes)
+	return m
+}
+
+// Outcome counts one attempt or decision.
+func (m *Notifications) Outcome(namespace, eventType, outcome string) {
+	if m == nil {
+		return
+	}
+	m.outcomes.WithLabelValues(namespace, eventType, outcome).Inc()
+}
