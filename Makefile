@@ -94,7 +94,9 @@ bench-scale: envtest ## Scale benchmark: N BankConnections + 10,000 unrelated Se
 	$(GO) build -o $(BIN)/consent-operator ./cmd/consent-operator
 	for n in $(SCALE_SIZES); do \
 		$(GO) test ./test/scale/ -run '^TestScale$$' -count=1 -v -timeout 120m -args -scale.n=$$n -scale.unrelated=10000 \
-			-scale.steady=60s -scale.manager-binary=$(BIN)/consent-operator -scale.report=$(BIN)/bench-scale.md || exit 1; \
+			-scale.steady=60s -scale.manager-binary=$(BIN)/consent-operator -scale.report=$(BIN)/bench-scale.md \
+			-scale.heap-profile=$(BIN)/heap-$$n.pprof || exit 1; \
+		$(GO) tool pprof -top -sample_index=inuse_space $(BIN)/heap-$$n.pprof | head -25; \
 	done
 
 .PHONY: test-faults

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -176,4 +177,27 @@ func withKind(o *unstructured.Unstructured, kind string) *unstructured.Unstructu
 	c := o.DeepCopy()
 	c.SetKind(kind)
 	return c
+}
+
+// TestGoMemoryLimit: both components tell the Go runtime their container's memory
+// limit (GOMEMLIMIT from limits.memory), and have one, so a burst makes the GC work
+// harder instead of the kernel killing the pod.
+func TestGoMemoryLimit(t *testing.T) {
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			objs := mustRender(t, vs.files...)
+			for _, component := range []string{"manager", "gateway"} {
+				c := componentDeployment(t, objs, component).Spec.Template.Spec.Containers[0]
+				if c.Resources.Limits.Memory().IsZero() {
+					t.Errorf("%s has no memory limit", component)
+				}
+				if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+					return e.Name == "GOMEMLIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil &&
+						e.ValueFrom.ResourceFieldRef.Resource == "limits.memory"
+				}) {
+					t.Errorf("%s: GOMEMLIMIT is not its memory limit: %+v", component, c.Env)
+				}
+			}
+		})
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -40,6 +42,7 @@ var (
 	flagDueWithin   = flag.Duration("scale.due-within", 0, "after the restart, token i becomes due at restart + i/N of this (0: all due at once)")
 	flagReport      = flag.String("scale.report", "", "file to append the result table to (markdown)")
 	flagSkipFloor   = flag.Bool("scale.skip-floor", false, "do not run the floor")
+	flagHeap        = flag.String("scale.heap-profile", "", "file to write the manager's heap profile to at the end of the steady window (it runs with --pprof-bind-address on loopback); read it with go tool pprof -top")
 	flagBinary      = flag.String("scale.manager-binary", "", "prebuilt consent-operator binary (default: go build ./cmd/consent-operator)")
 )
 
@@ -71,6 +74,31 @@ type result struct {
 	SteadyCalls  int64
 	SteadyCPU    time.Duration
 	Restart      restartResult
+}
+
+// saveHeapProfile writes the manager's heap profile (after a GC) to path.
+func saveHeapProfile(ctx context.Context, base, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetching the heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetching the heap profile: HTTP %d", resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing the heap profile: %w", err)
+	}
+	return f.Close()
 }
 
 // floorResult is what one floor run measured.
@@ -304,6 +332,13 @@ func TestScale(t *testing.T) {
 		}
 	}
 	mgr.Args = managerArgs(*flagQPS)
+	pprofAddr := ""
+	if *flagHeap != "" {
+		if pprofAddr, err = harness.FreePort(); err != nil {
+			t.Fatal(err)
+		}
+		mgr.Args = append(mgr.Args, "--pprof-bind-address="+pprofAddr)
+	}
 	defer func() {
 		if err := mgr.Stop(); err != nil {
 			t.Log(err)
@@ -384,6 +419,12 @@ func TestScale(t *testing.T) {
 	res.PeakRSS, res.CPU = st1.PeakRSS, st1.CPU
 	logf("steady %s: writes %q, provider calls %d, manager CPU %s; peak RSS %d MiB, CPU %s",
 		*flagSteady, res.SteadyWrites, res.SteadyCalls, res.SteadyCPU, res.PeakRSS>>20, res.CPU)
+	if *flagHeap != "" {
+		if err := saveHeapProfile(ctx, "http://"+pprofAddr, *flagHeap); err != nil {
+			t.Fatal(err)
+		}
+		logf("heap profile of the manager after the steady window: %s", *flagHeap)
+	}
 
 	// 5. Restart with every token due: the refresh storm.
 	res.Restart = restartStorm(ctx, t, cp, sb, mgr, users, managerArgs(*flagRestartQPS), n, logf)
