@@ -202,8 +202,7 @@ type Clock interface{ Now() time.Time }
 const userPresentPriority = 100
 
 // handoffHandler enqueues a BankConnection at userPresentPriority when the gateway
-// has just handed over a code or a user's return from a provider that keeps the
-// consent; other events are left to the For() handler.
+// has just handed over a code; other events are left to the For() handler.
 type handoffHandler struct{}
 
 func (handoffHandler) Create(context.Context, event.TypedCreateEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -219,10 +218,11 @@ func (handoffHandler) Update(_ context.Context, e event.TypedUpdateEvent[client.
 	if !okOld || !okNew {
 		return
 	}
-	handedOff := cur.Status.Handoff != nil && !equality.Semantic.DeepEqual(old.Status.Handoff, cur.Status.Handoff)
-	returned := cur.Status.CheckRequest != nil && cur.Status.CheckRequest.Source == bankingv1alpha1.CheckSourceReturn &&
-		!equality.Semantic.DeepEqual(old.Status.CheckRequest, cur.Status.CheckRequest)
-	if !handedOff && !returned {
+	// Only a handoff: a second enqueue beside the For() handler's can run a reconcile on
+	// a cache that does not show the first one's status yet, and for a check request
+	// that would ask the provider twice (a handoff is guarded by the journey recorded on
+	// the token Secret).
+	if cur.Status.Handoff == nil || equality.Semantic.DeepEqual(old.Status.Handoff, cur.Status.Handoff) {
 		return
 	}
 	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cur)}
