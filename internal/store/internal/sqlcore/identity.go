@@ -1,0 +1,156 @@
+package sqlcore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/consent-operator/consent-operator/internal/store"
+)
+
+// A re-consent may bring new provider ids for the same accounts and cards. The
+// store keeps one row per account: UpsertAccounts and UpsertCards find the row by
+// the stable key (store.AccountKey, store.CardKey), else by the provider's id, and
+// record the new provider id in it; every other write names the account by the
+// provider's id and is stored under the row's account_id, so a transaction read
+// again under a new account id lands on the row it already has.
+
+// queryer is what identity reads need: the backend outside a write, or the write's
+// transaction.
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (Rows, error)
+}
+
+// accountIDs maps the provider ids of re-keyed accounts and cards to the store's
+// ids. Accounts never re-keyed are absent: their provider id is their store id.
+type accountIDs map[string]string
+
+// of returns the store's id of the account the provider calls id.
+func (m accountIDs) of(id string) string {
+	if stored, ok := m[id]; ok {
+		return stored
+	}
+	return id
+}
+
+// accountIDs reads the re-keyed accounts and cards of a connection. It is empty
+// until a re-consent changes an id, so the common write pays one indexed read.
+func (c *Core) accountIDs(ctx context.Context, q queryer, k store.ConnectionKey) (accountIDs, error) {
+	a := c.args()
+	cond := func() string { return a.connection(k) }
+	rekeyed := "provider_account_id <> account_id AND provider_account_id <> ''"
+	query := fmt.Sprintf(`SELECT provider_account_id, account_id, account_key FROM accounts WHERE %s AND %s
+UNION ALL SELECT provider_account_id, account_id, account_key FROM cards WHERE %s AND %s`,
+		cond(), rekeyed, cond(), rekeyed)
+	ids := accountIDs{}
+	err := scanIdentities(ctx, q, query, a.vals, func(provider, stored, _ string) { ids[provider] = stored })
+	if err != nil {
+		return nil, fmt.Errorf("read re-keyed accounts of %s: %w", k, err)
+	}
+	return ids, nil
+}
+
+// AccountIdentities implements store.Reader.
+func (c *Core) AccountIdentities(ctx context.Context, key store.ConnectionKey) ([]store.AccountIdentity, error) {
+	if err := key.Validate(); err != nil {
+		return nil, err
+	}
+	var out []store.AccountIdentity
+	for _, t := range []*Table{Accounts, Cards} {
+		rows, err := c.identities(ctx, c.b, t, key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// identities reads the identity columns of a connection's accounts or cards,
+// ordered by the store's id.
+func (c *Core) identities(ctx context.Context, q queryer, t *Table, k store.ConnectionKey) ([]store.AccountIdentity, error) {
+	a := c.args()
+	query := fmt.Sprintf("SELECT provider_account_id, account_id, account_key FROM %s WHERE %s ORDER BY account_id", t.Name, a.connection(k))
+	var out []store.AccountIdentity
+	err := scanIdentities(ctx, q, query, a.vals, func(provider, stored, key string) {
+		out = append(out, store.AccountIdentity{AccountID: stored, ProviderAccountID: provider, Key: key, Card: t == Cards})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s identities of %s: %w", t.Name, k, err)
+	}
+	return out, nil
+}
+
+// scanIdentities runs a query of (provider_account_id, account_id, account_key).
+func scanIdentities(ctx context.Context, q queryer, query string, vals []any, each func(provider, stored, key string)) error {
+	rows, err := q.Query(ctx, query, vals...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var provider, stored, key string
+		if err := rows.Scan(&provider, &stored, &key); err != nil {
+			return err
+		}
+		each(provider, stored, key)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// matchAccounts returns the store's id of each incoming account or card (named
+// by its provider id, with its stable key): the row with the same key, else the
+// row the provider already calls by that id, else the provider's id (a new row).
+// Keys repeated inside the batch are dropped (returned as ""), since they cannot
+// tell those accounts apart; each existing row is matched at most once.
+func matchAccounts(existing []store.AccountIdentity, providerIDs, keys []string) (stored, usable []string) {
+	byKey := map[string]string{}
+	byProvider := map[string]string{}
+	for _, e := range existing {
+		byProvider[e.AccountID] = e.AccountID
+		if e.Key != "" {
+			byKey[e.Key] = e.AccountID
+		}
+	}
+	for _, e := range existing {
+		if e.ProviderAccountID != "" {
+			byProvider[e.ProviderAccountID] = e.AccountID // the latest consent's name wins
+		}
+	}
+	usable = slices.Clone(keys)
+	// A key shared by different provider ids cannot tell those accounts apart; the
+	// same account repeated in the batch (the last occurrence wins) keeps its key.
+	named := map[string]string{}
+	for i, k := range keys {
+		if prev, ok := named[k]; ok && prev != providerIDs[i] {
+			named[k] = ""
+		} else if !ok {
+			named[k] = providerIDs[i]
+		}
+	}
+	for i, k := range usable {
+		if named[k] == "" {
+			usable[i] = ""
+		}
+	}
+	taken := map[string]string{} // store id -> the provider id matched to it
+	stored = make([]string, len(providerIDs))
+	for i, id := range providerIDs {
+		s := ""
+		if usable[i] != "" {
+			s = byKey[usable[i]]
+		}
+		if s == "" {
+			s = byProvider[id]
+		}
+		if by, ok := taken[s]; s == "" || (ok && by != id) {
+			s = id
+		}
+		taken[s] = id
+		stored[i] = s
+	}
+	return stored, usable
+}
