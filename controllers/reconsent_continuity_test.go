@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -147,6 +148,16 @@ func TestReconsentWithNewAccountIDsStoresNoDuplicate(t *testing.T) {
 	}
 	if stored := transactionCounts(second).Stored; after.Transactions-before.Transactions != stored {
 		t.Fatalf("the second run counts %d new transactions, the store gained %d", stored, after.Transactions-before.Transactions)
+	}
+
+	// The four-calls ledger counts the second run's calls on the accounts it already knew.
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bc), bc); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range bc.Status.UnattendedCalls {
+		if e.AccountID != "" && !slices.Contains(oldIDs, e.AccountID) {
+			t.Fatalf("ledger entry under the re-consent's id %s: the bank account's calls would be counted twice: %+v", e.AccountID, bc.Status.UnattendedCalls)
+		}
 	}
 
 	// The watermarks continued under the same ids; the second run read only from them.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/consent-operator/consent-operator/internal/budget"
+	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
+	"github.com/consent-operator/consent-operator/internal/syncrun"
 )
 
 // storeAccountIDs maps the provider's account and card ids of the connection's
@@ -21,6 +24,18 @@ func (m storeAccountIDs) of(id string) string {
 		return stored
 	}
 	return id
+}
+
+// budgetPlan is the ledger plan of fetches under the store's account ids: the
+// four-calls rule counts unattended calls per bank account, and a re-consent's new
+// ids do not make it another account.
+func budgetPlan(fetches []provider.Fetch, ids storeAccountIDs) budget.Plan {
+	p := budget.Plan{}
+	for k, n := range syncrun.BudgetPlan(fetches) {
+		k.AccountID = ids.of(k.AccountID)
+		p[k] += n
+	}
+	return p
 }
 
 // accountIDs reads the connection's account identities from the store.

@@ -276,10 +276,10 @@ func (r *SyncJobReconciler) phaseStartRun(ctx context.Context, s *jobScope) (boo
 		if err != nil {
 			return false, err
 		}
-		plan := syncrun.BudgetPlan(append(syncrun.ConnectionFetches(sj), syncrun.AccountFetches(sj, knownAccounts(bc),
+		plan := budgetPlan(append(syncrun.ConnectionFetches(sj), syncrun.AccountFetches(sj, knownAccounts(bc),
 			func(a syncrun.Account) (time.Time, time.Time) {
 				return syncrun.TransactionWindow(sj, watermark(sj, ids.of(a.ID)), s.now, floor)
-			})...))
+			})...), ids)
 		if fits, freeAt := budget.Check(bc.Status.UnattendedCalls, plan, s.now); !fits {
 			r.deferRun(s, freeAt)
 			return true, nil

@@ -344,7 +344,11 @@ func (r *SyncJobReconciler) reserve(ctx context.Context, s *jobScope, rc *runCon
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rc.bc), latest); err != nil {
 		return fmt.Errorf("reading the call ledger: %w", err)
 	}
-	plan := syncrun.BudgetPlan(fetches)
+	ids, err := r.storeIDsOf(ctx, rc)
+	if err != nil {
+		return err
+	}
+	plan := budgetPlan(fetches, ids)
 	if fits, _ := budget.Check(latest.Status.UnattendedCalls, plan, s.now); !fits {
 		return errBudget
 	}
