@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/consent-operator/consent-operator/internal/store"
 )
@@ -67,18 +68,53 @@ func (c *Core) AccountIdentities(ctx context.Context, key store.ConnectionKey) (
 }
 
 // identities reads the identity columns of a connection's accounts or cards,
-// ordered by the store's id.
+// ordered by the store's id. A row without a key (written before migration 0003,
+// which could not compute keys in SQL) gets it from its stored numbers, so a
+// re-consent right after the upgrade still finds it.
 func (c *Core) identities(ctx context.Context, q queryer, t *Table, k store.ConnectionKey) ([]store.AccountIdentity, error) {
+	numbers := identityNumbers[t]
 	a := c.args()
-	query := fmt.Sprintf("SELECT provider_account_id, account_id, account_key FROM %s WHERE %s ORDER BY account_id", t.Name, a.connection(k))
-	var out []store.AccountIdentity
-	err := scanIdentities(ctx, q, query, a.vals, func(provider, stored, key string) {
-		out = append(out, store.AccountIdentity{AccountID: stored, ProviderAccountID: provider, Key: key, Card: t == Cards})
-	})
+	query := fmt.Sprintf("SELECT provider_account_id, account_id, account_key, %s FROM %s WHERE %s ORDER BY account_id",
+		strings.Join(numbers.columns, ", "), t.Name, a.connection(k))
+	rows, err := q.Query(ctx, query, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s identities of %s: %w", t.Name, k, err)
 	}
-	return out, nil
+	defer rows.Close()
+	var out []store.AccountIdentity
+	for rows.Next() {
+		var id store.AccountIdentity
+		vals := make([]string, len(numbers.columns))
+		dest := []any{&id.ProviderAccountID, &id.AccountID, &id.Key}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read %s identities of %s: %w", t.Name, k, err)
+		}
+		if id.Key == "" {
+			id.Key = numbers.key(vals)
+		}
+		id.Card = t == Cards
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s identities of %s: %w", t.Name, k, err)
+	}
+	return out, rows.Close()
+}
+
+// identityNumbers are the columns a table's stable key is computed from.
+var identityNumbers = map[*Table]struct {
+	columns []string
+	key     func(vals []string) string
+}{
+	Accounts: {[]string{"number", "sort_code", "iban", "routing_number", "bsb"}, func(v []string) string {
+		return store.AccountKey(store.Account{Number: store.AccountNumber{Number: v[0], SortCode: v[1], IBAN: v[2], RoutingNumber: v[3], BSB: v[4]}})
+	}},
+	Cards: {[]string{"institution_id", "card_network", "partial_card_number", "name_on_card"}, func(v []string) string {
+		return store.CardKey(store.Card{InstitutionID: v[0], CardNetwork: v[1], PartialCardNumber: v[2], NameOnCard: v[3]})
+	}},
 }
 
 // scanIdentities runs a query of (provider_account_id, account_id, account_key).
