@@ -112,6 +112,15 @@ func TestReconsentWithNewAccountIDsStoresNoDuplicate(t *testing.T) {
 		t.Fatalf("accounts %d and cards %d after the re-consent, %d and %d before; the bank has %d", after.Accounts, after.Cards,
 			before.Accounts, before.Cards, len(oldIDs))
 	}
+	accounts, err := testStore.ListAccounts(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accounts {
+		if a.ProviderAccountID == "" || a.ProviderAccountID == a.AccountID {
+			t.Fatalf("account %s reads no new provider id after the re-consent: %+v", a.AccountID, a)
+		}
+	}
 	var wantTotal int64
 	for i, a := range newDS.Accounts() {
 		if a.ID == oldIDs[i] {

@@ -77,6 +77,16 @@ func testReconsentRekeysAccounts(t *testing.T, s store.Store) {
 	if !slices.Equal(ids, want) {
 		t.Fatalf("account identities after the re-consent:\n got: %+v\nwant: %+v", ids, want)
 	}
+	accounts, err := s.ListAccounts(ctx, o.Key())
+	must(t, "accounts", err)
+	wantAccount := again
+	wantAccount.AccountID, wantAccount.ProviderAccountID = "acc-1", "new-1"
+	equalRecords(t, "accounts after the re-consent", accounts[:1], []store.Account{wantAccount})
+	cards, err := s.ListCards(ctx, o.Key())
+	must(t, "cards", err)
+	if len(cards) != 1 || cards[0].AccountID != "card-1" || cards[0].ProviderAccountID != "card-new" {
+		t.Fatalf("cards after the re-consent: %+v", cards)
+	}
 	txs, err := s.ListTransactions(ctx, store.TransactionQuery{Key: o.Key(), AccountID: "acc-1"})
 	must(t, "the current account's transactions", err)
 	if len(txs) != 7 {
