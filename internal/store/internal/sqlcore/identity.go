@@ -40,15 +40,26 @@ func (c *Core) accountIDs(ctx context.Context, q queryer, k store.ConnectionKey)
 	a := c.args()
 	cond := func() string { return a.connection(k) }
 	rekeyed := "provider_account_id <> account_id AND provider_account_id <> ''"
-	query := fmt.Sprintf(`SELECT provider_account_id, account_id, account_key FROM accounts WHERE %s AND %s
-UNION ALL SELECT provider_account_id, account_id, account_key FROM cards WHERE %s AND %s`,
+	query := fmt.Sprintf(`SELECT provider_account_id, account_id FROM accounts WHERE %s AND %s
+UNION ALL SELECT provider_account_id, account_id FROM cards WHERE %s AND %s`,
 		cond(), rekeyed, cond(), rekeyed)
-	ids := accountIDs{}
-	err := scanIdentities(ctx, q, query, a.vals, func(provider, stored, _ string) { ids[provider] = stored })
+	rows, err := q.Query(ctx, query, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("read re-keyed accounts of %s: %w", k, err)
 	}
-	return ids, nil
+	defer rows.Close()
+	ids := accountIDs{}
+	for rows.Next() {
+		var provider, stored string
+		if err := rows.Scan(&provider, &stored); err != nil {
+			return nil, fmt.Errorf("read re-keyed accounts of %s: %w", k, err)
+		}
+		ids[provider] = stored
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read re-keyed accounts of %s: %w", k, err)
+	}
+	return ids, rows.Close()
 }
 
 // AccountIdentities implements store.Reader.
@@ -115,26 +126,6 @@ var identityNumbers = map[*Table]struct {
 	Cards: {[]string{"institution_id", "card_network", "partial_card_number", "name_on_card"}, func(v []string) string {
 		return store.CardKey(store.Card{InstitutionID: v[0], CardNetwork: v[1], PartialCardNumber: v[2], NameOnCard: v[3]})
 	}},
-}
-
-// scanIdentities runs a query of (provider_account_id, account_id, account_key).
-func scanIdentities(ctx context.Context, q queryer, query string, vals []any, each func(provider, stored, key string)) error {
-	rows, err := q.Query(ctx, query, vals...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var provider, stored, key string
-		if err := rows.Scan(&provider, &stored, &key); err != nil {
-			return err
-		}
-		each(provider, stored, key)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return rows.Close()
 }
 
 // matchAccounts returns the store's id of each incoming account or card (named
