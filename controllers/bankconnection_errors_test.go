@@ -23,7 +23,12 @@ import (
 // readyConnection creates a connection and completes its consent through the gateway.
 func readyConnection(t *testing.T, ns, name string) *bankingv1alpha1.BankConnection {
 	t.Helper()
-	bc := newConnection(ns, name)
+	return connect(t, newConnection(ns, name))
+}
+
+// connect creates bc and completes its consent through the gateway.
+func connect(t *testing.T, bc *bankingv1alpha1.BankConnection) *bankingv1alpha1.BankConnection {
+	t.Helper()
 	create(t, bc)
 	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
 	if page := consentJourney(t, bc, "doe"); page.Status != http.StatusSeeOther {

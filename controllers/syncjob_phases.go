@@ -14,6 +14,7 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/budget"
 	"github.com/consent-operator/consent-operator/internal/conditions"
+	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/schedule"
 	"github.com/consent-operator/consent-operator/internal/syncrun"
@@ -271,10 +272,14 @@ func (r *SyncJobReconciler) phaseStartRun(ctx context.Context, s *jobScope) (boo
 	attended := psuIP != ""
 	if !attended {
 		floor := historyFloor(bc, s.now)
-		plan := syncrun.BudgetPlan(append(syncrun.ConnectionFetches(sj), syncrun.AccountFetches(sj, knownAccounts(bc),
+		ids, err := r.accountIDs(ctx, connection.StoreOwner(bc).Key())
+		if err != nil {
+			return false, err
+		}
+		plan := budgetPlan(append(syncrun.ConnectionFetches(sj), syncrun.AccountFetches(sj, knownAccounts(bc),
 			func(a syncrun.Account) (time.Time, time.Time) {
-				return syncrun.TransactionWindow(sj, watermark(sj, a.ID), s.now, floor)
-			})...))
+				return syncrun.TransactionWindow(sj, watermark(sj, ids.of(a.ID)), s.now, floor)
+			})...), ids)
 		if fits, freeAt := budget.Check(bc.Status.UnattendedCalls, plan, s.now); !fits {
 			r.deferRun(s, freeAt)
 			return true, nil

@@ -35,6 +35,21 @@ type runContext struct {
 	conn    provider.Connection
 	session provider.Session
 	owner   store.Owner
+	// storeIDs caches the store's account ids for this reconcile (accountIDs);
+	// nil until read, and again after accounts or cards are written.
+	storeIDs storeAccountIDs
+}
+
+// storeIDsOf returns the store's account ids, reading them once per reconcile.
+func (r *SyncJobReconciler) storeIDsOf(ctx context.Context, rc *runContext) (storeAccountIDs, error) {
+	if rc.storeIDs == nil {
+		ids, err := r.accountIDs(ctx, rc.owner.Key())
+		if err != nil {
+			return nil, err
+		}
+		rc.storeIDs = ids
+	}
+	return rc.storeIDs, nil
 }
 
 // phaseActiveRun drives the run in flight: collect finished tasks, then issue the
@@ -94,8 +109,12 @@ func (r *SyncJobReconciler) phaseActiveRun(ctx context.Context, s *jobScope) (bo
 	case bankingv1alpha1.RunPhaseConnectionData:
 		next = bankingv1alpha1.RunPhaseAccountData
 		floor := historyFloor(rc.bc, s.now)
+		ids, err := r.storeIDsOf(ctx, rc)
+		if err != nil {
+			return true, r.finish(ctx, s, rc, err)
+		}
 		fetches = syncrun.AccountFetches(sj, knownAccounts(rc.bc), func(a syncrun.Account) (time.Time, time.Time) {
-			return syncrun.TransactionWindow(sj, watermark(sj, a.ID), s.now, floor)
+			return syncrun.TransactionWindow(sj, watermark(sj, ids.of(a.ID)), s.now, floor)
 		})
 	default:
 		return true, r.finish(ctx, s, rc, nil)
@@ -223,7 +242,11 @@ func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runConte
 		var more []provider.Fetch
 		switch {
 		case err != nil:
-			if retry, ok := scaFallback(s, f, err); ok {
+			ids, idErr := r.storeIDsOf(ctx, rc)
+			if idErr != nil {
+				return idErr
+			}
+			if retry, ok := scaFallback(s, ids.of(f.AccountID), f, err); ok {
 				r.event(s.sj, "Warning", bankingv1alpha1.ReasonHistoryUnavailable, "Run",
 					"The bank refused transactions older than 90 days outside the SCA window; the run reads the last 90 days instead")
 				more = retry
@@ -264,7 +287,8 @@ func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runConte
 // inside 90 days to ask for instead, or none when the whole window is older, in which
 // case the watermark moves past it at once. Either way the older history cannot be
 // read without a new consent, so the run does not fail on it again and again.
-func scaFallback(s *jobScope, f provider.Fetch, err error) (retry []provider.Fetch, handled bool) {
+// accountID is the store's id of the fetch's account (the watermark's key).
+func scaFallback(s *jobScope, accountID string, f provider.Fetch, err error) (retry []provider.Fetch, handled bool) {
 	pe, ok := provider.AsError(err)
 	if !ok || pe.Reason != provider.ReasonSCAExceeded || f.Resource != provider.ResourceTransactions {
 		return nil, false
@@ -274,7 +298,7 @@ func scaFallback(s *jobScope, f provider.Fetch, err error) (retry []provider.Fet
 		return nil, false // already inside 90 days: nothing narrower to ask
 	}
 	if !floor.Before(f.To) {
-		advanceWatermark(s.sj, f, floor)
+		advanceWatermark(s.sj, accountID, f, floor)
 		return nil, true
 	}
 	narrow := f
@@ -320,7 +344,11 @@ func (r *SyncJobReconciler) reserve(ctx context.Context, s *jobScope, rc *runCon
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rc.bc), latest); err != nil {
 		return fmt.Errorf("reading the call ledger: %w", err)
 	}
-	plan := syncrun.BudgetPlan(fetches)
+	ids, err := r.storeIDsOf(ctx, rc)
+	if err != nil {
+		return err
+	}
+	plan := budgetPlan(fetches, ids)
 	if fits, _ := budget.Check(latest.Status.UnattendedCalls, plan, s.now); !fits {
 		return errBudget
 	}
@@ -413,12 +441,17 @@ func (r *SyncJobReconciler) store(ctx context.Context, s *jobScope, rc *runConte
 	run := s.sj.Status.ActiveRun
 	addCount(&run.Counts, res)
 	if len(res.Accounts) > 0 || f.Resource == provider.ResourceAccounts || f.Resource == provider.ResourceCards {
+		rc.storeIDs = nil // the accounts just written may carry a re-consent's new ids
 		if err := r.recordAccounts(ctx, rc, f, d); err != nil {
 			return err
 		}
 	}
 	if f.Resource == provider.ResourceTransactions {
-		advanceWatermark(s.sj, f, historyFloor(rc.bc, s.now))
+		ids, err := r.storeIDsOf(ctx, rc)
+		if err != nil {
+			return err
+		}
+		advanceWatermark(s.sj, ids.of(f.AccountID), f, historyFloor(rc.bc, s.now))
 	}
 	return nil
 }
@@ -613,15 +646,16 @@ func addCount(counts *[]bankingv1alpha1.ResourceCount, res syncrun.Result) {
 	*counts = append(*counts, bankingv1alpha1.ResourceCount{Resource: res.Resource, Fetched: res.Fetched, Stored: res.Stored})
 }
 
-// advanceWatermark moves an account's watermark to the end of a stored window when
+// advanceWatermark moves the watermark of an account (by its store id, see
+// storeAccountIDs) to the end of a stored window when
 // the window starts at or before it, so a failed earlier window is never skipped,
 // or at or before floor (see historyFloor): older history cannot be read any more,
 // so waiting for it would hold the watermark forever.
-func advanceWatermark(sj *bankingv1alpha1.SyncJob, f provider.Fetch, floor time.Time) {
+func advanceWatermark(sj *bankingv1alpha1.SyncJob, accountID string, f provider.Fetch, floor time.Time) {
 	to := metav1.NewTime(f.To.UTC().Truncate(time.Second))
 	for i := range sj.Status.Watermarks {
 		w := &sj.Status.Watermarks[i]
-		if w.AccountID != f.AccountID {
+		if w.AccountID != accountID {
 			continue
 		}
 		reachable := !f.From.After(w.TransactionsThrough.Time) || (!floor.IsZero() && !f.From.After(floor))
@@ -630,7 +664,7 @@ func advanceWatermark(sj *bankingv1alpha1.SyncJob, f provider.Fetch, floor time.
 		}
 		return
 	}
-	sj.Status.Watermarks = append(sj.Status.Watermarks, bankingv1alpha1.AccountWatermark{AccountID: f.AccountID, TransactionsThrough: to})
+	sj.Status.Watermarks = append(sj.Status.Watermarks, bankingv1alpha1.AccountWatermark{AccountID: accountID, TransactionsThrough: to})
 	sort.Slice(sj.Status.Watermarks, func(i, j int) bool { return sj.Status.Watermarks[i].AccountID < sj.Status.Watermarks[j].AccountID })
 }
 

@@ -629,7 +629,7 @@ type AccountStatus struct {
 
 // UnattendedCallEntry records the unattended data calls for one account and endpoint.
 type UnattendedCallEntry struct {
-	// AccountID is the account (or card) the calls were made for.
+	// AccountID is the account (or card) the calls were made for, by its store id: the provider's id under which it was first stored, so the calls of one bank account count together across re-consents that bring new provider ids.
 	// +required
 	AccountID string `json:"accountID"`
 	// Endpoint is the data endpoint, for example "transactions" or "balance".

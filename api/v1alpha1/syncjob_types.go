@@ -324,7 +324,7 @@ type ResourceCount struct {
 
 // AccountWatermark records up to when an account's transactions have been stored.
 type AccountWatermark struct {
-	// AccountID is the provider's account or card id.
+	// AccountID is the store's id of the account or card: the provider's id under which it was first stored, kept when a re-consent brings new provider ids for the same account.
 	// +required
 	AccountID string `json:"accountID"`
 	// TransactionsThrough is the end of the last window stored completely.

@@ -13,17 +13,19 @@ import (
 // fileConfig is the --config file (JSON or YAML). Command-line flags given
 // explicitly override it.
 type fileConfig struct {
-	Addr            string         `json:"addr"`
-	Seed            *int64         `json:"seed"`
-	DatasetSize     string         `json:"datasetSize"`
-	RefreshMode     string         `json:"refreshMode"`
-	RefreshGrace    string         `json:"refreshGrace"`
-	ConsentDuration string         `json:"consentDuration"`
-	TokenAlgorithm  string         `json:"tokenAlgorithm"`
-	PublicURL       string         `json:"publicURL"`
-	V3WebhookURI    string         `json:"v3WebhookURI"`
-	UnattendedLimit *int           `json:"unattendedLimit"`
-	Clients         []clientConfig `json:"clients"`
+	Addr            string `json:"addr"`
+	Seed            *int64 `json:"seed"`
+	DatasetSize     string `json:"datasetSize"`
+	RefreshMode     string `json:"refreshMode"`
+	RefreshGrace    string `json:"refreshGrace"`
+	ConsentDuration string `json:"consentDuration"`
+	TokenAlgorithm  string `json:"tokenAlgorithm"`
+	PublicURL       string `json:"publicURL"`
+	V3WebhookURI    string `json:"v3WebhookURI"`
+	UnattendedLimit *int   `json:"unattendedLimit"`
+	// NewAccountIDsOnReconsent: see sandbox.Options.
+	NewAccountIDsOnReconsent *bool          `json:"newAccountIDsOnReconsent"`
+	Clients                  []clientConfig `json:"clients"`
 }
 
 type clientConfig struct {

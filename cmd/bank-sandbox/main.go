@@ -51,6 +51,7 @@ func run(args []string) error {
 	v3Webhook := fs.String("v3-webhook-uri", "", "URI receiving Data API v3 webhooks")
 	fs.Var(&codatKeys, "codat-api-key", "API key accepted by the Codat emulator (repeatable; none: Codat disabled)")
 	unattended := fs.Int("unattended-limit", 4, "unattended calls per account and endpoint per 24h (0 or negative: unlimited)")
+	newIDs := fs.Bool("new-account-ids-on-reconsent", false, "a re-consent issues new ids for the same accounts and cards")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +84,9 @@ func run(args []string) error {
 		if cfg.UnattendedLimit != nil && !set["unattended-limit"] {
 			*unattended = *cfg.UnattendedLimit
 		}
+		if cfg.NewAccountIDsOnReconsent != nil && !set["new-account-ids-on-reconsent"] {
+			*newIDs = *cfg.NewAccountIDsOnReconsent
+		}
 		for _, c := range cfg.Clients {
 			opts.Clients = append(opts.Clients, sandbox.Client{ID: c.ID, Secret: c.Secret, Name: c.Name, RedirectURIs: c.RedirectURIs})
 		}
@@ -110,7 +114,7 @@ func run(args []string) error {
 	}
 	opts.Seed, opts.DatasetSize, opts.RefreshMode, opts.RefreshGrace = *seed, ds, mode, *refreshGrace
 	opts.ConsentDuration, opts.TokenAlgorithm, opts.PublicURL = *consent, sandbox.TokenAlgorithm(*alg), *publicURL
-	opts.V3WebhookURI, opts.UnattendedLimit = *v3Webhook, *unattended
+	opts.V3WebhookURI, opts.UnattendedLimit, opts.NewAccountIDsOnReconsent = *v3Webhook, *unattended, *newIDs
 
 	srv, err := sandbox.New(opts)
 	if err != nil {

@@ -16,14 +16,14 @@ func optTime(t time.Time) *time.Time {
 
 func accountView(src Source, a store.Account) Account {
 	n := a.Number
-	return Account{Source: src, AccountID: a.AccountID, Type: a.Type, DisplayName: a.DisplayName, Currency: a.Currency,
+	return Account{Source: src, AccountID: a.AccountID, ProviderAccountID: a.ProviderAccountID, Type: a.Type, DisplayName: a.DisplayName, Currency: a.Currency,
 		Number: AccountNumber{Number: n.Number, SortCode: n.SortCode, SwiftBIC: n.SwiftBIC, IBAN: n.IBAN,
 			RoutingNumber: n.RoutingNumber, BSB: n.BSB},
 		InstitutionID: a.InstitutionID, UpdatedAt: optTime(a.UpdatedAt), FetchedAt: optTime(a.FetchedAt), Meta: a.Meta}
 }
 
 func cardView(src Source, c store.Card) Card {
-	return Card{Source: src, AccountID: c.AccountID, CardNetwork: c.CardNetwork, CardType: c.CardType, Currency: c.Currency,
+	return Card{Source: src, AccountID: c.AccountID, ProviderAccountID: c.ProviderAccountID, CardNetwork: c.CardNetwork, CardType: c.CardType, Currency: c.Currency,
 		DisplayName: c.DisplayName, PartialCardNumber: c.PartialCardNumber, NameOnCard: c.NameOnCard,
 		ValidFrom: c.ValidFrom, ValidTo: c.ValidTo, InstitutionID: c.InstitutionID,
 		UpdatedAt: optTime(c.UpdatedAt), FetchedAt: optTime(c.FetchedAt), Meta: c.Meta}

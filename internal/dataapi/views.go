@@ -32,24 +32,28 @@ type AccountNumber struct {
 	BSB           string `json:"bsb,omitempty"`
 }
 
-// Account is a bank account.
+// Account is a bank account. AccountID is stable across re-consents (the id the
+// account was first stored under); ProviderAccountID is the provider's id in the
+// latest consent, present only when a re-consent changed it.
 type Account struct {
 	Source
-	AccountID     string          `json:"accountId"`
-	Type          string          `json:"type,omitempty"`
-	DisplayName   string          `json:"displayName,omitempty"`
-	Currency      string          `json:"currency,omitempty"`
-	Number        AccountNumber   `json:"number"`
-	InstitutionID string          `json:"institutionId,omitempty"`
-	UpdatedAt     *time.Time      `json:"updatedAt,omitempty"`
-	FetchedAt     *time.Time      `json:"fetchedAt,omitempty"`
-	Meta          json.RawMessage `json:"meta,omitempty"`
+	AccountID         string          `json:"accountId"`
+	ProviderAccountID string          `json:"providerAccountId,omitempty"`
+	Type              string          `json:"type,omitempty"`
+	DisplayName       string          `json:"displayName,omitempty"`
+	Currency          string          `json:"currency,omitempty"`
+	Number            AccountNumber   `json:"number"`
+	InstitutionID     string          `json:"institutionId,omitempty"`
+	UpdatedAt         *time.Time      `json:"updatedAt,omitempty"`
+	FetchedAt         *time.Time      `json:"fetchedAt,omitempty"`
+	Meta              json.RawMessage `json:"meta,omitempty"`
 }
 
-// Card is a card account.
+// Card is a card account; its ids are as an Account's.
 type Card struct {
 	Source
 	AccountID         string          `json:"accountId"`
+	ProviderAccountID string          `json:"providerAccountId,omitempty"`
 	CardNetwork       string          `json:"cardNetwork,omitempty"`
 	CardType          string          `json:"cardType,omitempty"`
 	Currency          string          `json:"currency,omitempty"`

@@ -36,6 +36,15 @@ func (s *Server) adminRoutes() {
 			return err
 		}
 	}))
+	a("POST /sandbox-admin/connections/{id}/new-account-ids-on-reconsent", s.adminConnOp(func(id string, body []byte) error {
+		var req struct {
+			Enabled bool `json:"enabled"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return badRequest{err}
+		}
+		return s.SetNewAccountIDsOnReconsent(id, req.Enabled)
+	}))
 	a("POST /sandbox-admin/authorize", s.adminAuthorize)
 	a("POST /sandbox-admin/v3/connections/{id}/authorize", s.adminConnOp(func(id string, body []byte) error {
 		var req struct{ Username, Password string }

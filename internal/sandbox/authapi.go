@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,9 +147,17 @@ func (s *Server) newReauthSession(r *http.Request, conn *connection, redirectURI
 }
 
 // datasetFor returns the (cached) dataset of a mock bank user.
-func (s *Server) datasetFor(user string) *bankdata.Dataset {
+func (s *Server) datasetFor(user string) *bankdata.Dataset { return s.datasetGeneration(user, 0) }
+
+// datasetGeneration returns a user's dataset with the given generation of account
+// ids (bankdata.Options.AccountIDGeneration), cached.
+func (s *Server) datasetGeneration(user string, generation int) *bankdata.Dataset {
+	cacheKey := user
+	if generation > 0 {
+		cacheKey = user + "\x00" + strconv.Itoa(generation)
+	}
 	s.mu.Lock()
-	ds, ok := s.datasets[user]
+	ds, ok := s.datasets[cacheKey]
 	s.mu.Unlock()
 	if ok {
 		return ds
@@ -157,16 +166,17 @@ func (s *Server) datasetFor(user string) *bankdata.Dataset {
 	if us, ok := s.opts.UserDatasetSizes[user]; ok {
 		size = us
 	}
-	ds, err := bankdata.Generate(bankdata.Options{Seed: s.opts.Seed, User: user, Size: size, Anchor: s.opts.DatasetAnchor})
+	ds, err := bankdata.Generate(bankdata.Options{Seed: s.opts.Seed, User: user, Size: size, Anchor: s.opts.DatasetAnchor,
+		AccountIDGeneration: generation})
 	if err != nil {
 		// Options were validated in New; Generate cannot fail afterwards.
 		panic(err)
 	}
 	s.mu.Lock()
-	if existing, ok := s.datasets[user]; ok {
+	if existing, ok := s.datasets[cacheKey]; ok {
 		ds = existing
 	} else {
-		s.datasets[user] = ds
+		s.datasets[cacheKey] = ds
 	}
 	s.mu.Unlock()
 	return ds

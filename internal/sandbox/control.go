@@ -129,12 +129,24 @@ func (s *Server) SetExtendOutcome(id, outcome string) error {
 	default:
 		return fmt.Errorf("unknown extend outcome %q", outcome)
 	}
+	return s.updateConnection(id, "set extend outcome", func(c *connection) { c.extendOutcome = outcome })
+}
+
+// SetNewAccountIDsOnReconsent chooses whether the connection's next re-consents
+// issue new account ids (Options.NewAccountIDsOnReconsent for one connection).
+func (s *Server) SetNewAccountIDsOnReconsent(id string, on bool) error {
+	return s.updateConnection(id, "set new account ids on re-consent", func(c *connection) { c.newAccountIDs = on })
+}
+
+// updateConnection runs set on a connection under its lock; what names the
+// operation in the error of an unknown id.
+func (s *Server) updateConnection(id, what string, set func(*connection)) error {
 	c, ok := s.connections.get(id)
 	if !ok {
-		return fmt.Errorf("set extend outcome of %q: %w", id, ErrNotFound)
+		return fmt.Errorf("%s of %q: %w", what, id, ErrNotFound)
 	}
 	c.mu.Lock()
-	c.extendOutcome = outcome
+	set(c)
 	c.mu.Unlock()
 	return nil
 }
@@ -268,5 +280,5 @@ func (s *Server) ConnectionDataset(id string) (*bankdata.Dataset, bool) {
 	if !ok {
 		return nil, false
 	}
-	return c.dataset, true
+	return c.data(), true
 }

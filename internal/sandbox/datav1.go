@@ -125,7 +125,7 @@ func (s *Server) dataV1(ep endpoint) http.HandlerFunc {
 		}
 		var acct bankdata.Account
 		if ep.perAccount() {
-			a, found := conn.dataset.Account(r.PathValue("account_id"))
+			a, found := conn.data().Account(r.PathValue("account_id"))
 			if !found || a.IsCard() != ep.isCard() {
 				writeCatalogued(w, r, "account_not_found")
 				return
@@ -179,7 +179,7 @@ type v1Envelope struct {
 
 // v1Results builds the results array of an endpoint.
 func (s *Server) v1Results(ep endpoint, conn *connection, acct bankdata.Account, win window, now time.Time) any {
-	ds := conn.dataset
+	ds := conn.data()
 	switch ep {
 	case epMe:
 		conn.mu.Lock()
@@ -365,7 +365,7 @@ func (s *Server) baseURL(r *http.Request) string {
 // serveTransactions answers a booked-transactions call, from the cache when
 // the same window was encoded before.
 func (s *Server) serveTransactions(w http.ResponseWriter, r *http.Request, ep endpoint, conn *connection, acct bankdata.Account, win window, now time.Time) {
-	key := txCacheKey(conn.dataset, acct.ID, ep, win)
+	key := txCacheKey(conn.data(), acct.ID, ep, win)
 	body, ok := s.txCache.get(key)
 	if !ok {
 		var err error

@@ -345,14 +345,7 @@ func TestReauthURI(t *testing.T) {
 	e := newEnv(t)
 	tk := e.consent("john", "doe")
 	e.clock.Advance(95 * day) // consent expired; reauth stays possible
-	r := e.postJSON("/v1/reauthuri", "", map[string]string{"response_type": "code", "refresh_token": tk.Refresh, "redirect_uri": testRedirect})
-	m := r.json(t)
-	mustf(t, r.status == 200 && m["success"] == true, "reauthuri: %d %s", r.status, r.body)
-	b := newBrowser(t)
-	p := b.submit(b.open(m["result"].(string)), url.Values{"action": {"allow"}})
-	p = b.submit(p, url.Values{"action": {"login"}, "username": {"john"}, "password": {"doe"}})
-	code, _ := codeFrom(t, p)
-	tk2 := e.exchange(code).tokens(t)
+	tk2 := reconsent(t, e, tk)
 	mustf(t, e.get("/data/v1/accounts", tk2.Access).status == 200, "data after re-authentication")
 }
 

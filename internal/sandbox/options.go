@@ -144,6 +144,12 @@ type Options struct {
 	// OneTimeAccessWindow is how long after authorisation a Data API v3
 	// connection with data_access_type one_time may read data; default 1h.
 	OneTimeAccessWindow time.Duration
+	// NewAccountIDsOnReconsent makes every re-consent (re-authorisation of an
+	// existing connection) issue new ids for the same accounts and cards, as
+	// TrueLayer may; the transactions, balances and numbers stay as they were.
+	// Default false: ids survive re-consents. SetNewAccountIDsOnReconsent sets it
+	// for one connection.
+	NewAccountIDsOnReconsent bool
 	// AsyncDelay delays async task completion and webhooks (wall clock); default 0.
 	AsyncDelay time.Duration
 	// V3WebhookURI receives Data API v3 webhooks (what is configured in Console); optional.

@@ -68,7 +68,7 @@ func (s *Server) handleSignupAccounts(w http.ResponseWriter, r *http.Request) {
 		writeSignupProblem(w, r, e.Status, signupTypeForStatus(e.Status), e.Description)
 		return
 	}
-	ds := conn.dataset
+	ds := conn.data()
 	var eligible []bankdata.Account
 	for _, a := range ds.Accounts() {
 		if a.Kind == bankdata.KindCurrent {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
@@ -27,7 +28,9 @@ type connection struct {
 	consentID string
 	provider  *provider
 	user      mockUser
-	dataset   *bankdata.Dataset
+	// dataset is swapped by a re-consent that issues new account ids (see
+	// renewConsent) while requests read it, hence atomic; use data().
+	dataset atomic.Pointer[bankdata.Dataset]
 
 	mu              sync.Mutex
 	scopes          []string
@@ -37,13 +40,20 @@ type connection struct {
 	authTime        time.Time // last time the user authenticated (SCA window)
 	revoked         bool
 	extendOutcome   string
-	refreshToken    string   // current refresh token ("" without offline_access)
-	retired         []string // recently rotated-out refresh tokens, oldest first
-	latestJTI       string
-	sessionID       string
+	// newAccountIDs makes a re-consent issue new account ids (Options.NewAccountIDsOnReconsent
+	// for this connection); accountIDGeneration counts the re-consents that did.
+	newAccountIDs       bool
+	accountIDGeneration int
+	refreshToken        string   // current refresh token ("" without offline_access)
+	retired             []string // recently rotated-out refresh tokens, oldest first
+	latestJTI           string
+	sessionID           string
 	// unattended holds the times of unattended calls per "account|endpoint".
 	unattended map[string][]time.Time
 }
+
+// data returns the mock bank data the connection serves.
+func (c *connection) data() *bankdata.Dataset { return c.dataset.Load() }
 
 // status returns the consent status at now. Caller holds c.mu.
 func (c *connection) statusLocked(now time.Time) string {

@@ -127,7 +127,6 @@ func (s *Server) newConnection(c *authCode, now time.Time) *connection {
 		consentID:       newUUID(),
 		provider:        c.provider,
 		user:            c.user,
-		dataset:         s.datasetFor(c.user.username),
 		scopes:          c.scopes,
 		createdAt:       c.authTime,
 		expiresAt:       c.authTime.Add(s.opts.ConsentDuration),
@@ -136,7 +135,9 @@ func (s *Server) newConnection(c *authCode, now time.Time) *connection {
 		extendOutcome:   c.user.extendOutcome,
 		sessionID:       "auth-" + randomHex(12),
 		unattended:      map[string][]time.Time{},
+		newAccountIDs:   s.opts.NewAccountIDsOnReconsent,
 	}
+	conn.dataset.Store(s.datasetFor(c.user.username))
 	if contains(c.scopes, "offline_access") {
 		conn.refreshToken = newRefreshToken()
 		s.refresh.set(conn.refreshToken, &refreshEntry{conn: conn})
@@ -146,8 +147,21 @@ func (s *Server) newConnection(c *authCode, now time.Time) *connection {
 }
 
 // renewConsent restarts a connection's consent after re-authorisation and
-// issues a new refresh token (the old one stops working).
+// issues a new refresh token (the old one stops working). With newAccountIDs the
+// accounts come back under new ids, as at a provider whose account ids are per
+// consent: the same accounts and transactions otherwise.
 func (s *Server) renewConsent(conn *connection, c *authCode, now time.Time) {
+	conn.mu.Lock()
+	rekey := conn.newAccountIDs
+	if rekey {
+		conn.accountIDGeneration++
+	}
+	generation := conn.accountIDGeneration
+	conn.mu.Unlock()
+	if rekey {
+		// Outside conn.mu: the dataset cache takes the server's lock.
+		conn.dataset.Store(s.datasetGeneration(conn.user.username, generation))
+	}
 	conn.mu.Lock()
 	defer conn.mu.Unlock()
 	conn.createdAt = now

@@ -279,10 +279,11 @@ func (s *Server) authorizeV3(c *v3Connection, user mockUser, now time.Time) {
 	}
 	conn := &connection{
 		id: c.id, clientID: c.clientID, consentID: newUUID(), provider: p, user: user,
-		dataset: s.datasetFor(user.username), scopes: c.scopes, createdAt: now,
+		scopes: c.scopes, createdAt: now,
 		expiresAt: now.Add(s.opts.ConsentDuration), statusUpdatedAt: now, authTime: now,
 		extendOutcome: user.extendOutcome, sessionID: "auth-" + randomHex(12), unattended: map[string][]time.Time{},
 	}
+	conn.dataset.Store(s.datasetFor(user.username))
 	s.connections.set(conn.id, conn)
 	s.mu.Lock()
 	c.provider, c.status, c.authorizedAt, c.conn = p, "authorized", now, conn
@@ -374,7 +375,7 @@ func (s *Server) handleV3UserInfo(w http.ResponseWriter, r *http.Request) {
 		writeV3Problem(w, r, v3RateLimit, "Maximum number of requests per user allowed by provider exceeded.")
 		return
 	}
-	writeV3JSON(w, http.StatusOK, map[string]string{"name": conn.dataset.Identity().FullName})
+	writeV3JSON(w, http.StatusOK, map[string]string{"name": conn.data().Identity().FullName})
 }
 
 func toV3Account(a bankdata.Account, holder string) map[string]any {
@@ -409,7 +410,7 @@ func (s *Server) handleV3Accounts(w http.ResponseWriter, r *http.Request) {
 		writeV3Problem(w, r, v3RateLimit, "Maximum number of requests per user allowed by provider exceeded.")
 		return
 	}
-	accts := conn.dataset.Accounts()
+	accts := conn.data().Accounts()
 	sort.Slice(accts, func(i, j int) bool {
 		if accts[i].IsCard() != accts[j].IsCard() {
 			return !accts[i].IsCard() // "account" sorts before "card"
@@ -417,7 +418,7 @@ func (s *Server) handleV3Accounts(w http.ResponseWriter, r *http.Request) {
 		return accts[i].ID < accts[j].ID
 	})
 	items := []map[string]any{}
-	holder := conn.dataset.Identity().FullName
+	holder := conn.data().Identity().FullName
 	for _, a := range accts {
 		if filter == "card" && !a.IsCard() || filter == "account" && a.IsCard() {
 			continue
@@ -472,7 +473,7 @@ func (s *Server) handleV3CreateTxRequest(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	acct, found := conn.dataset.Account(r.PathValue("account_id"))
+	acct, found := conn.data().Account(r.PathValue("account_id"))
 	if !found {
 		writeV3Problem(w, r, v3NotFound, "Account not found.")
 		return
@@ -524,8 +525,8 @@ func (s *Server) handleV3CreateTxRequest(w http.ResponseWriter, r *http.Request)
 	if end.After(now) {
 		end = now
 	}
-	txs := conn.dataset.Transactions(acct.ID, from, end)
-	pending := conn.dataset.Pending(acct.ID, now)
+	txs := conn.data().Transactions(acct.ID, from, end)
+	pending := conn.data().Pending(acct.ID, now)
 	all := append(append([]bankdata.Transaction(nil), txs...), pending...)
 	sort.Slice(all, func(i, j int) bool {
 		if !all[i].Timestamp.Equal(all[j].Timestamp) {

@@ -22,7 +22,13 @@ type AccountNumber struct {
 
 // Account is a bank account (TrueLayer /accounts, Codat banking-accounts).
 type Account struct {
+	// AccountID names the account: on write, by the provider's id in the consent
+	// it was read through; on read, by the store's id (see AccountIdentity).
 	AccountID string
+	// ProviderAccountID is, on read, the provider's id of the account in the latest
+	// consent when a re-consent changed it (AccountID is then the earlier id); ""
+	// while the two are the same. Writes ignore it.
+	ProviderAccountID string
 	// Type is the provider's account type, e.g. TRANSACTION, SAVINGS.
 	Type        string
 	DisplayName string
@@ -38,9 +44,11 @@ type Account struct {
 	Meta json.RawMessage
 }
 
-// Card is a card account (TrueLayer /cards).
+// Card is a card account (TrueLayer /cards). AccountID and ProviderAccountID
+// are as in Account.
 type Card struct {
 	AccountID         string
+	ProviderAccountID string
 	CardNetwork       string
 	CardType          string
 	Currency          string

@@ -55,15 +55,23 @@ type Counts struct {
 // stored: when the context ends while the database commits, the caller
 // cannot know the outcome. Retrying (idempotent) is the answer.
 type Writer interface {
-	// UpsertAccounts inserts or updates accounts by (connection, AccountID).
+	// UpsertAccounts inserts or updates accounts, named by the provider's
+	// AccountID of the consent they were read through. An account is matched to
+	// its row by its stable identity (AccountKey), else by that provider id, so a
+	// re-consent's new ids update the rows the earlier consent wrote; see
+	// AccountIdentity.
 	UpsertAccounts(ctx context.Context, owner Owner, accounts []Account) (BatchResult, error)
-	// UpsertCards inserts or updates cards by (connection, AccountID).
+	// UpsertCards inserts or updates cards as UpsertAccounts does (CardKey).
 	UpsertCards(ctx context.Context, owner Owner, cards []Card) (BatchResult, error)
 	// AppendBalances adds balance observations; an observation already
 	// stored (same account and ObservedAt) is left as it is.
 	AppendBalances(ctx context.Context, owner Owner, balances []Balance) (BatchResult, error)
 	// UpsertTransactions inserts or updates booked transactions by
-	// (connection, AccountID, NormalisedProviderTransactionID).
+	// (connection, account, NormalisedProviderTransactionID).
+	//
+	// Every write naming an account (balances, transactions, snapshots) may
+	// name it by the provider's id of any consent: its rows go under the
+	// store's id of the account (AccountIdentity.AccountID).
 	UpsertTransactions(ctx context.Context, owner Owner, txs []Transaction) (BatchResult, error)
 	// ReplacePending replaces the account's pending transactions with txs.
 	ReplacePending(ctx context.Context, owner Owner, accountID string, fetchedAt time.Time, txs []Transaction) error
@@ -98,7 +106,12 @@ type Writer interface {
 type Reader interface {
 	// ListConnections returns the connections holding data of a user.
 	ListConnections(ctx context.Context, namespace, userRef string) ([]Owner, error)
+	// ListAccounts returns accounts under the store's ids (AccountID is the
+	// id the account was first stored under, kept across re-consents).
 	ListAccounts(ctx context.Context, key ConnectionKey) ([]Account, error)
+	// AccountIdentities returns, for every account and card of a connection,
+	// its store id, the provider's id in the latest consent and its stable key.
+	AccountIdentities(ctx context.Context, key ConnectionKey) ([]AccountIdentity, error)
 	ListCards(ctx context.Context, key ConnectionKey) ([]Card, error)
 	// ListBalances returns an account's balance history, oldest first.
 	ListBalances(ctx context.Context, key ConnectionKey, accountID string) ([]Balance, error)

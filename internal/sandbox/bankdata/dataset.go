@@ -20,6 +20,7 @@ const (
 	streamDDAmount
 	streamSO
 	streamDD
+	streamAccountIDGeneration
 )
 
 // account is an Account plus the precomputed daily sums that make any window's
@@ -182,6 +183,9 @@ func (ds *Dataset) makeAccounts() {
 		a.Currency = "GBP"
 		a.Created = created
 		a.ID = hexID(ds.base, streamAccount, uint64(a.idx))
+		if g := ds.opts.AccountIDGeneration; g > 0 {
+			a.ID = hexID(ds.base, streamAccount, uint64(a.idx), streamAccountIDGeneration, uint64(g))
+		}
 		a.ProviderAccountID = fmt.Sprintf("%s-%s-%s", digits(4, ds.base, streamAccount, uint64(a.idx), 1), b36(4, ds.base, streamAccount, uint64(a.idx), 2), b36(12, ds.base, streamAccount, uint64(a.idx), 3))
 		if a.Kind != KindCreditCard {
 			a.SortCode = digits(6, ds.base, streamAccount, uint64(a.idx), 4)

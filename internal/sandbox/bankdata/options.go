@@ -72,6 +72,11 @@ type Options struct {
 	// Anchor is the reference time: history reaches back from it and the
 	// dataset extends FutureDays after it. Only its UTC day matters. Required.
 	Anchor time.Time
+	// AccountIDGeneration, when above 0, gives every account and card other ids
+	// (one set per generation) and changes nothing else: the same accounts,
+	// numbers, balances and transactions, with the same transaction ids. It is what
+	// a re-consent looks like at a provider whose account ids are per consent.
+	AccountIDGeneration int
 }
 
 func (o Options) validate() error {

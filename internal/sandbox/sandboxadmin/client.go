@@ -136,6 +136,12 @@ func (c *Client) SetExtendOutcome(ctx context.Context, id, outcome string) error
 	return c.do(ctx, http.MethodPost, "/sandbox-admin/connections/"+url.PathEscape(id)+"/extend-outcome", map[string]string{"outcome": outcome}, nil)
 }
 
+// SetNewAccountIDsOnReconsent chooses whether a connection's re-consents issue
+// new account ids.
+func (c *Client) SetNewAccountIDsOnReconsent(ctx context.Context, id string, enabled bool) error {
+	return c.do(ctx, http.MethodPost, "/sandbox-admin/connections/"+url.PathEscape(id)+"/new-account-ids-on-reconsent", map[string]bool{"enabled": enabled}, nil)
+}
+
 // Authorize completes the auth dialog programmatically and returns the code.
 func (c *Client) Authorize(ctx context.Context, req sandbox.AuthorizeRequest) (string, error) {
 	var out sandbox.AuthorizeResponse

@@ -32,6 +32,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OwnerIsolation", testOwnerIsolation},
 		{"DeleteConnection", testDeleteConnection},
 		{"RecreatedConnectionSeesNoEarlierRows", testIncarnations},
+		{"ReconsentRekeysAccounts", testReconsentRekeysAccounts},
+		{"AccountMatching", testAccountMatching},
 		{"DeleteUser", testDeleteUser},
 		{"TransactionPages", testTransactionPages},
 		{"Retention", testRetention},

@@ -19,6 +19,7 @@ import (
 var LegacyRows = []string{
 	`INSERT INTO connections (namespace, connection, user_ref, provider) VALUES ('team-a', 'legacy', 'alice', 'truelayer')`,
 	`INSERT INTO accounts (namespace, connection, user_ref, provider, account_id) VALUES ('team-a', 'legacy', 'alice', 'truelayer', 'acc')`,
+	`INSERT INTO accounts (namespace, connection, user_ref, provider, account_id, sort_code, number) VALUES ('team-a', 'legacy', 'alice', 'truelayer', 'acc-scan', '12-34-56', '12345678')`,
 	`INSERT INTO transactions (namespace, connection, user_ref, provider, account_id, normalised_provider_transaction_id, "timestamp", amount)
 VALUES ('team-a', 'legacy', 'alice', 'truelayer', 'acc', 'tx-old', '2026-02-01T09:30:00.000000Z', '-1.5')`,
 	`INSERT INTO connections (namespace, connection, user_ref, provider) VALUES ('team-a', 'idle', 'bob', 'truelayer')`,
@@ -46,8 +47,18 @@ func CheckLegacyRowsAdopted(t *testing.T, s store.Store) {
 	}
 	_, err := s.UpsertTransactions(ctx, legacy, Transactions("acc", 2, Base))
 	must(t, "first write after the upgrade", err)
-	if c := counts(t, s, legacy.Key()); c.Transactions != 3 || c.Accounts != 1 {
-		t.Fatalf("after the first write: %+v, want the legacy transaction and account adopted", c)
+	if c := counts(t, s, legacy.Key()); c.Transactions != 3 || c.Accounts != 2 {
+		t.Fatalf("after the first write: %+v, want the legacy transaction and accounts adopted", c)
+	}
+	// A re-consent right after the upgrade renames an account written before
+	// account keys existed (migration 0003): it is still found by its numbers.
+	res, err := s.UpsertAccounts(ctx, legacy, []store.Account{{AccountID: "acc-scan-new", Number: store.AccountNumber{SortCode: "123456", Number: "12345678"}}})
+	must(t, "re-consent after the upgrade", err)
+	wantResult(t, "re-consent after the upgrade", res, store.BatchResult{Updated: 1})
+	ids, err := s.AccountIdentities(ctx, legacy.Key())
+	must(t, "identities after the upgrade", err)
+	if len(ids) != 2 || ids[1] != (store.AccountIdentity{AccountID: "acc-scan", ProviderAccountID: "acc-scan-new", Key: "gb:123456:12345678"}) {
+		t.Fatalf("identities after a re-consent following the upgrade: %+v", ids)
 	}
 	owners, err := s.ListConnections(ctx, "team-a", "alice")
 	must(t, "connections", err)

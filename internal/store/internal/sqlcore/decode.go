@@ -2,9 +2,18 @@ package sqlcore
 
 import "github.com/consent-operator/consent-operator/internal/store"
 
+// rekeyedID is the provider's latest id of an account when it differs from the
+// store's (store.Account.ProviderAccountID).
+func rekeyedID(r *row) string {
+	if p := r.text("provider_account_id"); p != r.text("account_id") {
+		return p
+	}
+	return ""
+}
+
 func decodeAccount(r *row) store.Account {
 	return store.Account{
-		AccountID: r.text("account_id"), Type: r.text("account_type"),
+		AccountID: r.text("account_id"), ProviderAccountID: rekeyedID(r), Type: r.text("account_type"),
 		DisplayName: r.text("display_name"), Currency: r.text("currency"),
 		Number: store.AccountNumber{
 			Number: r.text("number"), SortCode: r.text("sort_code"), SwiftBIC: r.text("swift_bic"),
@@ -17,7 +26,7 @@ func decodeAccount(r *row) store.Account {
 
 func decodeCard(r *row) store.Card {
 	return store.Card{
-		AccountID: r.text("account_id"), CardNetwork: r.text("card_network"),
+		AccountID: r.text("account_id"), ProviderAccountID: rekeyedID(r), CardNetwork: r.text("card_network"),
 		CardType: r.text("card_type"), Currency: r.text("currency"),
 		DisplayName: r.text("display_name"), PartialCardNumber: r.text("partial_card_number"),
 		NameOnCard: r.text("name_on_card"), ValidFrom: r.text("valid_from"),

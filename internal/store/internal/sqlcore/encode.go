@@ -10,7 +10,9 @@ import (
 // The functions below validate a batch, normalise it (UTC microsecond
 // times, compact JSON) and turn it into encoded rows of its table.
 
-func accountRows(d Dialect, o store.Owner, accounts []store.Account) ([][]any, error) {
+// accountRows writes account i under stored[i], the store's id of the account
+// (matchAccounts), keeping its provider id and stable key beside it.
+func accountRows(d Dialect, o store.Owner, accounts []store.Account, stored, keys []string) ([][]any, error) {
 	rows := newKeyedRows(len(accounts))
 	for i, a := range accounts {
 		what := item{"account", i}
@@ -22,16 +24,17 @@ func accountRows(d Dialect, o store.Owner, accounts []store.Account) ([][]any, e
 			return nil, err
 		}
 		n := a.Number
-		rows.put(a.AccountID, encodeRow(d, Accounts,
+		rows.put(stored[i], encodeRow(d, Accounts,
 			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID,
-			a.AccountID, a.Type, a.DisplayName, a.Currency, n.Number, n.SortCode, n.SwiftBIC,
+			stored[i], a.Type, a.DisplayName, a.Currency, n.Number, n.SortCode, n.SwiftBIC,
 			n.IBAN, n.RoutingNumber, n.BSB, a.InstitutionID, NormTime(a.UpdatedAt),
-			NormTime(a.FetchedAt), meta))
+			NormTime(a.FetchedAt), meta, a.AccountID, keys[i]))
 	}
 	return rows.sorted(), nil
 }
 
-func cardRows(d Dialect, o store.Owner, cards []store.Card) ([][]any, error) {
+// cardRows writes card i under stored[i], as accountRows does.
+func cardRows(d Dialect, o store.Owner, cards []store.Card, stored, keys []string) ([][]any, error) {
 	rows := newKeyedRows(len(cards))
 	for i, c := range cards {
 		what := item{"card", i}
@@ -42,16 +45,16 @@ func cardRows(d Dialect, o store.Owner, cards []store.Card) ([][]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		rows.put(c.AccountID, encodeRow(d, Cards,
+		rows.put(stored[i], encodeRow(d, Cards,
 			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID,
-			c.AccountID, c.CardNetwork, c.CardType, c.Currency, c.DisplayName,
+			stored[i], c.CardNetwork, c.CardType, c.Currency, c.DisplayName,
 			c.PartialCardNumber, c.NameOnCard, c.ValidFrom, c.ValidTo, c.InstitutionID,
-			NormTime(c.UpdatedAt), NormTime(c.FetchedAt), meta))
+			NormTime(c.UpdatedAt), NormTime(c.FetchedAt), meta, c.AccountID, keys[i]))
 	}
 	return rows.sorted(), nil
 }
 
-func balanceRows(d Dialect, o store.Owner, balances []store.Balance) ([][]any, error) {
+func balanceRows(d Dialect, o store.Owner, balances []store.Balance, ids accountIDs) ([][]any, error) {
 	rows := newKeyedRows(len(balances))
 	for i, b := range balances {
 		what := item{"balance", i}
@@ -68,10 +71,10 @@ func balanceRows(d Dialect, o store.Owner, balances []store.Balance) ([][]any, e
 			b.LastStatementBalance, b.PaymentDue); err != nil {
 			return nil, err
 		}
-		observed := NormTime(b.ObservedAt)
-		rows.put(compositeKey(b.AccountID, observed.Format(TimeLayout)), encodeRow(d, Balances,
+		observed, account := NormTime(b.ObservedAt), ids.of(b.AccountID)
+		rows.put(compositeKey(account, observed.Format(TimeLayout)), encodeRow(d, Balances,
 			o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID,
-			b.AccountID, observed, b.Currency, canon(b.Current), canon(b.Available), canon(b.Overdraft),
+			account, observed, b.Currency, canon(b.Current), canon(b.Available), canon(b.Overdraft),
 			canon(b.CreditLimit), canon(b.LastStatementBalance), NormTime(b.LastStatementDate), canon(b.PaymentDue),
 			NormTime(b.PaymentDueDate), NormTime(b.UpdatedAt)))
 	}
@@ -108,7 +111,7 @@ func transactionValues(t store.Transaction, what item) ([]any, error) {
 	}, nil
 }
 
-func transactionRows(d Dialect, o store.Owner, txs []store.Transaction) ([][]any, error) {
+func transactionRows(d Dialect, o store.Owner, txs []store.Transaction, ids accountIDs) ([][]any, error) {
 	rows := newKeyedRows(len(txs))
 	for i, t := range txs {
 		what := item{"transaction", i}
@@ -122,8 +125,9 @@ func transactionRows(d Dialect, o store.Owner, txs []store.Transaction) ([][]any
 		if err != nil {
 			return nil, err
 		}
-		vals := append([]any{o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID, t.AccountID}, data...)
-		rows.put(compositeKey(t.AccountID, t.NormalisedProviderTransactionID),
+		account := ids.of(t.AccountID)
+		vals := append([]any{o.Namespace, o.Connection, o.UserRef, o.Provider, o.UID, account}, data...)
+		rows.put(compositeKey(account, t.NormalisedProviderTransactionID),
 			encodeRow(d, Transactions, vals...))
 	}
 	return rows.sorted(), nil

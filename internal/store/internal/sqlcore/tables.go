@@ -74,9 +74,11 @@ var accountsColumns = ownerColumns(
 	Column{"swift_bic", Text}, Column{"iban", Text}, Column{"routing_number", Text},
 	Column{"bsb", Text}, Column{"institution_id", Text}, Column{"update_timestamp", Time},
 	Column{"fetched_at", Time}, Column{"meta", JSON},
+	Column{"provider_account_id", Text}, Column{"account_key", Text},
 )
 
-// Accounts is keyed by connection and account id.
+// Accounts is keyed by connection and the store's account id; provider_account_id
+// and account_key match an account across consents (identity.go).
 var Accounts = &Table{
 	Name:    "accounts",
 	Columns: accountsColumns,
@@ -90,10 +92,10 @@ var cardsColumns = ownerColumns(
 	Column{"currency", Text}, Column{"display_name", Text}, Column{"partial_card_number", Text},
 	Column{"name_on_card", Text}, Column{"valid_from", Text}, Column{"valid_to", Text},
 	Column{"institution_id", Text}, Column{"update_timestamp", Time}, Column{"fetched_at", Time},
-	Column{"meta", JSON},
+	Column{"meta", JSON}, Column{"provider_account_id", Text}, Column{"account_key", Text},
 )
 
-// Cards is keyed by connection and card account id.
+// Cards is keyed by connection and the store's card id, matched as accounts are.
 var Cards = &Table{
 	Name:    "cards",
 	Columns: cardsColumns,

@@ -60,8 +60,11 @@ func (c *Core) adoptLegacyRows(ctx context.Context, tx Tx, k store.ConnectionKey
 	return nil
 }
 
-// upsert writes one prepared batch in one transaction.
-func (c *Core) upsert(ctx context.Context, o store.Owner, t *Table, rows [][]any) (store.BatchResult, error) {
+// upsert writes one prepared batch in one transaction. rows are the batch encoded
+// under the provider's account ids, so invalid input is refused before any database
+// work; remap, when not nil, encodes it again inside the transaction under the
+// store's ids (identity.go) and returns nil when nothing changes.
+func (c *Core) upsert(ctx context.Context, o store.Owner, t *Table, rows [][]any, remap func(context.Context, Tx) ([][]any, error)) (store.BatchResult, error) {
 	if len(rows) == 0 {
 		return store.BatchResult{}, nil
 	}
@@ -69,6 +72,15 @@ func (c *Core) upsert(ctx context.Context, o store.Owner, t *Table, rows [][]any
 	err := c.b.InTx(ctx, func(tx Tx) error {
 		if err := c.touchConnection(ctx, tx, o); err != nil {
 			return err
+		}
+		if remap != nil {
+			again, err := remap(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if again != nil {
+				rows = again
+			}
 		}
 		ins, upd, err := tx.Upsert(ctx, t, rows)
 		if err != nil {
@@ -83,16 +95,45 @@ func (c *Core) upsert(ctx context.Context, o store.Owner, t *Table, rows [][]any
 	return res, nil
 }
 
+// underStoreIDs is the remap of a batch naming accounts by provider id: encoded
+// again only when the connection has re-keyed accounts.
+func (c *Core) underStoreIDs(o store.Owner, build func(accountIDs) ([][]any, error)) func(context.Context, Tx) ([][]any, error) {
+	return func(ctx context.Context, tx Tx) ([][]any, error) {
+		ids, err := c.accountIDs(ctx, tx, o.Key())
+		if err != nil || len(ids) == 0 {
+			return nil, err
+		}
+		return build(ids)
+	}
+}
+
+// matched is the remap of an accounts or cards batch: each row goes under the
+// store's id of the account it is (matchAccounts).
+func (c *Core) matched(o store.Owner, t *Table, providerIDs, keys []string, build func(stored, keys []string) ([][]any, error)) func(context.Context, Tx) ([][]any, error) {
+	return func(ctx context.Context, tx Tx) ([][]any, error) {
+		existing, err := c.identities(ctx, tx, t, o.Key())
+		if err != nil {
+			return nil, err
+		}
+		return build(matchAccounts(existing, providerIDs, keys))
+	}
+}
+
 // UpsertAccounts implements store.Writer.
 func (c *Core) UpsertAccounts(ctx context.Context, o store.Owner, accounts []store.Account) (store.BatchResult, error) {
 	if err := o.Validate(); err != nil {
 		return store.BatchResult{}, err
 	}
-	rows, err := accountRows(c.b, o, accounts)
+	ids, keys := make([]string, len(accounts)), make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i], keys[i] = a.AccountID, store.AccountKey(a)
+	}
+	build := func(stored, keys []string) ([][]any, error) { return accountRows(c.b, o, accounts, stored, keys) }
+	rows, err := build(ids, keys)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	return c.upsert(ctx, o, Accounts, rows)
+	return c.upsert(ctx, o, Accounts, rows, c.matched(o, Accounts, ids, keys, build))
 }
 
 // UpsertCards implements store.Writer.
@@ -100,11 +141,16 @@ func (c *Core) UpsertCards(ctx context.Context, o store.Owner, cards []store.Car
 	if err := o.Validate(); err != nil {
 		return store.BatchResult{}, err
 	}
-	rows, err := cardRows(c.b, o, cards)
+	ids, keys := make([]string, len(cards)), make([]string, len(cards))
+	for i, card := range cards {
+		ids[i], keys[i] = card.AccountID, store.CardKey(card)
+	}
+	build := func(stored, keys []string) ([][]any, error) { return cardRows(c.b, o, cards, stored, keys) }
+	rows, err := build(ids, keys)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	return c.upsert(ctx, o, Cards, rows)
+	return c.upsert(ctx, o, Cards, rows, c.matched(o, Cards, ids, keys, build))
 }
 
 // AppendBalances implements store.Writer.
@@ -112,11 +158,12 @@ func (c *Core) AppendBalances(ctx context.Context, o store.Owner, balances []sto
 	if err := o.Validate(); err != nil {
 		return store.BatchResult{}, err
 	}
-	rows, err := balanceRows(c.b, o, balances)
+	build := func(ids accountIDs) ([][]any, error) { return balanceRows(c.b, o, balances, ids) }
+	rows, err := build(nil)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	return c.upsert(ctx, o, Balances, rows)
+	return c.upsert(ctx, o, Balances, rows, c.underStoreIDs(o, build))
 }
 
 // UpsertTransactions implements store.Writer.
@@ -124,18 +171,31 @@ func (c *Core) UpsertTransactions(ctx context.Context, o store.Owner, txs []stor
 	if err := o.Validate(); err != nil {
 		return store.BatchResult{}, err
 	}
-	rows, err := transactionRows(c.b, o, txs)
+	build := func(ids accountIDs) ([][]any, error) { return transactionRows(c.b, o, txs, ids) }
+	rows, err := build(nil)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	return c.upsert(ctx, o, Transactions, rows)
+	return c.upsert(ctx, o, Transactions, rows, c.underStoreIDs(o, build))
 }
 
-// replace swaps the rows of one account scope of a snapshot table.
+// replace swaps the rows of one account scope of a snapshot table. accountID is
+// the provider's; the scope and rows go under the store's id of the account.
 func (c *Core) replace(ctx context.Context, o store.Owner, t *Table, accountID string, rows [][]any) error {
 	return c.b.InTx(ctx, func(tx Tx) error {
 		if err := c.touchConnection(ctx, tx, o); err != nil {
 			return err
+		}
+		ids, err := c.accountIDs(ctx, tx, o.Key())
+		if err != nil {
+			return err
+		}
+		if stored := ids.of(accountID); stored != accountID {
+			col := slices.IndexFunc(t.Columns, func(c Column) bool { return c.Name == "account_id" })
+			for _, r := range rows {
+				r[col] = c.b.Encode(Text, stored)
+			}
+			accountID = stored
 		}
 		a := c.args()
 		del := fmt.Sprintf("DELETE FROM %s WHERE %s AND account_id = %s", t.Name, a.connection(o.Key()), a.add(accountID))
