@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/clock"
 	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/journey"
@@ -195,7 +196,7 @@ func ignoreConflict(err error) error {
 }
 
 // Clock tells the time; tests pass a controllable one shared with the bank sandbox.
-type Clock interface{ Now() time.Time }
+type Clock = clock.Clock
 
 // userPresentPriority ranks reconciles a user waits for above every other kind
 // (events default to 0, timed requeues and resyncs are handler.LowPriority).

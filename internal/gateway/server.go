@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/consent-operator/consent-operator/internal/clock"
 	"github.com/consent-operator/consent-operator/internal/journey"
 )
 
@@ -136,7 +137,7 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) NeedLeaderElection() bool { return false }
 
 // Clock tells the time; tests pass a controllable one shared with the bank sandbox.
-type Clock interface{ Now() time.Time }
+type Clock = clock.Clock
 
 func (s *Server) outcomeWait() time.Duration {
 	if s.OutcomeWait > 0 {

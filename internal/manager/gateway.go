@@ -17,6 +17,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/clock"
 	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
@@ -33,7 +34,7 @@ var gatewayMetrics = metrics.NewGateway(crmetrics.Registry)
 // its key, so nothing it could be tricked into doing reaches a tenant's tokens.
 func NewGateway(ctx context.Context, cfg *rest.Config, o GatewayOptions) (ctrl.Manager, error) {
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = clock.Real{}
 	}
 	scheme := NewScheme()
 	cfg = rest.CopyConfig(cfg)

@@ -14,6 +14,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/controllers"
+	"github.com/consent-operator/consent-operator/internal/clock"
 	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
@@ -25,11 +26,6 @@ import (
 
 // leaderElectionID names the Lease replicas compete for.
 const leaderElectionID = "consent-operator.banking.consent-operator.dev"
-
-// realClock is the production time source.
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
 
 // Metrics are registered once per process: controller-runtime's registry is global.
 var (
@@ -43,7 +39,7 @@ var (
 // (NewGateway).
 func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = clock.Real{}
 	}
 	scheme := NewScheme()
 	cacheOpts := CacheOptions(o)

@@ -13,12 +13,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	opclock "github.com/consent-operator/consent-operator/internal/clock"
 )
 
-// Clock is a source of the current time.
-type Clock interface {
-	Now() time.Time
-}
+// Clock is a source of the current time: the operator's one clock interface.
+type Clock = opclock.Clock
 
 // Controllable is a Clock that can be set and advanced, e.g. by the admin API.
 type Controllable interface {
