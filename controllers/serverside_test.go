@@ -33,7 +33,6 @@ import (
 func TestDataAPIV3Lifecycle(t *testing.T) {
 	ns := newNamespace(t, "v3")
 	bc := newV3Connection(ns, "carol")
-	creates := callsTo("POST /v3/data-connections")
 	create(t, bc)
 
 	// 1. Pending: the hosted page behind the stable connect link, refs recorded once.
@@ -66,7 +65,7 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 		return nil
 	})
 	assertNoCalls(t, bc, v3Calls)
-	if got := callsTo("POST /v3/data-connections") - creates; got != 1 {
+	if got := sb.V3ConnectionsFor(ns, bc.Name); got != 1 {
 		t.Fatalf("%d data connections created, want 1", got)
 	}
 

@@ -282,3 +282,18 @@ func (s *Server) ConnectionDataset(id string) (*bankdata.Dataset, bool) {
 	}
 	return c.data(), true
 }
+
+// V3ConnectionsFor counts the Data API v3 connections created with the metadata
+// namespace and name (what the operator sets on each), so a test counts its own
+// connection's journeys and not those of objects other tests left running.
+func (s *Server) V3ConnectionsFor(namespace, name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.v3conns {
+		if c.metadata["namespace"] == namespace && c.metadata["name"] == name {
+			n++
+		}
+	}
+	return n
+}
