@@ -308,8 +308,8 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		r.Metrics.Refreshed(string(bc.Spec.Provider), err, string(provider.ClassOf(err)))
 		// A token lost to an interrupted refresh stays the cause when a refresh request
 		// retries it: the user must consent again either way.
-		lost := s.interrupted || apimeta.IsStatusConditionPresentAndEqual(bc.Status.Conditions, bankingv1alpha1.ConditionStalled, metav1.ConditionTrue) &&
-			apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled).Reason == bankingv1alpha1.ReasonRefreshInterrupted
+		stalled := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)
+		lost := s.interrupted || stalled != nil && stalled.Status == metav1.ConditionTrue && stalled.Reason == bankingv1alpha1.ReasonRefreshInterrupted
 		if lost && provider.ClassOf(err) == provider.ClassNeedsHuman {
 			s.stall(bankingv1alpha1.ReasonRefreshInterrupted,
 				"The refresh token was lost when a refresh was interrupted; the user must consent again at status.reconsentURL")

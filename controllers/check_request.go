@@ -20,9 +20,7 @@ func openRequest(bc *bankingv1alpha1.BankConnection) checkRequest {
 	if v := bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt]; v != "" && v != bc.Status.LastHandledRefreshAt {
 		q.annotation = v
 	}
-	if c := bc.Status.CheckRequest; c != nil && c.ID != bc.Status.LastHandledCheckRequest {
-		q.gateway = c
-	}
+	q.gateway = bc.Status.OpenCheckRequest()
 	return q
 }
 

@@ -112,7 +112,7 @@ func (s *Server) requestCheck(ctx context.Context, bc *bankingv1alpha1.BankConne
 		!apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionStalled) {
 		return nil
 	}
-	if pendingCheck(bc) {
+	if bc.Status.OpenCheckRequest() != nil {
 		return nil // the reconciler has not handled the last request yet
 	}
 	now := s.Clock.Now().UTC().Truncate(time.Second)

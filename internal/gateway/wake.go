@@ -80,7 +80,7 @@ func (w Wakes) v3Connection(ctx context.Context, e V3Event) bool {
 		RequestedAt: metav1.NewTime(w.Clock.Now())}
 	if e.Type == V3ConnectionFailed {
 		req.Source, req.FailureReason = bankingv1alpha1.CheckSourceFailed, orUnknown(e.FailureReason)
-	} else if pendingCheck(bc) {
+	} else if bc.Status.OpenCheckRequest() != nil {
 		return true // a check is already asked for; a failure still overrides it
 	}
 	return requestCheck(ctx, w.Client, bc, req) == nil
@@ -147,12 +147,6 @@ func ownsV3Event(bc *bankingv1alpha1.BankConnection, e V3Event) bool {
 		env = bankingv1alpha1.EnvironmentSandbox
 	}
 	return string(env) == e.Environment && bc.Status.ProviderRefs != nil && bc.Status.ProviderRefs.DataConnectionID == e.ConnectionID
-}
-
-// pendingCheck is true when the reconciler has not acted on the last check request.
-func pendingCheck(bc *bankingv1alpha1.BankConnection) bool {
-	c := bc.Status.CheckRequest
-	return c != nil && c.ID != bc.Status.LastHandledCheckRequest
 }
 
 // requestCheck writes status.checkRequest.

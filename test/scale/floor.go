@@ -2,8 +2,6 @@ package scale
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/test/scale/harness"
 )
@@ -118,24 +117,22 @@ func (f *floor) firstTouch(ctx context.Context, bc *bankingv1alpha1.BankConnecti
 	if err := f.c.Update(ctx, bc); err != nil {
 		return fmt.Errorf("floor: adding the finalizer to %s: %w", bc.Name, err)
 	}
+	secret, err := journey.NewLinkSecret()
+	if err != nil {
+		return err
+	}
 	now := metav1.Now()
 	bc.Status = bankingv1alpha1.BankConnectionStatus{
 		ObservedGeneration: bc.Generation,
 		Conditions: []metav1.Condition{{Type: bankingv1alpha1.ConditionReady, Status: metav1.ConditionUnknown,
 			Reason: bankingv1alpha1.ReasonAwaitingAuthorization, Message: "Waiting for the user", ObservedGeneration: bc.Generation,
 			LastTransitionTime: now}},
-		ConnectURL: f.gatewayURL + "/connect/" + randomNonce(),
+		ConnectURL: f.gatewayURL + "/connect/" + secret,
 	}
 	if err := f.c.Status().Update(ctx, bc); err != nil {
 		return fmt.Errorf("floor: publishing the link of %s: %w", bc.Name, err)
 	}
 	return nil
-}
-
-func randomNonce() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // maxBody bounds what the floor reads from the sandbox.
