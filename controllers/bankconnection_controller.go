@@ -28,7 +28,6 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/clock"
-	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
@@ -109,6 +108,7 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			return // computed from an outdated object: writing it could undo a newer status
 		}
 		bc.Status.ObservedGeneration = bc.Generation
+		updateConditions(&bc.Status.Conditions, bc.Generation, s.report)
 		if s.ledgerWritten {
 			before.Status.UnattendedCalls = bc.Status.UnattendedCalls // written with its own lock
 		}
@@ -132,7 +132,6 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}()
 
-	conditions.InitReady(&bc.Status.Conditions, bc.Generation, "Reconciliation has started")
 	if userWaits(bc) {
 		// A user waits in a browser for this reconcile: its provider calls (the code
 		// exchange, the consent read) go ahead of background work at the rate limiter.

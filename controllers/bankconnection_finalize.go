@@ -17,6 +17,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/connection"
+	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
@@ -103,7 +104,7 @@ func (r *BankConnectionReconciler) revoke(ctx context.Context, s *connectionScop
 			break // the credentials Secret is gone or incomplete: waiting cannot help
 		}
 		if s.now.Before(bc.DeletionTimestamp.Add(revokeDeadline)) {
-			return ctrl.Result{RequeueAfter: 10 * time.Second}, false, nil
+			return ctrl.Result{RequeueAfter: consent.RevokeRetryDelay}, false, nil
 		}
 	case provider.ClassNeedsHuman:
 		if pe, _ := provider.AsError(err); pe != nil && pe.Reason != provider.ReasonInvalidClientCredentials {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -49,7 +48,7 @@ func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connecti
 	case bankingv1alpha1.JourneyConnected:
 		s.consented = true
 		log.FromContext(ctx).Info("Consent journey completed")
-		if apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionReady) {
+		if c := s.condition(bankingv1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue {
 			// Ready stays True, so the transition event does not fire: say it here,
 			// once, for this consent.
 			r.event(bc, corev1.EventTypeNormal, bankingv1alpha1.ReasonAuthorized, "Authorize", "The user consented again")

@@ -7,12 +7,10 @@ import (
 	"strings"
 	"time"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
-	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/journey"
@@ -32,12 +30,7 @@ func (r *BankConnectionReconciler) phaseSuspend(_ context.Context, s *connection
 	if !s.bc.Spec.Suspend {
 		return false, nil
 	}
-	status := metav1.ConditionUnknown
-	if c := apimeta.FindStatusCondition(s.bc.Status.Conditions, bankingv1alpha1.ConditionReady); c != nil {
-		status = c.Status
-	}
-	conditions.MarkAbnormal(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
-	s.setReady(status, bankingv1alpha1.ReasonSuspended, "Suspended: no provider calls are made and tokens are not refreshed")
+	s.report.suspended("Suspended: no provider calls are made and tokens are not refreshed")
 	return true, nil
 }
 
@@ -68,10 +61,7 @@ func (r *BankConnectionReconciler) phaseAuthorize(ctx context.Context, s *connec
 		bc.Status.Consent = &bankingv1alpha1.ConsentStatus{}
 	}
 	bc.Status.Consent.Status = bankingv1alpha1.ConsentPending
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
-	s.setReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization,
-		"Waiting for the user to consent at the link in status.connectURL")
+	s.report.awaitingUser("Waiting for the user to consent at the link in status.connectURL")
 	return true, nil
 }
 
@@ -187,7 +177,7 @@ var stalledByProvider = map[string]bool{
 // consent journey, or a refresh request (the way to retry after fixing credentials).
 func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
-	c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)
+	c := s.condition(bankingv1alpha1.ConditionStalled)
 	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != bc.Generation || s.consented {
 		return false, nil
 	}
@@ -263,7 +253,7 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 		return false, nil
 	}
 	done, err := r.refresh(ctx, s)
-	if forced && err == nil && (!done || apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)) {
+	if forced && err == nil && (!done || s.stalledNow()) {
 		// Handled: refreshed, or failed in a way only a human can fix. A transient
 		// failure keeps the request open, so it is retried with backoff.
 		req.handled(bc)
@@ -308,10 +298,10 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		r.Metrics.Refreshed(string(bc.Spec.Provider), err, string(provider.ClassOf(err)))
 		// A token lost to an interrupted refresh stays the cause when a refresh request
 		// retries it: the user must consent again either way.
-		stalled := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled)
+		stalled := s.condition(bankingv1alpha1.ConditionStalled)
 		lost := s.interrupted || stalled != nil && stalled.Status == metav1.ConditionTrue && stalled.Reason == bankingv1alpha1.ReasonRefreshInterrupted
 		if lost && provider.ClassOf(err) == provider.ClassNeedsHuman {
-			s.stall(bankingv1alpha1.ReasonRefreshInterrupted,
+			s.report.stalled(bankingv1alpha1.ReasonRefreshInterrupted,
 				"The refresh token was lost when a refresh was interrupted; the user must consent again at status.reconsentURL")
 			return true, r.publishReconsent(ctx, s, "")
 		}
@@ -382,14 +372,12 @@ func (r *BankConnectionReconciler) phaseConsentWindow(ctx context.Context, s *co
 	switch phase {
 	case consent.PhaseExpired:
 		c.Status = bankingv1alpha1.ConsentExpired
-		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
-			bankingv1alpha1.ReasonConsentExpired, "The consent has expired")
-		s.stall(bankingv1alpha1.ReasonConsentExpired, "The consent has expired; the user must consent again at status.reconsentURL")
+		s.report.placeWindow(windowExpired, "")
+		s.report.stalled(bankingv1alpha1.ReasonConsentExpired, "The consent has expired; the user must consent again at status.reconsentURL")
 		return true, r.publishReconsent(ctx, s, "")
 
 	case consent.PhaseExpiring:
-		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue,
-			bankingv1alpha1.ReasonConsentExpiringSoon, "The consent expires soon; send the user to status.reconsentURL")
+		s.report.placeWindow(windowExpiring, "The consent expires soon; send the user to status.reconsentURL")
 		s.requeueAt(next)
 		if bc.Spec.Reconsent != nil && bc.Spec.Reconsent.AutoExtend {
 			extended, done, err := r.extend(ctx, s)
@@ -406,8 +394,7 @@ func (r *BankConnectionReconciler) phaseConsentWindow(ctx context.Context, s *co
 		return false, nil
 
 	default:
-		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
-			bankingv1alpha1.ReasonConsentValid, "The consent is valid beyond the warning window")
+		s.report.placeWindow(windowValid, "")
 		clearJourney(bc)
 		s.requeueAt(next)
 		return false, nil
@@ -527,10 +514,7 @@ func (r *BankConnectionReconciler) phaseReady(_ context.Context, s *connectionSc
 	if bc.Status.Consent != nil {
 		bc.Status.Consent.Status = bankingv1alpha1.ConsentActive
 	}
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
-	s.setReady(metav1.ConditionTrue, bankingv1alpha1.ReasonAuthorized,
-		fmt.Sprintf("Consent active; Secret %s holds a valid access token", tokensecret.Name(bc)))
+	s.report.ready(fmt.Sprintf("Consent active; Secret %s holds a valid access token", tokensecret.Name(bc)))
 	return true, nil
 }
 
@@ -541,12 +525,12 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 	bc := s.bc
 	var nh *connection.NeedsHumanError
 	if errors.As(err, &nh) {
-		s.stall(nh.Reason, nh.Message)
+		s.report.stalled(nh.Reason, nh.Message)
 		return true, nil
 	}
 	var unusable *tokensecret.UnusableError
 	if errors.As(err, &unusable) {
-		s.stall(bankingv1alpha1.ReasonTokenSecretUnusable, capitalize(unusable.Error()))
+		s.report.stalled(bankingv1alpha1.ReasonTokenSecretUnusable, capitalize(unusable.Error()))
 		return true, nil
 	}
 	pe, ok := provider.AsError(err)
@@ -563,7 +547,7 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 				c.Status = bankingv1alpha1.ConsentRevoked
 			}
 		}
-		s.stall(reason, stallMessage(reason, pe))
+		s.report.stalled(reason, stallMessage(reason, pe))
 		if reason != bankingv1alpha1.ReasonInvalidClientCredentials {
 			return true, r.publishReconsent(ctx, s, "")
 		}
@@ -571,47 +555,17 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 	}
 
 	if pe.Class == provider.ClassInvalidRequest {
-		s.stall(bankingv1alpha1.ReasonInvalidRequest, msgInvalidRequest+pe.Error())
+		s.report.stalled(bankingv1alpha1.ReasonInvalidRequest, msgInvalidRequest+pe.Error())
 		return true, nil
 	}
 
-	tok := tokenStatus(bc)
-	tok.FailedAttempts++
-	tok.LastFailureAt = timePtr(s.now)
-	// From the recorded (second-precision) failure time, as DecideRefresh computes it.
-	retry := tok.LastFailureAt.Add(consent.Backoff(string(bc.UID), tok.FailedAttempts))
-	if pe.RetryAfter > 0 && s.now.Add(pe.RetryAfter).After(retry) {
-		retry = s.now.Add(pe.RetryAfter)
-	}
-	s.requeueAt(retry)
-	reason := bankingv1alpha1.ReasonProviderUnavailable
-	if pe.Class == provider.ClassRateLimited {
-		reason = bankingv1alpha1.ReasonRateLimited
-	}
+	reason := recordFailure(s, pe)
 	msg := fmt.Sprintf("Provider call failed, retrying with backoff: %s", pe.Error())
-	status := metav1.ConditionUnknown
-	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue &&
-		(keptByProvider(bc) || s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now)) {
-		status = metav1.ConditionTrue // the current token still works, or the provider keeps the consent
-	}
-	s.setReady(status, reason, msg)
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, true, reason, msg)
+	// Ready stays True while the current token still works, or the provider keeps the consent.
+	usable := readyStatus(derivedConditions(bc, s.report)) == metav1.ConditionTrue &&
+		(keptByProvider(bc) || s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now))
+	s.report.retrying(reason, msg, usable)
 	return true, nil
-}
-
-// mayCall is false while the backoff after a failed provider call runs, so a status
-// write (which triggers another reconcile) never causes an extra provider call.
-func (r *BankConnectionReconciler) mayCall(s *connectionScope) bool {
-	tok := s.bc.Status.Token
-	if tok == nil || tok.FailedAttempts == 0 || tok.LastFailureAt == nil {
-		return true
-	}
-	retry := tok.LastFailureAt.Add(consent.Backoff(string(s.bc.UID), tok.FailedAttempts))
-	if s.now.Before(retry) {
-		s.requeueAt(retry)
-		return false
-	}
-	return true
 }
 
 func stallReason(providerReason string) string {
@@ -637,20 +591,6 @@ func stallMessage(reason string, pe *provider.Error) string {
 		return "The consent was revoked; the user must consent again at status.reconsentURL"
 	default:
 		return "The provider requires the user to authorize again at status.reconsentURL: " + pe.Error()
-	}
-}
-
-func tokenStatus(bc *bankingv1alpha1.BankConnection) *bankingv1alpha1.TokenStatus {
-	if bc.Status.Token == nil {
-		bc.Status.Token = &bankingv1alpha1.TokenStatus{}
-	}
-	return bc.Status.Token
-}
-
-func resetFailures(bc *bankingv1alpha1.BankConnection) {
-	if bc.Status.Token != nil {
-		bc.Status.Token.FailedAttempts = 0
-		bc.Status.Token.LastFailureAt = nil
 	}
 }
 

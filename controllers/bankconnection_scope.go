@@ -4,10 +4,10 @@ import (
 	"context"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
-	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
@@ -39,6 +39,10 @@ type connectionScope struct {
 
 	// deadlines are the times the controller must look again; it requeues at the earliest.
 	deadlines []time.Time
+	// report is what the steps found; the conditions are derived from it
+	// (updateConditions).
+	report connectionReport
+
 	// ledgerWritten is set once this reconcile reserved calls in
 	// status.unattendedCalls itself (optimistic lock): its status patch then leaves
 	// the ledger out.
@@ -51,17 +55,15 @@ func newConnectionScope(r *BankConnectionReconciler, bc *bankingv1alpha1.BankCon
 
 func (s *connectionScope) requeueAt(t time.Time) { s.deadlines = append(s.deadlines, t) }
 
-// setReady records the Ready condition.
-func (s *connectionScope) setReady(status metav1.ConditionStatus, reason, message string) {
-	conditions.Set(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionReady, status, reason, message)
+// condition is the condition of type t as this reconcile's report so far leaves it.
+func (s *connectionScope) condition(t string) *metav1.Condition {
+	return apimeta.FindStatusCondition(derivedConditions(s.bc, s.report), t)
 }
 
-// stall marks the connection as needing a human: Stalled=True and Ready=False with the
-// same reason, and nothing in flight.
-func (s *connectionScope) stall(reason, message string) {
-	conditions.MarkAbnormal(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionStalled, true, reason, message)
-	conditions.MarkAbnormal(&s.bc.Status.Conditions, s.bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
-	s.setReady(metav1.ConditionFalse, reason, message)
+// stalledNow is true when the connection is Stalled as this reconcile leaves it so far.
+func (s *connectionScope) stalledNow() bool {
+	c := s.condition(bankingv1alpha1.ConditionStalled)
+	return c != nil && c.Status == metav1.ConditionTrue
 }
 
 // connection returns the provider client and the provider's view of the connection.

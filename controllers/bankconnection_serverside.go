@@ -31,14 +31,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/budget"
-	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/provider"
@@ -101,7 +99,7 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 	bc := s.bc
 	req := openRequest(bc)
 	forced := req.open()
-	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionStalled); c != nil &&
+	if c := s.condition(bankingv1alpha1.ConditionStalled); c != nil &&
 		c.Status == metav1.ConditionTrue && c.ObservedGeneration == bc.Generation && !forced &&
 		(c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) ||
 			c.Reason == bankingv1alpha1.ReasonInvalidRequest) {
@@ -127,7 +125,7 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 		return true, nil
 	}
 
-	phase := checkPhaseOf(bc)
+	phase := checkPhaseOf(s)
 	key := client.ObjectKeyFromObject(bc)
 	last, seen := r.checks.get(key)
 	if !seen && phase == consent.CheckActive {
@@ -322,14 +320,11 @@ func (r *BankConnectionReconciler) keptConsentActive(ctx context.Context, s *con
 
 // markKeptReady reports an active consent kept by the provider.
 func markKeptReady(s *connectionScope) {
-	bc := s.bc
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
 	msg := msgCodatReady
-	if isV3(bc) {
+	if isV3(s.bc) {
 		msg = msgKeptV3Ready
 	}
-	s.setReady(metav1.ConditionTrue, bankingv1alpha1.ReasonAuthorized, msg)
+	s.report.ready(msg)
 }
 
 // applyKeptWindow sets ConsentExpiring from the consent's end, when the provider
@@ -343,11 +338,9 @@ func applyKeptWindow(s *connectionScope) consent.Phase {
 	phase, next := consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc))
 	switch phase {
 	case consent.PhaseExpiring:
-		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue,
-			bankingv1alpha1.ReasonConsentExpiringSoon, msgV3Expiring)
+		s.report.placeWindow(windowExpiring, msgV3Expiring)
 	case consent.PhaseValid:
-		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
-			bankingv1alpha1.ReasonConsentValid, "The consent is valid beyond the warning window")
+		s.report.placeWindow(windowValid, "")
 	}
 	s.requeueAt(next)
 	return phase
@@ -371,14 +364,13 @@ func (r *BankConnectionReconciler) stallKept(ctx context.Context, s *connectionS
 		if isV3(bc) {
 			msg = msgV3Ended
 		}
-		conditions.Set(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
-			bankingv1alpha1.ReasonConsentExpired, "The consent has expired")
+		s.report.placeWindow(windowExpired, "")
 	}
 	if bc.Status.Consent == nil {
 		bc.Status.Consent = &bankingv1alpha1.ConsentStatus{}
 	}
 	bc.Status.Consent.Status = state
-	s.stall(reason, msg)
+	s.report.stalled(reason, msg)
 	if err := r.publishReconsent(ctx, s, ""); err != nil {
 		return false, err
 	}
@@ -466,21 +458,8 @@ func (r *BankConnectionReconciler) keptLinkFailed(s *connectionScope, err error)
 	if !ok || pe.Class == provider.ClassNeedsHuman || pe.Class == provider.ClassInvalidRequest {
 		return err // fail() stalls: a human must act
 	}
-	bc := s.bc
-	tok := tokenStatus(bc)
-	tok.FailedAttempts++
-	tok.LastFailureAt = timePtr(s.now)
-	retry := tok.LastFailureAt.Add(consent.Backoff(string(bc.UID), tok.FailedAttempts))
-	if pe.RetryAfter > 0 && s.now.Add(pe.RetryAfter).After(retry) {
-		retry = s.now.Add(pe.RetryAfter)
-	}
-	s.requeueAt(retry)
-	reason := bankingv1alpha1.ReasonProviderUnavailable
-	if pe.Class == provider.ClassRateLimited {
-		reason = bankingv1alpha1.ReasonRateLimited
-	}
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, true, reason,
-		"Getting the link for the user failed, retrying with backoff: "+pe.Error())
+	reason := recordFailure(s, pe)
+	s.report.linkRetry = &retryFact{reason, "Getting the link for the user failed, retrying with backoff: " + pe.Error()}
 	return nil
 }
 
@@ -496,15 +475,13 @@ func newKeptAuthorization(now time.Time) (*bankingv1alpha1.AuthorizationStatus, 
 func awaitUser(s *connectionScope) {
 	bc := s.bc
 	bc.Status.Consent = &bankingv1alpha1.ConsentStatus{Status: bankingv1alpha1.ConsentPending}
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionStalled, false, "", "")
-	conditions.MarkAbnormal(&bc.Status.Conditions, bc.Generation, bankingv1alpha1.ConditionReconciling, false, "", "")
-	s.setReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization, msgKeptAwaiting)
+	s.report.awaitingUser(msgKeptAwaiting)
 }
 
 // scheduleCheck requeues at the next check the schedule allows.
 func (r *BankConnectionReconciler) scheduleCheck(s *connectionScope) {
 	last, _ := r.checks.get(client.ObjectKeyFromObject(s.bc))
-	s.requeueAt(consent.NextCheck(checkState(s.bc, checkPhaseOf(s.bc), last, s.now)))
+	s.requeueAt(consent.NextCheck(checkState(s.bc, checkPhaseOf(s), last, s.now)))
 }
 
 // checkState is what the check schedule looks at for bc. An active v3 connection is
@@ -526,9 +503,11 @@ func journeyStarted(bc *bankingv1alpha1.BankConnection) bool {
 	return refs.DataConnectionID != ""
 }
 
-func checkPhaseOf(bc *bankingv1alpha1.BankConnection) consent.CheckPhase {
+// checkPhaseOf is where a kept consent stands as this reconcile leaves it so far.
+func checkPhaseOf(s *connectionScope) consent.CheckPhase {
+	bc := s.bc
 	switch {
-	case apimeta.IsStatusConditionTrue(bc.Status.Conditions, bankingv1alpha1.ConditionStalled):
+	case s.stalledNow():
 		return consent.CheckStalled
 	case bc.Status.Consent != nil && bc.Status.Consent.Status == bankingv1alpha1.ConsentActive:
 		return consent.CheckActive
@@ -544,13 +523,6 @@ func linkIssuedAt(bc *bankingv1alpha1.BankConnection, now time.Time) time.Time {
 		return a.ExpiresAt.Add(-keptLinkTTL)
 	}
 	return now
-}
-
-func resetKeptFailures(bc *bankingv1alpha1.BankConnection) {
-	resetFailures(bc)
-	if t := bc.Status.Token; t != nil && *t == (bankingv1alpha1.TokenStatus{}) {
-		bc.Status.Token = nil
-	}
 }
 
 // checkLedger remembers when this process last asked the provider about each kept

@@ -20,13 +20,11 @@ import (
 	"github.com/consent-operator/consent-operator/internal/budget"
 	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/connection"
+	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/syncrun"
 )
-
-// maxPollDelay caps the wait between polls of a provider's async tasks.
-const maxPollDelay = 10 * time.Minute
 
 // runContext is what driving a run needs beyond the job.
 type runContext struct {
@@ -90,12 +88,8 @@ func (r *SyncJobReconciler) phaseActiveRun(ctx context.Context, s *jobScope) (bo
 			return true, r.finish(ctx, s, rc, err)
 		}
 		if pending {
-			delay := r.PollInterval << min(run.PollAttempts, 6)
-			if delay > maxPollDelay {
-				delay = maxPollDelay
-			}
+			run.NextPollAt = timePtr(s.now.Add(consent.PollDelay(r.PollInterval, run.PollAttempts)))
 			run.PollAttempts++
-			run.NextPollAt = timePtr(s.now.Add(delay))
 			s.requeueAt(run.NextPollAt.Time)
 			return true, nil
 		}

@@ -1,7 +1,6 @@
 package consent
 
 import (
-	"strconv"
 	"time"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -16,11 +15,6 @@ const (
 	// it lapses; OnDemand connections refresh before KeepAliveBefore ahead of it.
 	RefreshTokenIdleLimit = 30 * 24 * time.Hour
 	KeepAliveBefore       = 3 * 24 * time.Hour
-	// BackoffBase and BackoffCap bound the retry delay after failed refreshes. The cap
-	// stays well under the shortest renewBefore window (1m at 50m renewBefore leaves
-	// at least 10m of a 1h token), so a transient outage does not cost the token.
-	BackoffBase = 15 * time.Second
-	BackoffCap  = 5 * time.Minute
 )
 
 // RefreshState is what the refresh decision looks at.
@@ -91,21 +85,4 @@ func scheduledRefresh(s RefreshState) time.Time {
 		due = keepAlive
 	}
 	return due
-}
-
-// Backoff is the delay before retry number attempts (1-based): exponential from
-// BackoffBase, capped at BackoffCap, with stable jitter of up to half the delay so
-// connections that failed together do not retry together.
-func Backoff(key string, attempts int32) time.Duration {
-	if attempts <= 0 {
-		return 0
-	}
-	d := BackoffBase
-	for i := int32(1); i < attempts && d < BackoffCap; i++ {
-		d *= 2
-	}
-	if d > BackoffCap {
-		d = BackoffCap
-	}
-	return d/2 + Jitter(key+"/"+strconv.Itoa(int(attempts)), d/2)
 }
