@@ -12,17 +12,12 @@ import (
 // from the same fields) waits for mayCall, so a status write, which triggers another
 // reconcile, never causes an extra call. The delays are consent's (internal/consent).
 
-// recordFailure counts a failed provider call, requeues at its retry and returns the
-// reason the conditions show for it.
-func recordFailure(s *connectionScope, pe *provider.Error) string {
+// recordFailure counts a failed provider call and requeues at its retry.
+func recordFailure(s *connectionScope, pe *provider.Error) {
 	tok := tokenStatus(s.bc)
 	tok.FailedAttempts++
 	tok.LastFailureAt = timePtr(s.now)
 	s.requeueAt(consent.RetryAt(string(s.bc.UID), tok.FailedAttempts, s.now, pe.RetryAfter))
-	if pe.Class == provider.ClassRateLimited {
-		return bankingv1alpha1.ReasonRateLimited
-	}
-	return bankingv1alpha1.ReasonProviderUnavailable
 }
 
 // mayCall is false while the backoff after a failed provider call runs; the

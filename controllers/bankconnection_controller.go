@@ -76,10 +76,10 @@ type BankConnectionReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one BankConnection's status in line with its spec and the
-// consent at the provider.
+// consent at the provider: fetch, finalizer, the steps of its kind of consent (each
+// connects to the provider when it needs to), then one status patch whose conditions
+// are derived from what the steps found.
 func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	logger := log.FromContext(ctx)
-
 	bc := &bankingv1alpha1.BankConnection{}
 	if err := r.Get(ctx, req.NamespacedName, bc); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -88,62 +88,28 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-
 	if !bc.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, bc)
 	}
-	if !controllerutil.ContainsFinalizer(bc, bankingv1alpha1.FinalizerRevoke) {
-		patch := client.MergeFrom(bc.DeepCopy())
-		controllerutil.AddFinalizer(bc, bankingv1alpha1.FinalizerRevoke)
-		if err := r.Patch(ctx, bc, patch); err != nil {
-			return ctrl.Result{}, ignoreConflict(fmt.Errorf("adding finalizer: %w", err))
-		}
+	if err := r.ensureFinalizer(ctx, bc); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	before := bc.DeepCopy()
 	s := newConnectionScope(r, bc)
-	stale := false
-	defer func() {
-		if stale {
-			return // computed from an outdated object: writing it could undo a newer status
-		}
-		bc.Status.ObservedGeneration = bc.Generation
-		updateConditions(&bc.Status.Conditions, bc.Generation, s.report)
-		if s.ledgerWritten {
-			before.Status.UnattendedCalls = bc.Status.UnattendedCalls // written with its own lock
-		}
-		r.emitTransitionEvents(before, bc)
-		r.Outbox.record(ctx, &bc.Status.Notifications, bc.Namespace, bc, connectionEvents(before, bc, s.now))
-		err := patchStatus(ctx, r.Client, before, bc, func(o *bankingv1alpha1.BankConnection) any { return o.Status })
-		if apierrors.IsConflict(err) {
-			logger.V(1).Info("Status patch conflicted, requeueing")
-			result, retErr = requeueSoon, nil
-			return
-		}
-		if err != nil && retErr == nil {
-			retErr = err
-		}
-		if retErr == nil {
-			var tokenExpiresAt time.Time
-			if s.snap.HasTokens {
-				tokenExpiresAt = s.snap.Tokens.ExpiresAt
-			}
-			r.Metrics.Observe(bc, tokenExpiresAt)
-		}
-	}()
-
+	defer func() { result, retErr = r.updateStatus(ctx, before, s, result, retErr) }()
 	if userWaits(bc) {
 		// A user waits in a browser for this reconcile: its provider calls (the code
 		// exchange, the consent read) go ahead of background work at the rate limiter.
 		ctx = httpx.WithUserPresent(ctx)
 	}
-	for _, phase := range r.phasesFor(bc) {
-		done, err := phase(ctx, s)
+	for _, step := range s.kind.steps() {
+		done, err := step(ctx, s)
+		if errors.Is(err, errRequeue) {
+			s.stale = errors.Is(err, errStale)
+			return requeueSoon, nil
+		}
 		if err != nil {
-			if errors.Is(err, errRequeue) {
-				stale = errors.Is(err, errStale)
-				return requeueSoon, nil
-			}
 			return ctrl.Result{}, err
 		}
 		if done {
@@ -152,6 +118,54 @@ func (r *BankConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	// Timed work (refreshes, checks) waits behind anything a person is waiting for.
 	return ctrl.Result{RequeueAfter: consent.RequeueAfter(s.now, consent.Earliest(s.deadlines...)), Priority: ptr.To(handler.LowPriority)}, nil
+}
+
+// ensureFinalizer adds the revoke finalizer before anything reaches the provider.
+func (r *BankConnectionReconciler) ensureFinalizer(ctx context.Context, bc *bankingv1alpha1.BankConnection) error {
+	if controllerutil.ContainsFinalizer(bc, bankingv1alpha1.FinalizerRevoke) {
+		return nil
+	}
+	patch := client.MergeFrom(bc.DeepCopy())
+	controllerutil.AddFinalizer(bc, bankingv1alpha1.FinalizerRevoke)
+	if err := r.Patch(ctx, bc, patch); err != nil {
+		return ignoreConflict(fmt.Errorf("adding finalizer: %w", err))
+	}
+	return nil
+}
+
+// updateStatus is the reconcile's one status write: the conditions derived from the
+// steps' report, the transition events and notifications, then the patch. A reconcile
+// that found its cached object outdated writes nothing: what it computed could undo a
+// newer status. A conflict is retried, never shown.
+func (r *BankConnectionReconciler) updateStatus(ctx context.Context, before *bankingv1alpha1.BankConnection, s *connectionScope,
+	result ctrl.Result, retErr error) (ctrl.Result, error) {
+	if s.stale {
+		return result, retErr
+	}
+	bc := s.bc
+	bc.Status.ObservedGeneration = bc.Generation
+	updateConditions(&bc.Status.Conditions, bc.Generation, s.report)
+	if s.ledgerWritten {
+		before.Status.UnattendedCalls = bc.Status.UnattendedCalls // written with its own lock
+	}
+	r.emitTransitionEvents(before, bc)
+	r.Outbox.record(ctx, &bc.Status.Notifications, bc.Namespace, bc, connectionEvents(before, bc, s.now))
+	err := patchStatus(ctx, r.Client, before, bc, func(o *bankingv1alpha1.BankConnection) any { return o.Status })
+	if apierrors.IsConflict(err) {
+		log.FromContext(ctx).V(1).Info("Status patch conflicted, requeueing")
+		return requeueSoon, nil
+	}
+	if err != nil && retErr == nil {
+		return result, err
+	}
+	if retErr == nil {
+		var tokenExpiresAt time.Time
+		if s.snap.HasTokens {
+			tokenExpiresAt = s.snap.Tokens.ExpiresAt
+		}
+		r.Metrics.Observe(bc, tokenExpiresAt)
+	}
+	return result, retErr
 }
 
 // SetupWithManager registers the reconciler with the manager.

@@ -27,15 +27,16 @@ func (r *BankConnectionReconciler) phaseDebugID(ctx context.Context, s *connecti
 	answer := &bankingv1alpha1.DebugStatus{RequestedAt: truncate(requested, 253)}
 	pc, conn, err := r.connection(ctx, s)
 	dbg, ok := pc.(provider.Debugger)
+	sess, consented := s.kind.session(s)
 	switch {
 	case err != nil:
 		answer.Message = truncate("The provider could not be asked: "+err.Error(), 1024)
 	case !ok:
 		answer.Message = msgNoDebugIDs
-	case !keptByProvider(bc) && !s.snap.HasTokens:
+	case !consented:
 		answer.Message = "There is no access token to debug yet: the user has not consented"
 	default:
-		d, err := dbg.DebugID(ctx, conn, session(s))
+		d, err := dbg.DebugID(ctx, conn, sess)
 		if pe, isPE := provider.AsError(err); isPE && pe.Class == provider.ClassInvalidRequest && pe.Status == 0 {
 			answer.Message = truncate(pe.Description, 1024) // the data API has none
 		} else if err != nil {

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
-	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
@@ -61,58 +59,21 @@ func (r *BankConnectionReconciler) finalize(ctx context.Context, bc *bankingv1al
 // is retried within revokeDeadline.
 func (r *BankConnectionReconciler) revoke(ctx context.Context, s *connectionScope) (ctrl.Result, bool, error) {
 	bc := s.bc
-	var err error
-	if keptByProvider(bc) {
-		// What the provider keeps goes even when the consent ended (a Codat company
-		// or connection outlives a deauthorisation); an unauthorised v3 connection
-		// is deleted too.
-		if !journeyStarted(bc) {
-			return ctrl.Result{}, true, nil // no journey was started: nothing at the provider
-		}
-		pc, conn, cerr := r.connection(ctx, s)
-		if err = cerr; err == nil {
-			conn.CodatDeleteCompany = bc.Annotations[bankingv1alpha1.AnnotationCodatDeleteCompany] == "true"
-			err = pc.Revoke(ctx, conn, provider.Session{Refs: conn.Refs})
-		}
-	} else {
-		if c := bc.Status.Consent; c != nil && (c.Status == bankingv1alpha1.ConsentExpired || c.Status == bankingv1alpha1.ConsentRevoked) {
-			return ctrl.Result{}, true, nil // nothing left to revoke
-		}
-		sealer, serr := r.Tokens.Sealer(ctx, bc)
-		if serr != nil {
-			r.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonRevokeFailed, "Revoke", "Cannot read the token Secret to revoke the consent: "+serr.Error())
-			return ctrl.Result{}, true, nil
-		}
-		snap, lerr := r.Tokens.Load(ctx, bc, sealer, true)
-		if lerr != nil || !snap.HasTokens {
-			return ctrl.Result{}, true, nil // never authorized, or tokens unreadable: nothing to revoke with
-		}
-		s.sealer, s.snap = sealer, snap
-		pc, conn, cerr := r.connection(ctx, s)
-		if err = cerr; err == nil {
-			err = pc.Revoke(ctx, conn, session(s))
-		}
-	}
-	if err == nil {
-		r.event(bc, corev1.EventTypeNormal, "Revoked", "Revoke", "The consent was revoked at the provider")
+	attempted, err := s.kind.revoke(ctx, s)
+	if !attempted {
 		return ctrl.Result{}, true, nil
 	}
-	var nh *connection.NeedsHumanError
-	switch provider.ClassOf(err) {
-	case provider.ClassRetryLater, provider.ClassRateLimited:
-		if errors.As(err, &nh) {
-			break // the credentials Secret is gone or incomplete: waiting cannot help
-		}
-		if s.now.Before(bc.DeletionTimestamp.Add(revokeDeadline)) {
-			return ctrl.Result{RequeueAfter: consent.RevokeRetryDelay}, false, nil
-		}
-	case provider.ClassNeedsHuman:
-		if pe, _ := provider.AsError(err); pe != nil && pe.Reason != provider.ReasonInvalidClientCredentials {
-			return ctrl.Result{}, true, nil // consent already ended at the provider
+	switch revokeOutcome(err, bc.DeletionTimestamp.Time, s.now) {
+	case revokeRetry:
+		return ctrl.Result{RequeueAfter: consent.RevokeRetryDelay}, false, nil
+	case revokeAbandoned:
+		r.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonRevokeFailed, "Revoke",
+			"The consent could not be revoked and may still be active at the provider: "+err.Error())
+	default:
+		if err == nil {
+			r.event(bc, corev1.EventTypeNormal, "Revoked", "Revoke", "The consent was revoked at the provider")
 		}
 	}
-	r.event(bc, corev1.EventTypeWarning, bankingv1alpha1.ReasonRevokeFailed, "Revoke",
-		"The consent could not be revoked and may still be active at the provider: "+err.Error())
 	return ctrl.Result{}, true, nil
 }
 

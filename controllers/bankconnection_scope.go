@@ -21,9 +21,14 @@ type connectionPhase func(ctx context.Context, s *connectionScope) (done bool, e
 type connectionScope struct {
 	bc  *bankingv1alpha1.BankConnection
 	now time.Time
+	// kind is the connection's kind of consent (tokens held, or kept by the provider).
+	kind consentKind
 	// changed is true once this reconcile changed something at the provider; its
 	// status must then be written even if the cache turns out to lag.
 	changed bool
+	// stale is true when the reconcile found its cached object outdated before it
+	// changed anything: its status is not written (errStale).
+	stale bool
 
 	sealer *tokensecret.Sealer
 	snap   tokensecret.Snapshot
@@ -33,9 +38,8 @@ type connectionScope struct {
 	// connection before no longer holds.
 	consented bool
 
-	// conn is built lazily: only phases that call the provider need credentials.
-	conn   *provider.Connection
-	client provider.Client
+	// external is the provider client bound to this connection, connected on first use.
+	external *connection.External
 
 	// deadlines are the times the controller must look again; it requeues at the earliest.
 	deadlines []time.Time
@@ -50,7 +54,7 @@ type connectionScope struct {
 }
 
 func newConnectionScope(r *BankConnectionReconciler, bc *bankingv1alpha1.BankConnection) *connectionScope {
-	return &connectionScope{bc: bc, now: r.Clock.Now()}
+	return &connectionScope{bc: bc, now: r.Clock.Now(), kind: r.kindOf(bc)}
 }
 
 func (s *connectionScope) requeueAt(t time.Time) { s.deadlines = append(s.deadlines, t) }
@@ -66,21 +70,23 @@ func (s *connectionScope) stalledNow() bool {
 	return c != nil && c.Status == metav1.ConditionTrue
 }
 
-// connection returns the provider client and the provider's view of the connection.
+// connection connects to the provider on the first call that needs it (most
+// reconciles call nothing, and read no credentials) and returns the client bound to
+// this connection and the provider's view of it.
 func (r *BankConnectionReconciler) connection(ctx context.Context, s *connectionScope) (provider.Client, provider.Connection, error) {
-	if s.conn != nil {
-		return s.client, *s.conn, nil
+	if s.external == nil {
+		ext, err := r.connecter().Connect(ctx, s.bc)
+		if err != nil {
+			return nil, provider.Connection{}, err
+		}
+		s.external = &ext
 	}
-	pc, err := r.Providers.For(string(s.bc.Spec.Provider))
-	if err != nil {
-		return nil, provider.Connection{}, &connection.NeedsHumanError{Reason: bankingv1alpha1.ReasonInvalidClientCredentials, Message: err.Error()}
-	}
-	conn, err := connection.Resolve(ctx, r.APIReader, s.bc, r.Links.CallbackURL())
-	if err != nil {
-		return nil, provider.Connection{}, err
-	}
-	s.client, s.conn = pc, &conn
-	return pc, conn, nil
+	return s.external.Client, s.external.Conn, nil
+}
+
+// connecter is the connect step of this reconciler's provider calls.
+func (r *BankConnectionReconciler) connecter() connection.Connecter {
+	return connection.Connecter{Providers: r.Providers, Reader: r.APIReader, CallbackURL: r.Links.CallbackURL()}
 }
 
 func orDefault[T ~string](v, def T) T {

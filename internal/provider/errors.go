@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 )
 
 // Class says what the caller should do about a provider error.
@@ -22,12 +24,14 @@ const (
 	ClassInvalidRequest Class = "InvalidRequest"
 )
 
-// Reasons for ClassNeedsHuman errors. They equal the API's condition reasons.
+// Reasons for ClassNeedsHuman errors: the API's condition reasons, so an error carries
+// the reason a connection shows, and AccessDenied (the user refused at the bank), which
+// a connection shows as ReauthorizationRequired.
 const (
-	ReasonConsentExpired           = "ConsentExpired"
-	ReasonConsentRevoked           = "ConsentRevoked"
-	ReasonInvalidClientCredentials = "InvalidClientCredentials"
-	ReasonReauthorizationRequired  = "ReauthorizationRequired"
+	ReasonConsentExpired           = bankingv1alpha1.ReasonConsentExpired
+	ReasonConsentRevoked           = bankingv1alpha1.ReasonConsentRevoked
+	ReasonInvalidClientCredentials = bankingv1alpha1.ReasonInvalidClientCredentials
+	ReasonReauthorizationRequired  = bankingv1alpha1.ReasonReauthorizationRequired
 	ReasonAccessDenied             = "AccessDenied"
 )
 

@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,37 +58,8 @@ const (
 	msgV3Expiring   = "The consent expires soon; Data API v3 has no extension, so the user authorises a new connection once it ends"
 )
 
-// msgInvalidRequest starts the message of a connection Stalled with
-// ReasonInvalidRequest; the provider's error (with its trace id) follows.
-const msgInvalidRequest = "The provider refused a request as invalid: retrying cannot help; fix the spec (e.g. providerID) or the provider account, then change the spec or set the refresh-requested-at annotation: "
-
-func keptByProvider(bc *bankingv1alpha1.BankConnection) bool {
-	return consent.KeptByProvider(bc.Spec.Provider, bc.Spec.DataAPI)
-}
-
 func isV3(bc *bankingv1alpha1.BankConnection) bool {
 	return bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer && bc.Spec.DataAPI == bankingv1alpha1.DataAPIV3
-}
-
-// phasesFor returns the phases of a reconcile: token phases for consents held as
-// tokens, the provider check for consents the provider keeps.
-func (r *BankConnectionReconciler) phasesFor(bc *bankingv1alpha1.BankConnection) []connectionPhase {
-	if keptByProvider(bc) {
-		return []connectionPhase{r.phaseSuspend, r.phaseDebugID, r.phaseKeptByProvider}
-	}
-	return []connectionPhase{
-		r.phaseSuspend,
-		r.phaseTokenSecret,
-		r.phaseHandoff,
-		r.phaseDebugID,
-		r.phaseStalled,
-		r.phaseAuthorize,
-		r.phaseRecoverInterruptedRefresh,
-		r.phaseConsentInfo,
-		r.phaseConsentWindow,
-		r.phaseRefresh,
-		r.phaseReady,
-	}
 }
 
 // phaseKeptByProvider runs the whole life of a consent the provider keeps: start the
@@ -98,66 +68,81 @@ func (r *BankConnectionReconciler) phasesFor(bc *bankingv1alpha1.BankConnection)
 func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	req := openRequest(bc)
-	forced := req.open()
-	if c := s.condition(bankingv1alpha1.ConditionStalled); c != nil &&
-		c.Status == metav1.ConditionTrue && c.ObservedGeneration == bc.Generation && !forced &&
-		(c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected) ||
-			c.Reason == bankingv1alpha1.ReasonInvalidRequest) {
-		return true, nil // fixed by a human, then a spec change or the refresh-requested-at annotation
-	}
-
-	if !journeyStarted(bc) {
-		if !r.mayCall(s) {
-			return true, nil
-		}
-		if forced {
-			// Answered by this attempt; a transient failure's backoff retries it.
-			req.handled(bc)
-		}
-		if err := r.ensureKeptLink(ctx, s, true); err != nil {
-			return r.fail(ctx, s, err)
-		}
-		// Creating the journey is what a first check would learn (pending): the schedule
-		// starts from it rather than asking again at once.
-		r.checks.set(client.ObjectKeyFromObject(bc), s.now)
-		awaitUser(s)
-		r.scheduleCheck(s)
-		return true, nil
-	}
-
+	started := journeyStarted(bc)
 	phase := checkPhaseOf(s)
-	key := client.ObjectKeyFromObject(bc)
-	last, seen := r.checks.get(key)
-	if !seen && phase == consent.CheckActive {
-		// After a restart, spread the checks of active consents over one interval
-		// instead of asking the provider about all of them at once.
-		last = s.now.Add(-consent.Jitter(string(bc.UID), consent.ActiveCheckInterval))
-		r.checks.set(key, last)
+	var due time.Time
+	if started {
+		due = consent.NextCheck(checkState(bc, phase, r.lastCheck(s, phase), s.now))
 	}
-	due := consent.NextCheck(checkState(bc, phase, last, s.now))
-	if !forced && s.now.Before(due) && !keptWindowEnded(s) {
+	step := nextKeptStep(keptFacts{stalled: s.condition(bankingv1alpha1.ConditionStalled), generation: bc.Generation,
+		requested: req.open(), started: started, due: due, windowEnded: keptWindowEnded(s), now: s.now})
+	switch step {
+	case keptAwaitFix:
+		return true, nil // fixed by a human, then a spec change or the refresh-requested-at annotation
+	case keptStartJourney:
+		return r.startKeptJourney(ctx, s, req)
+	case keptWait:
 		s.requeueAt(due)
-		if t := bc.Status.Token; t == nil || t.FailedAttempts == 0 {
-			// Restate what the last check found (a no-op unless something else
-			// rewrote the conditions); a failure's conditions stand until a call succeeds.
-			switch phase {
-			case consent.CheckPending:
-				awaitUser(s)
-			case consent.CheckActive:
-				markKeptReady(s)
-				applyKeptWindow(s)
-			}
-		}
-		if phase == consent.CheckStalled && bc.Status.AuthorizationURL == "" && r.mayCall(s) {
-			// A stall whose re-consent link could not be made yet.
-			return true, r.publishReconsent(ctx, s, "")
-		}
-		return true, nil
+		return true, r.restateKeptCheck(ctx, s, phase)
 	}
 	if !r.mayCall(s) {
 		return true, nil
 	}
 	return r.checkKeptConsent(ctx, s, phase, req)
+}
+
+// lastCheck is when this process last asked the provider about the consent. After a
+// restart the checks of active consents are spread over one interval instead of
+// asking the provider about all of them at once.
+func (r *BankConnectionReconciler) lastCheck(s *connectionScope, phase consent.CheckPhase) time.Time {
+	key := client.ObjectKeyFromObject(s.bc)
+	last, seen := r.checks.get(key)
+	if !seen && phase == consent.CheckActive {
+		last = s.now.Add(-consent.Jitter(string(s.bc.UID), consent.ActiveCheckInterval))
+		r.checks.set(key, last)
+	}
+	return last
+}
+
+// startKeptJourney starts the journey at the provider: it assigns the connection its
+// ids and the user's link.
+func (r *BankConnectionReconciler) startKeptJourney(ctx context.Context, s *connectionScope, req checkRequest) (bool, error) {
+	if !r.mayCall(s) {
+		return true, nil
+	}
+	if req.open() {
+		// Answered by this attempt; a transient failure's backoff retries it.
+		req.handled(s.bc)
+	}
+	if err := r.ensureKeptLink(ctx, s, true); err != nil {
+		return r.fail(ctx, s, err)
+	}
+	// Creating the journey is what a first check would learn (pending): the schedule
+	// starts from it rather than asking again at once.
+	r.checks.set(client.ObjectKeyFromObject(s.bc), s.now)
+	awaitUser(s)
+	r.scheduleCheck(s)
+	return true, nil
+}
+
+// restateKeptCheck reports what the last check found while the next is not due (a
+// failure's conditions stand until a call succeeds), and makes the re-consent link of
+// a stall whose link could not be made yet.
+func (r *BankConnectionReconciler) restateKeptCheck(ctx context.Context, s *connectionScope, phase consent.CheckPhase) error {
+	bc := s.bc
+	if t := bc.Status.Token; t == nil || t.FailedAttempts == 0 {
+		switch phase {
+		case consent.CheckPending:
+			awaitUser(s)
+		case consent.CheckActive:
+			markKeptReady(s)
+			applyKeptWindow(s)
+		}
+	}
+	if phase == consent.CheckStalled && bc.Status.AuthorizationURL == "" && r.mayCall(s) {
+		return r.publishReconsent(ctx, s, "")
+	}
+	return nil
 }
 
 // checkKeptConsent asks the provider where the consent stands.
@@ -454,12 +439,12 @@ func (r *BankConnectionReconciler) ensureKeptLink(ctx context.Context, s *connec
 // backoff (so the retry costs one provider call per step) while the conditions of
 // the moment stand; other errors go to the caller.
 func (r *BankConnectionReconciler) keptLinkFailed(s *connectionScope, err error) error {
-	pe, ok := provider.AsError(err)
-	if !ok || pe.Class == provider.ClassNeedsHuman || pe.Class == provider.ClassInvalidRequest {
+	f := classifyFailure(err)
+	if f.kind != failureRetry {
 		return err // fail() stalls: a human must act
 	}
-	reason := recordFailure(s, pe)
-	s.report.linkRetry = &retryFact{reason, "Getting the link for the user failed, retrying with backoff: " + pe.Error()}
+	recordFailure(s, f.provider)
+	s.report.linkRetry = &retryFact{f.reason, "Getting the link for the user failed, retrying with backoff: " + f.provider.Error()}
 	return nil
 }
 

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/connection"
@@ -24,15 +22,6 @@ const authorizationTTL = 24 * time.Hour
 
 // extendInterval is how often autoExtend asks the provider while inside the window.
 const extendInterval = 24 * time.Hour
-
-// phaseSuspend stops everything while spec.suspend is true, keeping Ready's status.
-func (r *BankConnectionReconciler) phaseSuspend(_ context.Context, s *connectionScope) (bool, error) {
-	if !s.bc.Spec.Suspend {
-		return false, nil
-	}
-	s.report.suspended("Suspended: no provider calls are made and tokens are not refreshed")
-	return true, nil
-}
 
 // phaseTokenSecret loads the token Secret (from the cache) and its encryption key.
 func (r *BankConnectionReconciler) phaseTokenSecret(ctx context.Context, s *connectionScope) (bool, error) {
@@ -70,8 +59,8 @@ func (r *BankConnectionReconciler) phaseAuthorize(ctx context.Context, s *connec
 // state bound to the browser that opens status.connectURL) and its expiry.
 func (r *BankConnectionReconciler) ensureAuthorization(ctx context.Context, s *connectionScope) error {
 	bc := s.bc
-	if a := bc.Status.Authorization; a != nil && bc.Status.AuthorizationURL != "" && a.ExpiresAt.After(s.now.Add(time.Minute)) && !journeyUsed(bc) {
-		s.requeueAt(a.ExpiresAt.Add(-time.Minute))
+	if current, renewAt := journeyLinkCurrent(bc, s.now); current {
+		s.requeueAt(renewAt)
 		return nil
 	}
 	if !r.mayCall(s) {
@@ -160,45 +149,21 @@ func journeyUsed(bc *bankingv1alpha1.BankConnection) bool {
 	return a != nil && h != nil && h.Nonce == a.Nonce && h.Code != ""
 }
 
-// msgCredentialsRejected starts the Stalled message of credentials the provider
-// refused (as opposed to a missing Secret, which is re-checked on every reconcile).
-const msgCredentialsRejected = "The provider rejected the client credentials"
-
-// stalledByProvider are the Stalled reasons a provider's answer caused; retrying
-// cannot help until something changes.
-var stalledByProvider = map[string]bool{
-	bankingv1alpha1.ReasonConsentRevoked:          true,
-	bankingv1alpha1.ReasonReauthorizationRequired: true,
-	bankingv1alpha1.ReasonRefreshInterrupted:      true,
-}
-
 // phaseStalled keeps a connection the provider refused stalled, making no provider
 // call, until something a human does could have fixed it: a spec change, a new
 // consent journey, or a refresh request (the way to retry after fixing credentials).
 func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
-	c := s.condition(bankingv1alpha1.ConditionStalled)
-	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != bc.Generation || s.consented {
-		return false, nil
+	switch heldStallHolds(stallFacts{
+		stalled: s.condition(bankingv1alpha1.ConditionStalled), generation: bc.Generation, consented: s.consented,
+		requested: openRequest(bc).open(), reconsented: reconsented(bc.Status.Consent, s.snap.HasTokens, s.snap.GrantedAt),
+	}) {
+	case stallAwaitsFix:
+		return true, nil // fixed by editing the Secret or the spec, then a spec change or a refresh request
+	case stallAwaitsReconsent:
+		return true, r.publishReconsent(ctx, s, "")
 	}
-	rejected := (c.Reason == bankingv1alpha1.ReasonInvalidClientCredentials && strings.HasPrefix(c.Message, msgCredentialsRejected)) ||
-		c.Reason == bankingv1alpha1.ReasonInvalidRequest // both: fixed by a human, then a spec change or a refresh request
-	if !stalledByProvider[c.Reason] && !rejected {
-		return false, nil
-	}
-	if openRequest(bc).open() {
-		return false, nil
-	}
-	if cs := bc.Status.Consent; s.snap.HasTokens && cs != nil && !s.snap.GrantedAt.IsZero() && !timeOf(cs.GrantedAt).Equal(s.snap.GrantedAt) {
-		return false, nil // the user consented again
-	}
-	if rejected {
-		return true, nil // fixed by editing the Secret, then requesting a refresh
-	}
-	if err := r.publishReconsent(ctx, s, ""); err != nil {
-		return false, err
-	}
-	return true, nil
+	return false, nil
 }
 
 // phaseRecoverInterruptedRefresh notices a refresh that was cut off between the
@@ -228,26 +193,12 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 	if !s.snap.HasTokens {
 		return false, nil
 	}
-	if c := bc.Status.Consent; consentKnown(s) && !s.now.Before(c.ExpiresAt.Time) {
-		return false, nil // expired: phaseConsentWindow stalls without calling the provider
-	}
-	tok := bc.Status.Token
-	if tok == nil {
-		tok = &bankingv1alpha1.TokenStatus{}
+	if refreshSkipped(consentKnown(s), bc.Status.Consent, s.now) {
+		return false, nil // ended: phaseConsentWindow stalls without calling the provider
 	}
 	req := openRequest(bc)
 	forced := req.open()
-	d := consent.DecideRefresh(s.now, consent.RefreshState{
-		Key:             string(bc.UID),
-		Policy:          orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
-		RenewBefore:     renewBefore(bc),
-		TokenExpiresAt:  s.snap.Tokens.ExpiresAt,
-		LastRefreshAt:   lastRefresh(s),
-		FailedAttempts:  tok.FailedAttempts,
-		LastFailureAt:   timeOf(tok.LastFailureAt),
-		Forced:          forced || s.interrupted,
-		HasRefreshToken: s.snap.Tokens.RefreshToken != "",
-	})
+	d := consent.DecideRefresh(s.now, refreshState(bc, s.snap.Tokens.ExpiresAt, lastRefresh(s), s.snap.Tokens.RefreshToken != "", forced || s.interrupted))
 	if !d.Now {
 		s.requeueAt(d.At)
 		return false, nil
@@ -318,12 +269,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	s.changed = true
 	s.snap.Tokens, s.snap.InFlight, s.snap.RefreshedAt, s.interrupted = tokens, false, s.now, false
 	resetFailures(bc)
-	d := consent.DecideRefresh(s.now, consent.RefreshState{
-		Key: string(bc.UID), Policy: orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
-		RenewBefore: renewBefore(bc), TokenExpiresAt: tokens.ExpiresAt, LastRefreshAt: s.now,
-		HasRefreshToken: tokens.RefreshToken != "",
-	})
-	s.requeueAt(d.At)
+	s.requeueAt(consent.DecideRefresh(s.now, refreshState(bc, tokens.ExpiresAt, s.now, tokens.RefreshToken != "", false)).At)
 	return false, nil
 }
 
@@ -401,24 +347,6 @@ func (r *BankConnectionReconciler) phaseConsentWindow(ctx context.Context, s *co
 	}
 }
 
-// confirmFresh checks, before a provider call that changes state at the provider
-// (refresh, extend), that the decision was made on the latest version of the object:
-// the cache may not yet show the status a previous reconcile wrote. A stale view asks
-// for a requeue instead of a second call.
-func (r *BankConnectionReconciler) confirmFresh(ctx context.Context, s *connectionScope) error {
-	latest := &bankingv1alpha1.BankConnection{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.bc), latest); err != nil {
-		return fmt.Errorf("reading the latest BankConnection: %w", err)
-	}
-	if latest.ResourceVersion != s.bc.ResourceVersion {
-		if s.changed {
-			return errRequeue
-		}
-		return errStale // nothing changed yet: drop this reconcile's status too
-	}
-	return nil
-}
-
 // consentKnown is true when status holds the times of the consent behind the current
 // tokens: read, and not superseded by a newer consent journey.
 func consentKnown(s *connectionScope) bool {
@@ -433,8 +361,8 @@ func consentKnown(s *connectionScope) bool {
 func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScope) (extended, done bool, err error) {
 	bc := s.bc
 	c := bc.Status.Consent
-	if last := timeOf(c.LastExtendAttemptAt); !last.IsZero() && s.now.Before(last.Add(extendInterval)) {
-		s.requeueAt(last.Add(extendInterval))
+	if due, at := extendDue(timeOf(c.LastExtendAttemptAt), s.now); !due {
+		s.requeueAt(at)
 		return false, false, nil
 	}
 	if !r.mayCall(s) {
@@ -482,28 +410,6 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 	return true, false, nil
 }
 
-// publishReconsent keeps an authorization link for a new consent journey and points
-// status.reconsentURL at the stable connect link (or at link, when the provider gave one).
-func (r *BankConnectionReconciler) publishReconsent(ctx context.Context, s *connectionScope, link string) error {
-	if link != "" {
-		s.bc.Status.ReconsentURL = link
-		return nil
-	}
-	ensure := r.ensureAuthorization
-	if keptByProvider(s.bc) {
-		ensure = r.renewKeptLink
-	}
-	if err := ensure(ctx, s); err != nil {
-		var nh *connection.NeedsHumanError
-		if errors.As(err, &nh) {
-			return nil // already stalled for a reason a human must fix first
-		}
-		return err
-	}
-	s.bc.Status.ReconsentURL = s.bc.Status.ConnectURL
-	return nil
-}
-
 // phaseReady reports a usable connection. While a failed provider call is being
 // retried with backoff, the failure's conditions stand until a call succeeds.
 func (r *BankConnectionReconciler) phaseReady(_ context.Context, s *connectionScope) (bool, error) {
@@ -516,82 +422,6 @@ func (r *BankConnectionReconciler) phaseReady(_ context.Context, s *connectionSc
 	}
 	s.report.ready(fmt.Sprintf("Consent active; Secret %s holds a valid access token", tokensecret.Name(bc)))
 	return true, nil
-}
-
-// fail turns an error into conditions. Problems a human must fix stall the connection;
-// provider outages and throttling back off (Ready keeps its status, the message says
-// why); anything else (apiserver errors) is returned for controller-runtime's backoff.
-func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope, err error) (bool, error) {
-	bc := s.bc
-	var nh *connection.NeedsHumanError
-	if errors.As(err, &nh) {
-		s.report.stalled(nh.Reason, nh.Message)
-		return true, nil
-	}
-	var unusable *tokensecret.UnusableError
-	if errors.As(err, &unusable) {
-		s.report.stalled(bankingv1alpha1.ReasonTokenSecretUnusable, capitalize(unusable.Error()))
-		return true, nil
-	}
-	pe, ok := provider.AsError(err)
-	if !ok {
-		return false, err
-	}
-	if pe.Class == provider.ClassNeedsHuman {
-		reason := stallReason(pe.Reason)
-		if c := bc.Status.Consent; c != nil {
-			switch reason {
-			case bankingv1alpha1.ReasonConsentExpired:
-				c.Status = bankingv1alpha1.ConsentExpired
-			case bankingv1alpha1.ReasonConsentRevoked:
-				c.Status = bankingv1alpha1.ConsentRevoked
-			}
-		}
-		s.report.stalled(reason, stallMessage(reason, pe))
-		if reason != bankingv1alpha1.ReasonInvalidClientCredentials {
-			return true, r.publishReconsent(ctx, s, "")
-		}
-		return true, nil
-	}
-
-	if pe.Class == provider.ClassInvalidRequest {
-		s.report.stalled(bankingv1alpha1.ReasonInvalidRequest, msgInvalidRequest+pe.Error())
-		return true, nil
-	}
-
-	reason := recordFailure(s, pe)
-	msg := fmt.Sprintf("Provider call failed, retrying with backoff: %s", pe.Error())
-	// Ready stays True while the current token still works, or the provider keeps the consent.
-	usable := readyStatus(derivedConditions(bc, s.report)) == metav1.ConditionTrue &&
-		(keptByProvider(bc) || s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now))
-	s.report.retrying(reason, msg, usable)
-	return true, nil
-}
-
-func stallReason(providerReason string) string {
-	switch providerReason {
-	case provider.ReasonConsentExpired:
-		return bankingv1alpha1.ReasonConsentExpired
-	case provider.ReasonConsentRevoked:
-		return bankingv1alpha1.ReasonConsentRevoked
-	case provider.ReasonInvalidClientCredentials:
-		return bankingv1alpha1.ReasonInvalidClientCredentials
-	default:
-		return bankingv1alpha1.ReasonReauthorizationRequired
-	}
-}
-
-func stallMessage(reason string, pe *provider.Error) string {
-	switch reason {
-	case bankingv1alpha1.ReasonInvalidClientCredentials:
-		return msgCredentialsRejected + "; fix the client Secret, then set the refresh-requested-at annotation: " + pe.Error()
-	case bankingv1alpha1.ReasonConsentExpired:
-		return "The consent has expired; the user must consent again at status.reconsentURL"
-	case bankingv1alpha1.ReasonConsentRevoked:
-		return "The consent was revoked; the user must consent again at status.reconsentURL"
-	default:
-		return "The provider requires the user to authorize again at status.reconsentURL: " + pe.Error()
-	}
 }
 
 func session(s *connectionScope) provider.Session {
@@ -625,30 +455,4 @@ func renewBefore(bc *bankingv1alpha1.BankConnection) time.Duration {
 		return consent.DefaultRenewBefore
 	}
 	return bc.Spec.Refresh.RenewBefore.Duration
-}
-
-func notifyBefore(bc *bankingv1alpha1.BankConnection) time.Duration {
-	if bc.Spec.Reconsent == nil || bc.Spec.Reconsent.NotifyBefore == nil {
-		return consent.DefaultNotifyBefore
-	}
-	return bc.Spec.Reconsent.NotifyBefore.Duration
-}
-
-// newNonce returns a journey's link secret.
-func newNonce() (string, error) { return journey.NewLinkSecret() }
-
-// clearJourney withdraws the journey and its links: nothing is left for a user to open.
-func clearJourney(bc *bankingv1alpha1.BankConnection) {
-	bc.Status.Authorization = nil
-	bc.Status.AuthorizationURL = ""
-	bc.Status.ConnectURL = ""
-	bc.Status.ReconsentURL = ""
-	bc.Status.Banks = nil
-}
-
-func capitalize(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
 }
