@@ -18,7 +18,7 @@ import (
 // reconciler asks the kind; it never tells them apart itself.
 type consentKind interface {
 	// steps are a reconcile's steps, in order.
-	steps() []connectionPhase
+	steps() []connectionStep
 	// authorize keeps a link in status for the user to consent at again.
 	authorize(ctx context.Context, s *connectionScope) error
 	// usable is true while the connection works without a new answer from the provider
@@ -42,20 +42,20 @@ func (r *BankConnectionReconciler) kindOf(bc *bankingv1alpha1.BankConnection) co
 // heldConsent is a consent whose tokens the operator holds in the token Secret.
 type heldConsent struct{ r *BankConnectionReconciler }
 
-func (k heldConsent) steps() []connectionPhase {
+func (k heldConsent) steps() []connectionStep {
 	r := k.r
-	return []connectionPhase{
-		r.phaseSuspend,
-		r.phaseTokenSecret,
-		r.phaseHandoff,
-		r.phaseDebugID,
-		r.phaseStalled,
-		r.phaseAuthorize,
-		r.phaseRecoverInterruptedRefresh,
-		r.phaseConsentInfo,
-		r.phaseConsentWindow,
-		r.phaseRefresh,
-		r.phaseReady,
+	return []connectionStep{
+		r.stepSuspend,
+		r.stepTokenSecret,
+		r.stepHandoff,
+		r.stepDebugID,
+		r.stepStalled,
+		r.stepAuthorize,
+		r.stepRecoverInterruptedRefresh,
+		r.stepConsentInfo,
+		r.stepConsentWindow,
+		r.stepRefresh,
+		r.stepReady,
 	}
 }
 
@@ -102,8 +102,8 @@ func (k heldConsent) revoke(ctx context.Context, s *connectionScope) (bool, erro
 // status.providerRefs.
 type keptConsent struct{ r *BankConnectionReconciler }
 
-func (k keptConsent) steps() []connectionPhase {
-	return []connectionPhase{k.r.phaseSuspend, k.r.phaseDebugID, k.r.phaseKeptByProvider}
+func (k keptConsent) steps() []connectionStep {
+	return []connectionStep{k.r.stepSuspend, k.r.stepDebugID, k.r.stepKeptByProvider}
 }
 
 func (k keptConsent) authorize(ctx context.Context, s *connectionScope) error {

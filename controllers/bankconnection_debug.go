@@ -13,12 +13,12 @@ import (
 // msgNoDebugIDs answers a debug id request where the provider has none.
 const msgNoDebugIDs = "The provider issues no debug ids; quote the trace id shown in the failed call's error (conditions, SyncJob runs) to its support"
 
-// phaseDebugID answers a new debug-id-requested-at value with the provider's debug
+// stepDebugID answers a new debug-id-requested-at value with the provider's debug
 // id in status.debug (this reconciler is its only writer) and an event. It runs
 // before the stall check: a failing connection is when support needs one. It never
 // stops the reconcile; a failure is recorded in the answer, and a new value asks
 // again.
-func (r *BankConnectionReconciler) phaseDebugID(ctx context.Context, s *connectionScope) (bool, error) {
+func (r *BankConnectionReconciler) stepDebugID(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	requested := bc.Annotations[bankingv1alpha1.AnnotationDebugIDRequestedAt]
 	if requested == "" || (bc.Status.Debug != nil && bc.Status.Debug.RequestedAt == requested) {

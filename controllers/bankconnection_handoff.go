@@ -15,12 +15,12 @@ import (
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
-// phaseHandoff redeems the code the gateway handed over (status.handoff) for the
+// stepHandoff redeems the code the gateway handed over (status.handoff) for the
 // current journey: it exchanges the code with the journey's PKCE verifier, stores the
 // tokens first, and records the outcome the user's browser is waiting for in
 // status.lastJourney. A re-consent that came back from another bank is undone at the
 // provider and changes nothing here.
-func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connectionScope) (bool, error) {
+func (r *BankConnectionReconciler) stepHandoff(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	h := bc.Status.Handoff
 	if h == nil || (bc.Status.LastJourney != nil && bc.Status.LastJourney.Nonce == h.Nonce) {

@@ -23,8 +23,8 @@ const authorizationTTL = 24 * time.Hour
 // extendInterval is how often autoExtend asks the provider while inside the window.
 const extendInterval = 24 * time.Hour
 
-// phaseTokenSecret loads the token Secret (from the cache) and its encryption key.
-func (r *BankConnectionReconciler) phaseTokenSecret(ctx context.Context, s *connectionScope) (bool, error) {
+// stepTokenSecret loads the token Secret (from the cache) and its encryption key.
+func (r *BankConnectionReconciler) stepTokenSecret(ctx context.Context, s *connectionScope) (bool, error) {
 	sealer, err := r.Tokens.Sealer(ctx, s.bc)
 	if err != nil {
 		return r.fail(ctx, s, err)
@@ -37,8 +37,8 @@ func (r *BankConnectionReconciler) phaseTokenSecret(ctx context.Context, s *conn
 	return false, nil
 }
 
-// phaseAuthorize publishes the authorization link while the user has not consented.
-func (r *BankConnectionReconciler) phaseAuthorize(ctx context.Context, s *connectionScope) (bool, error) {
+// stepAuthorize publishes the authorization link while the user has not consented.
+func (r *BankConnectionReconciler) stepAuthorize(ctx context.Context, s *connectionScope) (bool, error) {
 	if s.snap.HasTokens {
 		return false, nil
 	}
@@ -149,10 +149,10 @@ func journeyUsed(bc *bankingv1alpha1.BankConnection) bool {
 	return a != nil && h != nil && h.Nonce == a.Nonce && h.Code != ""
 }
 
-// phaseStalled keeps a connection the provider refused stalled, making no provider
+// stepStalled keeps a connection the provider refused stalled, making no provider
 // call, until something a human does could have fixed it: a spec change, a new
 // consent journey, or a refresh request (the way to retry after fixing credentials).
-func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connectionScope) (bool, error) {
+func (r *BankConnectionReconciler) stepStalled(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	switch heldStallHolds(stallFacts{
 		stalled: s.condition(bankingv1alpha1.ConditionStalled), generation: bc.Generation, consented: s.consented,
@@ -166,10 +166,10 @@ func (r *BankConnectionReconciler) phaseStalled(ctx context.Context, s *connecti
 	return false, nil
 }
 
-// phaseRecoverInterruptedRefresh notices a refresh that was cut off between the
+// stepRecoverInterruptedRefresh notices a refresh that was cut off between the
 // provider's answer and storing the new tokens, and forces a refresh to find out
 // whether the stored refresh token still works.
-func (r *BankConnectionReconciler) phaseRecoverInterruptedRefresh(ctx context.Context, s *connectionScope) (bool, error) {
+func (r *BankConnectionReconciler) stepRecoverInterruptedRefresh(ctx context.Context, s *connectionScope) (bool, error) {
 	if !s.snap.InFlight {
 		return false, nil
 	}
@@ -187,14 +187,14 @@ func (r *BankConnectionReconciler) phaseRecoverInterruptedRefresh(ctx context.Co
 	return false, nil
 }
 
-// phaseRefresh refreshes the tokens when the policy says so.
-func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connectionScope) (bool, error) {
+// stepRefresh refreshes the tokens when the policy says so.
+func (r *BankConnectionReconciler) stepRefresh(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	if !s.snap.HasTokens {
 		return false, nil
 	}
 	if refreshSkipped(consentKnown(s), bc.Status.Consent, s.now) {
-		return false, nil // ended: phaseConsentWindow stalls without calling the provider
+		return false, nil // ended: stepConsentWindow stalls without calling the provider
 	}
 	req := openRequest(bc)
 	forced := req.open()
@@ -273,8 +273,8 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	return false, nil
 }
 
-// phaseConsentInfo reads the consent's times from the provider once per consent.
-func (r *BankConnectionReconciler) phaseConsentInfo(ctx context.Context, s *connectionScope) (bool, error) {
+// stepConsentInfo reads the consent's times from the provider once per consent.
+func (r *BankConnectionReconciler) stepConsentInfo(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	if consentKnown(s) {
 		return false, nil
@@ -306,41 +306,40 @@ func (r *BankConnectionReconciler) phaseConsentInfo(ctx context.Context, s *conn
 	return false, nil
 }
 
-// phaseConsentWindow places the consent in its life: valid, expiring (warn, publish a
+// stepConsentWindow places the consent in its life: valid, expiring (warn, publish a
 // re-consent link, extend where allowed) or expired (stalled until the user consents).
-func (r *BankConnectionReconciler) phaseConsentWindow(ctx context.Context, s *connectionScope) (bool, error) {
+func (r *BankConnectionReconciler) stepConsentWindow(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	c := bc.Status.Consent
 	if !consentKnown(s) {
 		return false, nil
 	}
-	phase, next := consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc))
-	switch phase {
-	case consent.PhaseExpired:
+	state, next := consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc))
+	if state == consent.WindowExpiring && bc.Spec.Reconsent != nil && bc.Spec.Reconsent.AutoExtend {
+		s.requeueAt(next)
+		extended, done, err := r.extend(ctx, s)
+		if done || err != nil {
+			return done, err
+		}
+		if extended {
+			state, next = consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc)) // the extension's new end
+		}
+	}
+	switch state {
+	case consent.WindowExpired:
 		c.Status = bankingv1alpha1.ConsentExpired
-		s.report.placeWindow(windowExpired, "")
+		s.report.placeWindow(consent.WindowExpired, "")
 		s.report.stalled(bankingv1alpha1.ReasonConsentExpired, "The consent has expired; the user must consent again at status.reconsentURL")
 		return true, r.publishReconsent(ctx, s, "")
-
-	case consent.PhaseExpiring:
-		s.report.placeWindow(windowExpiring, "The consent expires soon; send the user to status.reconsentURL")
+	case consent.WindowExpiring:
+		s.report.placeWindow(consent.WindowExpiring, "The consent expires soon; send the user to status.reconsentURL")
 		s.requeueAt(next)
-		if bc.Spec.Reconsent != nil && bc.Spec.Reconsent.AutoExtend {
-			extended, done, err := r.extend(ctx, s)
-			if done || err != nil {
-				return done, err
-			}
-			if extended {
-				return r.phaseConsentWindow(ctx, s)
-			}
-		}
 		if err := r.publishReconsent(ctx, s, ""); err != nil {
 			return r.fail(ctx, s, err)
 		}
 		return false, nil
-
 	default:
-		s.report.placeWindow(windowValid, "")
+		s.report.placeWindow(consent.WindowValid, "")
 		clearJourney(bc)
 		s.requeueAt(next)
 		return false, nil
@@ -410,9 +409,9 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 	return true, false, nil
 }
 
-// phaseReady reports a usable connection. While a failed provider call is being
+// stepReady reports a usable connection. While a failed provider call is being
 // retried with backoff, the failure's conditions stand until a call succeeds.
-func (r *BankConnectionReconciler) phaseReady(_ context.Context, s *connectionScope) (bool, error) {
+func (r *BankConnectionReconciler) stepReady(_ context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	if t := bc.Status.Token; t != nil && t.FailedAttempts > 0 {
 		return true, nil

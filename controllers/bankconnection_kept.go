@@ -62,17 +62,17 @@ func isV3(bc *bankingv1alpha1.BankConnection) bool {
 	return bc.Spec.Provider == bankingv1alpha1.ProviderTrueLayer && bc.Spec.DataAPI == bankingv1alpha1.DataAPIV3
 }
 
-// phaseKeptByProvider runs the whole life of a consent the provider keeps: start the
+// stepKeptByProvider runs the whole life of a consent the provider keeps: start the
 // journey once, check with the provider when the schedule (or a request) says so,
 // and map its answer to conditions.
-func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *connectionScope) (bool, error) {
+func (r *BankConnectionReconciler) stepKeptByProvider(ctx context.Context, s *connectionScope) (bool, error) {
 	bc := s.bc
 	req := openRequest(bc)
 	started := journeyStarted(bc)
-	phase := checkPhaseOf(s)
+	state := keptStateOf(s)
 	var due time.Time
 	if started {
-		due = consent.NextCheck(checkState(bc, phase, r.lastCheck(s, phase), s.now))
+		due = consent.NextCheck(checkState(bc, state, r.lastCheck(s, state), s.now))
 	}
 	step := nextKeptStep(keptFacts{stalled: s.condition(bankingv1alpha1.ConditionStalled), generation: bc.Generation,
 		requested: req.open(), started: started, due: due, windowEnded: keptWindowEnded(s), now: s.now})
@@ -83,21 +83,21 @@ func (r *BankConnectionReconciler) phaseKeptByProvider(ctx context.Context, s *c
 		return r.startKeptJourney(ctx, s, req)
 	case keptWait:
 		s.requeueAt(due)
-		return true, r.restateKeptCheck(ctx, s, phase)
+		return true, r.restateKeptCheck(ctx, s, state)
 	}
 	if !r.mayCall(s) {
 		return true, nil
 	}
-	return r.checkKeptConsent(ctx, s, phase, req)
+	return r.checkKeptConsent(ctx, s, state, req)
 }
 
 // lastCheck is when this process last asked the provider about the consent. After a
 // restart the checks of active consents are spread over one interval instead of
 // asking the provider about all of them at once.
-func (r *BankConnectionReconciler) lastCheck(s *connectionScope, phase consent.CheckPhase) time.Time {
+func (r *BankConnectionReconciler) lastCheck(s *connectionScope, state consent.KeptState) time.Time {
 	key := client.ObjectKeyFromObject(s.bc)
 	last, seen := r.checks.get(key)
-	if !seen && phase == consent.CheckActive {
+	if !seen && state == consent.KeptActive {
 		last = s.now.Add(-consent.Jitter(string(s.bc.UID), consent.ActiveCheckInterval))
 		r.checks.set(key, last)
 	}
@@ -128,25 +128,25 @@ func (r *BankConnectionReconciler) startKeptJourney(ctx context.Context, s *conn
 // restateKeptCheck reports what the last check found while the next is not due (a
 // failure's conditions stand until a call succeeds), and makes the re-consent link of
 // a stall whose link could not be made yet.
-func (r *BankConnectionReconciler) restateKeptCheck(ctx context.Context, s *connectionScope, phase consent.CheckPhase) error {
+func (r *BankConnectionReconciler) restateKeptCheck(ctx context.Context, s *connectionScope, state consent.KeptState) error {
 	bc := s.bc
 	if t := bc.Status.Token; t == nil || t.FailedAttempts == 0 {
-		switch phase {
-		case consent.CheckPending:
+		switch state {
+		case consent.KeptPending:
 			awaitUser(s)
-		case consent.CheckActive:
+		case consent.KeptActive:
 			markKeptReady(s)
 			applyKeptWindow(s)
 		}
 	}
-	if phase == consent.CheckStalled && bc.Status.AuthorizationURL == "" && r.mayCall(s) {
+	if state == consent.KeptStalled && bc.Status.AuthorizationURL == "" && r.mayCall(s) {
 		return r.publishReconsent(ctx, s, "")
 	}
 	return nil
 }
 
 // checkKeptConsent asks the provider where the consent stands.
-func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *connectionScope, phase consent.CheckPhase, req checkRequest) (bool, error) {
+func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *connectionScope, state consent.KeptState, req checkRequest) (bool, error) {
 	bc := s.bc
 	pc, conn, err := r.connection(ctx, s)
 	if err != nil {
@@ -154,7 +154,7 @@ func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *conn
 	}
 	key := client.ObjectKeyFromObject(bc)
 	r.checks.set(key, s.now)
-	done, err := r.applyKeptCheck(ctx, s, pc, conn, phase, req)
+	done, err := r.applyKeptCheck(ctx, s, pc, conn, state, req)
 	if errors.Is(err, errStale) {
 		// What this check found is not written: check again on the latest object.
 		r.checks.set(key, time.Time{})
@@ -164,9 +164,9 @@ func (r *BankConnectionReconciler) checkKeptConsent(ctx context.Context, s *conn
 
 // applyKeptCheck asks the provider and maps its answer to status.
 func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connectionScope, pc provider.Client, conn provider.Connection,
-	phase consent.CheckPhase, req checkRequest) (bool, error) {
+	state consent.KeptState, req checkRequest) (bool, error) {
 	bc := s.bc
-	if phase == consent.CheckActive && isV3(bc) {
+	if state == consent.KeptActive && isV3(bc) {
 		// The check of an authorised v3 connection is a data call the bank counts.
 		if fits, err := r.reserveV3Probe(ctx, s); err != nil || !fits {
 			return true, err
@@ -186,22 +186,22 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 	case "Active":
 		return r.keptConsentActive(ctx, s, pc, conn, info)
 	case "Pending":
-		if phase == consent.CheckActive && isV3(bc) {
+		if state == consent.KeptActive && isV3(bc) {
 			// Not authorised any more: the probe cannot tell an expired consent from a
 			// revoked one (probeDataConnection); either way the user authorises a new
 			// connection.
 			return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
 		}
 		if reason, failed := req.failureReason(); forced && failed && isV3(bc) {
-			return r.restartFailedV3(ctx, s, phase, reason)
+			return r.restartFailedV3(ctx, s, state, reason)
 		}
-		if phase != consent.CheckStalled {
+		if state != consent.KeptStalled {
 			awaitUser(s)
 		} // else the re-consent link waits for the user and the stall stands
 		r.scheduleCheck(s)
 		return true, nil
 	case "Expired":
-		if phase == consent.CheckPending && isV3(bc) {
+		if state == consent.KeptPending && isV3(bc) {
 			// The link lapsed before the user used it: a new journey, still pending.
 			if err := r.ensureKeptLink(ctx, s, true); err != nil {
 				return r.fail(ctx, s, err)
@@ -221,14 +221,14 @@ func (r *BankConnectionReconciler) applyKeptCheck(ctx context.Context, s *connec
 // restartFailedV3 answers a connection_failed webhook that the probe did not
 // contradict (the connection is not authorised): a failed data connection cannot be
 // authorised any more, so the user gets a new one's link, and an event says why.
-func (r *BankConnectionReconciler) restartFailedV3(ctx context.Context, s *connectionScope, phase consent.CheckPhase, reason string) (bool, error) {
+func (r *BankConnectionReconciler) restartFailedV3(ctx context.Context, s *connectionScope, state consent.KeptState, reason string) (bool, error) {
 	bc := s.bc
 	if err := r.ensureKeptLink(ctx, s, true); err != nil {
 		return r.fail(ctx, s, err)
 	}
 	msg := "The authorisation at the bank failed (" + reason + "); a new link is ready at status.connectURL"
 	r.event(bc, corev1.EventTypeWarning, "AuthorizationFailed", "Authorize", msg)
-	if phase == consent.CheckStalled {
+	if state == consent.KeptStalled {
 		r.scheduleCheck(s) // the stall stands; the re-consent link is the new one
 		return true, nil
 	}
@@ -296,7 +296,7 @@ func (r *BankConnectionReconciler) keptConsentActive(ctx context.Context, s *con
 	}
 	clearJourney(bc)
 	markKeptReady(s)
-	if applyKeptWindow(s) == consent.PhaseExpired {
+	if applyKeptWindow(s) == consent.WindowExpired {
 		return r.stallKept(ctx, s, bankingv1alpha1.ReasonConsentExpired)
 	}
 	r.scheduleCheck(s)
@@ -314,21 +314,21 @@ func markKeptReady(s *connectionScope) {
 
 // applyKeptWindow sets ConsentExpiring from the consent's end, when the provider
 // tells one (v3; Codat does not), and requeues at the window's next change.
-func applyKeptWindow(s *connectionScope) consent.Phase {
+func applyKeptWindow(s *connectionScope) consent.WindowState {
 	bc := s.bc
 	c := bc.Status.Consent
 	if c == nil || c.ExpiresAt == nil {
-		return consent.PhaseUnknown
+		return consent.WindowUnknown
 	}
-	phase, next := consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc))
-	switch phase {
-	case consent.PhaseExpiring:
-		s.report.placeWindow(windowExpiring, msgV3Expiring)
-	case consent.PhaseValid:
-		s.report.placeWindow(windowValid, "")
+	state, next := consent.Window(s.now, c.ExpiresAt.Time, notifyBefore(bc))
+	switch state {
+	case consent.WindowExpiring:
+		s.report.placeWindow(consent.WindowExpiring, msgV3Expiring)
+	case consent.WindowValid:
+		s.report.placeWindow(consent.WindowValid, "")
 	}
 	s.requeueAt(next)
-	return phase
+	return state
 }
 
 // keptWindowEnded is true when an active consent's recorded end has passed, so the
@@ -349,7 +349,7 @@ func (r *BankConnectionReconciler) stallKept(ctx context.Context, s *connectionS
 		if isV3(bc) {
 			msg = msgV3Ended
 		}
-		s.report.placeWindow(windowExpired, "")
+		s.report.placeWindow(consent.WindowExpired, "")
 	}
 	if bc.Status.Consent == nil {
 		bc.Status.Consent = &bankingv1alpha1.ConsentStatus{}
@@ -466,13 +466,13 @@ func awaitUser(s *connectionScope) {
 // scheduleCheck requeues at the next check the schedule allows.
 func (r *BankConnectionReconciler) scheduleCheck(s *connectionScope) {
 	last, _ := r.checks.get(client.ObjectKeyFromObject(s.bc))
-	s.requeueAt(consent.NextCheck(checkState(s.bc, checkPhaseOf(s), last, s.now)))
+	s.requeueAt(consent.NextCheck(checkState(s.bc, keptStateOf(s), last, s.now)))
 }
 
 // checkState is what the check schedule looks at for bc. An active v3 connection is
 // checked daily: its only check is a data call the bank may count.
-func checkState(bc *bankingv1alpha1.BankConnection, phase consent.CheckPhase, last, now time.Time) consent.CheckState {
-	st := consent.CheckState{Phase: phase, Since: linkIssuedAt(bc, now), Last: last}
+func checkState(bc *bankingv1alpha1.BankConnection, state consent.KeptState, last, now time.Time) consent.CheckState {
+	st := consent.CheckState{State: state, Since: linkIssuedAt(bc, now), Last: last}
 	if isV3(bc) {
 		st.ActiveInterval = consent.V3ActiveCheckInterval
 	}
@@ -488,16 +488,16 @@ func journeyStarted(bc *bankingv1alpha1.BankConnection) bool {
 	return refs.DataConnectionID != ""
 }
 
-// checkPhaseOf is where a kept consent stands as this reconcile leaves it so far.
-func checkPhaseOf(s *connectionScope) consent.CheckPhase {
+// keptStateOf is where a kept consent stands as this reconcile leaves it so far.
+func keptStateOf(s *connectionScope) consent.KeptState {
 	bc := s.bc
 	switch {
 	case s.stalledNow():
-		return consent.CheckStalled
+		return consent.KeptStalled
 	case bc.Status.Consent != nil && bc.Status.Consent.Status == bankingv1alpha1.ConsentActive:
-		return consent.CheckActive
+		return consent.KeptActive
 	default:
-		return consent.CheckPending
+		return consent.KeptPending
 	}
 }
 

@@ -150,7 +150,7 @@ func extendDue(lastAttempt, now time.Time) (bool, time.Time) {
 }
 
 // refreshSkipped is true when a refresh cannot help: the consent behind the tokens
-// has ended (phaseConsentWindow stalls without calling the provider).
+// has ended (stepConsentWindow stalls without calling the provider).
 func refreshSkipped(known bool, c *bankingv1alpha1.ConsentStatus, now time.Time) bool {
 	return known && c != nil && c.ExpiresAt != nil && !now.Before(c.ExpiresAt.Time)
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
-// connectionPhase is one step of a BankConnection reconcile. It returns done=true when
+// connectionStep is one step of a BankConnection reconcile. It returns done=true when
 // the later phases must not run (the connection waits for a user, or is stalled).
-type connectionPhase func(ctx context.Context, s *connectionScope) (done bool, err error)
+type connectionStep func(ctx context.Context, s *connectionScope) (done bool, err error)
 
 // connectionScope carries what the phases of one reconcile share.
 type connectionScope struct {

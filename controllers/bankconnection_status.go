@@ -8,6 +8,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/conditions"
+	"github.com/consent-operator/consent-operator/internal/consent"
 )
 
 // A reconcile's steps record what they found in a connectionReport; the conditions
@@ -34,16 +35,6 @@ const (
 	outcomeRetrying
 )
 
-// windowFact is what the consent's end means now (ConsentExpiring).
-type windowFact int
-
-const (
-	windowUnknown windowFact = iota // not placed by this reconcile: ConsentExpiring stands
-	windowValid
-	windowExpiring
-	windowExpired
-)
-
 // connectionReport is what a reconcile's steps found.
 type connectionReport struct {
 	outcome outcome
@@ -53,7 +44,9 @@ type connectionReport struct {
 	// True): the current access token still works, or the provider keeps the consent.
 	usable bool
 
-	window        windowFact
+	// window is where the consent stands in its life ("" when this reconcile did not
+	// place it: ConsentExpiring stands).
+	window        consent.WindowState
 	windowMessage string
 
 	// linkRetry is set when getting the user's link failed and is retried with
@@ -89,7 +82,7 @@ func (r *connectionReport) set(o outcome, reason, message string) {
 }
 
 // placeWindow records what the consent's end means now.
-func (r *connectionReport) placeWindow(w windowFact, message string) {
+func (r *connectionReport) placeWindow(w consent.WindowState, message string) {
 	r.window, r.windowMessage = w, message
 }
 
@@ -164,15 +157,15 @@ func setReconcilingCondition(conds *[]metav1.Condition, generation int64, retry 
 	conditions.MarkAbnormal(conds, generation, bankingv1alpha1.ConditionReconciling, true, retry.reason, retry.message)
 }
 
-func setConsentExpiringCondition(conds *[]metav1.Condition, generation int64, w windowFact, message string) {
+func setConsentExpiringCondition(conds *[]metav1.Condition, generation int64, w consent.WindowState, message string) {
 	switch w {
-	case windowValid:
+	case consent.WindowValid:
 		conditions.Set(conds, generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
 			bankingv1alpha1.ReasonConsentValid, msgWindowValid)
-	case windowExpiring:
+	case consent.WindowExpiring:
 		conditions.Set(conds, generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue,
 			bankingv1alpha1.ReasonConsentExpiringSoon, message)
-	case windowExpired:
+	case consent.WindowExpired:
 		conditions.Set(conds, generation, bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse,
 			bankingv1alpha1.ReasonConsentExpired, msgWindowExpired)
 	}

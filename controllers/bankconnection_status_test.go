@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/consent"
 )
 
 // cond is a condition's type, status and reason: what the table compares.
@@ -121,18 +122,18 @@ func TestUpdateConditions(t *testing.T) {
 		},
 		{
 			name:   "window valid",
-			report: func(r *connectionReport) { r.placeWindow(windowValid, "") },
+			report: func(r *connectionReport) { r.placeWindow(consent.WindowValid, "") },
 			want:   []cond{{bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse, bankingv1alpha1.ReasonConsentValid}},
 		},
 		{
 			name:   "window expiring",
-			report: func(r *connectionReport) { r.placeWindow(windowExpiring, "soon") },
+			report: func(r *connectionReport) { r.placeWindow(consent.WindowExpiring, "soon") },
 			want:   []cond{{bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue, bankingv1alpha1.ReasonConsentExpiringSoon}},
 		},
 		{
 			name:   "window expired",
 			before: []metav1.Condition{{Type: bankingv1alpha1.ConditionConsentExpiring, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonConsentExpiringSoon}},
-			report: func(r *connectionReport) { r.placeWindow(windowExpired, "") },
+			report: func(r *connectionReport) { r.placeWindow(consent.WindowExpired, "") },
 			want:   []cond{{bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse, bankingv1alpha1.ReasonConsentExpired}},
 		},
 		{

@@ -18,8 +18,8 @@ import (
 
 // The steps both kinds of consent take (consentKind), and what they share.
 
-// phaseSuspend stops everything while spec.suspend is true, keeping Ready's status.
-func (r *BankConnectionReconciler) phaseSuspend(_ context.Context, s *connectionScope) (bool, error) {
+// stepSuspend stops everything while spec.suspend is true, keeping Ready's status.
+func (r *BankConnectionReconciler) stepSuspend(_ context.Context, s *connectionScope) (bool, error) {
 	if !s.bc.Spec.Suspend {
 		return false, nil
 	}

@@ -279,10 +279,12 @@ type ReconsentSpec struct {
 // BankConnectionStatus is the observed state of a BankConnection.
 type BankConnectionStatus struct {
 	// ObservedGeneration is the generation of the spec this status describes.
+	// Written by the BankConnection reconciler.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions are Ready, Reconciling, Stalled and ConsentExpiring, as the README's conditions table describes.
+	// Written by the BankConnection reconciler, derived in one place from what its reconcile found.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -320,6 +322,7 @@ type BankConnectionStatus struct {
 	CheckRequest *CheckRequest `json:"checkRequest,omitempty"`
 
 	// LastHandledCheckRequest is the id of the last status.checkRequest the reconciler acted on.
+	// Written by the BankConnection reconciler.
 	// +optional
 	LastHandledCheckRequest string `json:"lastHandledCheckRequest,omitempty"`
 
@@ -337,14 +340,17 @@ type BankConnectionStatus struct {
 	LastJourney *JourneyOutcome `json:"lastJourney,omitempty"`
 
 	// Consent describes the consent granted at the provider.
+	// Written by the BankConnection reconciler.
 	// +optional
 	Consent *ConsentStatus `json:"consent,omitempty"`
 
 	// Token is the refresh bookkeeping while refreshes fail (never a token's value); empty while they succeed.
+	// Written by the BankConnection reconciler.
 	// +optional
 	Token *TokenStatus `json:"token,omitempty"`
 
 	// ReconsentURL is where the user renews the consent, published inside the warning window or when re-authorization is required.
+	// Written by the BankConnection reconciler.
 	// +optional
 	ReconsentURL string `json:"reconsentURL,omitempty"`
 
@@ -363,10 +369,12 @@ type BankConnectionStatus struct {
 	UnattendedCalls []UnattendedCallEntry `json:"unattendedCalls,omitempty"`
 
 	// LastHandledRefreshAt is the last value of the refresh-requested-at annotation that was acted on.
+	// Written by the BankConnection reconciler.
 	// +optional
 	LastHandledRefreshAt string `json:"lastHandledRefreshAt,omitempty"`
 
 	// ProviderRefs are the provider's ids for this connection.
+	// Written by the BankConnection reconciler.
 	// +optional
 	ProviderRefs *ProviderRefs `json:"providerRefs,omitempty"`
 	// Debug answers the last debug-id-requested-at annotation.

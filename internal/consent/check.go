@@ -15,19 +15,19 @@ func KeptByProvider(p bankingv1alpha1.Provider, api bankingv1alpha1.DataAPI) boo
 	return p == bankingv1alpha1.ProviderCodat || p == bankingv1alpha1.ProviderTrueLayer && api == bankingv1alpha1.DataAPIV3
 }
 
-// CheckPhase is where a consent the provider keeps stands, as far as the operator
+// KeptState is where a consent the provider keeps stands, as far as the operator
 // knows; it decides how often the provider is asked.
-type CheckPhase int
+type KeptState int
 
 const (
-	// CheckPending: the user has not authorised yet.
-	CheckPending CheckPhase = iota
-	// CheckStalled: the consent ended (revoked, expired, deauthorised) and a
+	// KeptPending: the user has not authorised yet.
+	KeptPending KeptState = iota
+	// KeptStalled: the consent ended (revoked, expired, deauthorised) and a
 	// re-consent link waits for the user.
-	CheckStalled
-	// CheckActive: the consent is active; the provider is asked now and then whether
+	KeptStalled
+	// KeptActive: the consent is active; the provider is asked now and then whether
 	// it still is (revocation at the bank is only seen by asking).
-	CheckActive
+	KeptActive
 )
 
 // ActiveCheckInterval is how often an active consent kept by the provider is checked
@@ -36,7 +36,7 @@ const ActiveCheckInterval = time.Hour
 
 // CheckState is what the check schedule looks at.
 type CheckState struct {
-	Phase CheckPhase
+	State KeptState
 	// Since is when the user was given the current link (pending or stalled).
 	Since time.Time
 	// Last is the last check this process made; zero when it has made none.
@@ -76,7 +76,7 @@ func NextCheck(s CheckState) time.Time {
 	if s.Last.IsZero() {
 		return s.Since
 	}
-	if s.Phase == CheckActive {
+	if s.State == KeptActive {
 		if s.ActiveInterval > 0 {
 			return s.Last.Add(s.ActiveInterval)
 		}

@@ -54,18 +54,18 @@ func TestNextCheck(t *testing.T) {
 		s    CheckState
 		want time.Time
 	}{
-		{"pending, never checked: at once", CheckState{Phase: CheckPending, Since: since}, since},
-		{"pending, checked at the start", CheckState{Phase: CheckPending, Since: since, Last: since}, since.Add(30 * time.Second)},
-		{"pending an hour", CheckState{Phase: CheckPending, Since: since, Last: since.Add(time.Hour)}, since.Add(time.Hour + 30*time.Second)},
-		{"pending three hours", CheckState{Phase: CheckPending, Since: since, Last: since.Add(3 * time.Hour)}, since.Add(3*time.Hour + 5*time.Minute)},
-		{"pending two days", CheckState{Phase: CheckPending, Since: since, Last: since.Add(48 * time.Hour)}, since.Add(49 * time.Hour)},
-		{"pending two weeks", CheckState{Phase: CheckPending, Since: since, Last: since.Add(14 * 24 * time.Hour)}, since.Add(14*24*time.Hour + 6*time.Hour)},
-		{"stalled follows the same schedule", CheckState{Phase: CheckStalled, Since: since, Last: since.Add(10 * time.Minute)}, since.Add(10*time.Minute + 30*time.Second)},
-		{"last check before a new link: fast again", CheckState{Phase: CheckStalled, Since: since, Last: since.Add(-time.Hour)}, since.Add(-time.Hour + 30*time.Second)},
-		{"active: hourly", CheckState{Phase: CheckActive, Since: since, Last: since.Add(5 * time.Hour)}, since.Add(6 * time.Hour)},
-		{"active, never checked: at once", CheckState{Phase: CheckActive, Since: since}, since},
-		{"active v3: daily", CheckState{Phase: CheckActive, Since: since, Last: since.Add(5 * time.Hour), ActiveInterval: V3ActiveCheckInterval}, since.Add(29 * time.Hour)},
-		{"pending v3: the waiting schedule", CheckState{Phase: CheckPending, Since: since, Last: since, ActiveInterval: V3ActiveCheckInterval}, since.Add(30 * time.Second)},
+		{"pending, never checked: at once", CheckState{State: KeptPending, Since: since}, since},
+		{"pending, checked at the start", CheckState{State: KeptPending, Since: since, Last: since}, since.Add(30 * time.Second)},
+		{"pending an hour", CheckState{State: KeptPending, Since: since, Last: since.Add(time.Hour)}, since.Add(time.Hour + 30*time.Second)},
+		{"pending three hours", CheckState{State: KeptPending, Since: since, Last: since.Add(3 * time.Hour)}, since.Add(3*time.Hour + 5*time.Minute)},
+		{"pending two days", CheckState{State: KeptPending, Since: since, Last: since.Add(48 * time.Hour)}, since.Add(49 * time.Hour)},
+		{"pending two weeks", CheckState{State: KeptPending, Since: since, Last: since.Add(14 * 24 * time.Hour)}, since.Add(14*24*time.Hour + 6*time.Hour)},
+		{"stalled follows the same schedule", CheckState{State: KeptStalled, Since: since, Last: since.Add(10 * time.Minute)}, since.Add(10*time.Minute + 30*time.Second)},
+		{"last check before a new link: fast again", CheckState{State: KeptStalled, Since: since, Last: since.Add(-time.Hour)}, since.Add(-time.Hour + 30*time.Second)},
+		{"active: hourly", CheckState{State: KeptActive, Since: since, Last: since.Add(5 * time.Hour)}, since.Add(6 * time.Hour)},
+		{"active, never checked: at once", CheckState{State: KeptActive, Since: since}, since},
+		{"active v3: daily", CheckState{State: KeptActive, Since: since, Last: since.Add(5 * time.Hour), ActiveInterval: V3ActiveCheckInterval}, since.Add(29 * time.Hour)},
+		{"pending v3: the waiting schedule", CheckState{State: KeptPending, Since: since, Last: since, ActiveInterval: V3ActiveCheckInterval}, since.Add(30 * time.Second)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

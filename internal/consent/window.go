@@ -2,24 +2,24 @@ package consent
 
 import "time"
 
-// Phase is where a consent stands in its life.
-type Phase string
+// WindowState is where a consent stands in its life.
+type WindowState string
 
 const (
-	// PhaseUnknown: the consent's end is not known yet (not read from the provider).
-	PhaseUnknown Phase = "Unknown"
-	// PhaseValid: before the warning window.
-	PhaseValid Phase = "Valid"
-	// PhaseExpiring: inside spec.reconsent.notifyBefore before the end.
-	PhaseExpiring Phase = "Expiring"
-	// PhaseExpired: the consent has ended.
-	PhaseExpired Phase = "Expired"
+	// WindowUnknown: the consent's end is not known yet (not read from the provider).
+	WindowUnknown WindowState = "Unknown"
+	// WindowValid: before the warning window.
+	WindowValid WindowState = "Valid"
+	// WindowExpiring: inside spec.reconsent.notifyBefore before the end.
+	WindowExpiring WindowState = "Expiring"
+	// WindowExpired: the consent has ended.
+	WindowExpired WindowState = "Expired"
 )
 
-// Window places now in the consent's life and says when the phase changes next.
-func Window(now, expiresAt time.Time, notifyBefore time.Duration) (Phase, time.Time) {
+// Window places now in the consent's life and says when that changes next.
+func Window(now, expiresAt time.Time, notifyBefore time.Duration) (WindowState, time.Time) {
 	if expiresAt.IsZero() {
-		return PhaseUnknown, time.Time{}
+		return WindowUnknown, time.Time{}
 	}
 	if notifyBefore <= 0 {
 		notifyBefore = DefaultNotifyBefore
@@ -27,11 +27,11 @@ func Window(now, expiresAt time.Time, notifyBefore time.Duration) (Phase, time.T
 	warnAt := expiresAt.Add(-notifyBefore)
 	switch {
 	case !now.Before(expiresAt):
-		return PhaseExpired, time.Time{}
+		return WindowExpired, time.Time{}
 	case !now.Before(warnAt):
-		return PhaseExpiring, expiresAt
+		return WindowExpiring, expiresAt
 	default:
-		return PhaseValid, warnAt
+		return WindowValid, warnAt
 	}
 }
 

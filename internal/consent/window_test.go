@@ -13,16 +13,16 @@ func TestWindow(t *testing.T) {
 		now       time.Time
 		expiresAt time.Time
 		notify    time.Duration
-		want      Phase
+		want      WindowState
 		wantNext  time.Time
 	}{
-		{"unknown end", t0, time.Time{}, week, PhaseUnknown, time.Time{}},
-		{"day 1 is valid until the warning", t0, expires, week, PhaseValid, expires.Add(-week)},
-		{"day 83 enters the warning window", t0.Add(83 * 24 * time.Hour), expires, week, PhaseExpiring, expires},
-		{"default window is 7 days", t0.Add(82 * 24 * time.Hour), expires, 0, PhaseValid, expires.Add(-week)},
-		{"day 89", t0.Add(89 * 24 * time.Hour), expires, week, PhaseExpiring, expires},
-		{"exactly at the end it has expired", expires, expires, week, PhaseExpired, time.Time{}},
-		{"day 91", t0.Add(91 * 24 * time.Hour), expires, week, PhaseExpired, time.Time{}},
+		{"unknown end", t0, time.Time{}, week, WindowUnknown, time.Time{}},
+		{"day 1 is valid until the warning", t0, expires, week, WindowValid, expires.Add(-week)},
+		{"day 83 enters the warning window", t0.Add(83 * 24 * time.Hour), expires, week, WindowExpiring, expires},
+		{"default window is 7 days", t0.Add(82 * 24 * time.Hour), expires, 0, WindowValid, expires.Add(-week)},
+		{"day 89", t0.Add(89 * 24 * time.Hour), expires, week, WindowExpiring, expires},
+		{"exactly at the end it has expired", expires, expires, week, WindowExpired, time.Time{}},
+		{"day 91", t0.Add(91 * 24 * time.Hour), expires, week, WindowExpired, time.Time{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
