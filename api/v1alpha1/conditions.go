@@ -37,10 +37,6 @@ const (
 	ReasonAwaitingAuthorization = "AwaitingAuthorization"
 	// ReasonAuthorized: the consent is active and the token Secret holds a usable token.
 	ReasonAuthorized = "Authorized"
-	// ReasonRefreshing: a token refresh is in flight.
-	ReasonRefreshing = "Refreshing"
-	// ReasonRefreshFailed: the last refresh failed for a transient reason and will be retried.
-	ReasonRefreshFailed = "RefreshFailed"
 	// ReasonRefreshInterrupted: the manager stopped between the provider's answer to a
 	// refresh and storing the new tokens; the stored refresh token may be invalid.
 	ReasonRefreshInterrupted = "RefreshInterrupted"

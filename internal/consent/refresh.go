@@ -33,8 +33,6 @@ type RefreshState struct {
 	LastFailureAt  time.Time
 	// Forced is true when the refresh-requested-at annotation has a new value.
 	Forced bool
-	// TokenNeeded is true when a SyncJob needs a usable token now (OnDemand).
-	TokenNeeded bool
 	// HasRefreshToken is false for one-time consents; they are never refreshed.
 	HasRefreshToken bool
 }
@@ -54,7 +52,7 @@ func DecideRefresh(now time.Time, s RefreshState) RefreshDecision {
 		return RefreshDecision{}
 	}
 	due := scheduledRefresh(s)
-	if s.Forced || s.TokenNeeded && !s.TokenExpiresAt.After(now.Add(time.Minute)) {
+	if s.Forced {
 		due = now
 	}
 	if s.FailedAttempts > 0 {

@@ -42,12 +42,6 @@ func TestDecideRefresh(t *testing.T) {
 		{"on demand idle: keep-alive before the 30-day limit", t0, with(keepFresh, func(s *RefreshState) {
 			s.Policy = bankingv1alpha1.RefreshPolicyOnDemand
 		}), false, t0.Add(RefreshTokenIdleLimit - KeepAliveBefore)},
-		{"on demand with a token needed and expired", t0.Add(2 * time.Hour), with(keepFresh, func(s *RefreshState) {
-			s.Policy, s.TokenNeeded = bankingv1alpha1.RefreshPolicyOnDemand, true
-		}), true, t0.Add(2 * time.Hour)},
-		{"on demand with a token needed but still valid", t0, with(keepFresh, func(s *RefreshState) {
-			s.Policy, s.TokenNeeded = bankingv1alpha1.RefreshPolicyOnDemand, true
-		}), false, t0.Add(RefreshTokenIdleLimit - KeepAliveBefore)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
