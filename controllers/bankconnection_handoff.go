@@ -66,14 +66,8 @@ func (r *BankConnectionReconciler) stepHandoff(ctx context.Context, s *connectio
 // and the Secret's journey annotation keeps a stored grant from being redeemed twice).
 func (r *BankConnectionReconciler) redeem(ctx context.Context, s *connectionScope, h *bankingv1alpha1.HandoffStatus) (bankingv1alpha1.JourneyResult, string, error) {
 	bc := s.bc
-	if s.snap.Secret != nil && s.snap.HasTokens && journeyOf(s) == h.Nonce {
-		return bankingv1alpha1.JourneyConnected, "", nil // stored before a crash or a lost status write
-	}
-	if a := bc.Status.Authorization; a == nil || a.Nonce != h.Nonce {
-		return bankingv1alpha1.JourneyFailed, "The journey was replaced by a newer one", nil
-	}
-	if !s.now.Before(h.ExpiresAt.Time) {
-		return bankingv1alpha1.JourneyFailed, "The authorization code expired before it could be redeemed", nil
+	if result, msg, decided := handoffVerdict(bc, h, s.snap.HasTokens && journeyOf(s) == h.Nonce, s.now); decided {
+		return result, msg, nil
 	}
 	code, err := r.Journeys.OpenCode(h.Code, journey.Binding{Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), Nonce: h.Nonce})
 	if err != nil {
@@ -169,8 +163,7 @@ func journeyOf(s *connectionScope) string {
 func (r *BankConnectionReconciler) answerReauthentication(ctx context.Context, s *connectionScope, h *bankingv1alpha1.HandoffStatus) error {
 	bc := s.bc
 	a, req := bc.Status.Authorization, h.Reauthenticate
-	if req == nil || a == nil || a.Nonce != h.Nonce || !a.Reauthentication ||
-		(a.ReauthenticationLink != nil && a.ReauthenticationLink.RequestID == req.ID) || !s.now.Before(h.ExpiresAt.Time) {
+	if !reauthenticationWanted(bc, h, s.now) {
 		return nil // answered already, or no longer wanted
 	}
 	// Each answer opens a session at the provider: answer on the latest object only.

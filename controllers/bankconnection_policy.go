@@ -200,3 +200,29 @@ func revokeOutcome(err error, deletedAt, now time.Time) revokeVerdict {
 	}
 	return revokeAbandoned
 }
+
+// handoffVerdict decides a handed-over code's outcome before any provider call, when
+// it can: a grant of this journey already stored (before a crash or a lost status
+// write) is connected; a code of a replaced journey, or one that lapsed, fails.
+// decided is false when the code must be redeemed at the provider.
+func handoffVerdict(bc *bankingv1alpha1.BankConnection, h *bankingv1alpha1.HandoffStatus, storedThisJourney bool, now time.Time) (
+	result bankingv1alpha1.JourneyResult, message string, decided bool) {
+	switch a := bc.Status.Authorization; {
+	case storedThisJourney:
+		return bankingv1alpha1.JourneyConnected, "", true
+	case a == nil || a.Nonce != h.Nonce:
+		return bankingv1alpha1.JourneyFailed, "The journey was replaced by a newer one", true
+	case !now.Before(h.ExpiresAt.Time):
+		return bankingv1alpha1.JourneyFailed, "The authorization code expired before it could be redeemed", true
+	}
+	return "", "", false
+}
+
+// reauthenticationWanted is true when a browser that opened the current journey's
+// link waits for the provider's re-authentication link and none was made for its
+// request yet.
+func reauthenticationWanted(bc *bankingv1alpha1.BankConnection, h *bankingv1alpha1.HandoffStatus, now time.Time) bool {
+	a, req := bc.Status.Authorization, h.Reauthenticate
+	return req != nil && a != nil && a.Nonce == h.Nonce && a.Reauthentication &&
+		(a.ReauthenticationLink == nil || a.ReauthenticationLink.RequestID != req.ID) && now.Before(h.ExpiresAt.Time)
+}

@@ -239,3 +239,71 @@ func TestUserWaits(t *testing.T) {
 		})
 	}
 }
+
+func TestHandoffVerdict(t *testing.T) {
+	code := &bankingv1alpha1.HandoffStatus{Nonce: "n1", Code: "sealed", ExpiresAt: metav1.NewTime(policyNow.Add(time.Minute))}
+	lapsed := &bankingv1alpha1.HandoffStatus{Nonce: "n1", Code: "sealed", ExpiresAt: metav1.NewTime(policyNow)}
+	withJourney := func(nonce string) *bankingv1alpha1.BankConnection {
+		bc := &bankingv1alpha1.BankConnection{}
+		if nonce != "" {
+			bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: nonce}
+		}
+		return bc
+	}
+	tests := []struct {
+		name    string
+		bc      *bankingv1alpha1.BankConnection
+		h       *bankingv1alpha1.HandoffStatus
+		stored  bool
+		result  bankingv1alpha1.JourneyResult
+		decided bool
+	}{
+		{"stored before a crash: connected without redeeming again", withJourney(""), lapsed, true, bankingv1alpha1.JourneyConnected, true},
+		{"the journey was replaced", withJourney("n2"), code, false, bankingv1alpha1.JourneyFailed, true},
+		{"no journey any more", withJourney(""), code, false, bankingv1alpha1.JourneyFailed, true},
+		{"the code lapsed", withJourney("n1"), lapsed, false, bankingv1alpha1.JourneyFailed, true},
+		{"redeem it", withJourney("n1"), code, false, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			result, msg, decided := handoffVerdict(tc.bc, tc.h, tc.stored, policyNow)
+			if result != tc.result || decided != tc.decided {
+				t.Errorf("handoffVerdict = %q %v (%s), want %q %v", result, decided, msg, tc.result, tc.decided)
+			}
+			if result == bankingv1alpha1.JourneyFailed && msg == "" {
+				t.Error("a failed journey without a message for the user")
+			}
+		})
+	}
+}
+
+func TestReauthenticationWanted(t *testing.T) {
+	req := &bankingv1alpha1.ReauthenticationRequest{ID: "r1", Browser: "b"}
+	open := &bankingv1alpha1.HandoffStatus{Nonce: "n1", Reauthenticate: req, ExpiresAt: metav1.NewTime(policyNow.Add(time.Minute))}
+	lapsed := &bankingv1alpha1.HandoffStatus{Nonce: "n1", Reauthenticate: req, ExpiresAt: metav1.NewTime(policyNow)}
+	journey := func(reauth bool, link *bankingv1alpha1.ReauthenticationLink) *bankingv1alpha1.BankConnection {
+		bc := &bankingv1alpha1.BankConnection{}
+		bc.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: "n1", Reauthentication: reauth, ReauthenticationLink: link}
+		return bc
+	}
+	tests := []struct {
+		name string
+		bc   *bankingv1alpha1.BankConnection
+		h    *bankingv1alpha1.HandoffStatus
+		want bool
+	}{
+		{"a request to answer", journey(true, nil), open, true},
+		{"a new request after an answered one", journey(true, &bankingv1alpha1.ReauthenticationLink{RequestID: "r0"}), open, true},
+		{"answered already", journey(true, &bankingv1alpha1.ReauthenticationLink{RequestID: "r1"}), open, false},
+		{"the journey cannot re-authenticate", journey(false, nil), open, false},
+		{"the request lapsed", journey(true, nil), lapsed, false},
+		{"a code, not a request", journey(true, nil), &bankingv1alpha1.HandoffStatus{Nonce: "n1", Code: "c", ExpiresAt: open.ExpiresAt}, false},
+		{"a request of an older journey", journey(true, nil), &bankingv1alpha1.HandoffStatus{Nonce: "n0", Reauthenticate: req, ExpiresAt: open.ExpiresAt}, false},
+		{"no journey", &bankingv1alpha1.BankConnection{}, open, false},
+	}
+	for _, tc := range tests {
+		if got := reauthenticationWanted(tc.bc, tc.h, policyNow); got != tc.want {
+			t.Errorf("%s: reauthenticationWanted = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
