@@ -67,7 +67,10 @@ type result struct {
 	CallsByEndpoint  harness.WriteCounts
 	Writes           harness.WriteCounts
 	// ByWriter are the operator's writes during the consents, from the audit log.
-	ByWriter     harness.AuditWrites
+	ByWriter harness.AuditWrites
+	// ManagerWork are the manager's reconciles and apiserver requests during the
+	// consents, from its own counters.
+	ManagerWork  harness.ManagerCounters
 	PeakRSS      int64
 	CPU          time.Duration
 	SteadyWrites harness.WriteCounts
@@ -326,7 +329,7 @@ func TestScale(t *testing.T) {
 	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log")}
 	managerArgs := func(qps float64) []string {
 		return []string{
-			"--metrics-bind-address=" + metricsAddr, "--data-api-bind-address=0", "--gateway-public-url=" + gatewayURL,
+			"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false", "--data-api-bind-address=0", "--gateway-public-url=" + gatewayURL,
 			"--operator-namespace=" + operatorNS, "--store=" + filepath.Join(dir, "store.db"), "--truelayer-auth-url=" + sb.URL, "--truelayer-api-url=" + sb.URL,
 			fmt.Sprintf("--max-concurrent-reconciles=%d", conc), fmt.Sprintf("--provider-qps=%g", qps), fmt.Sprintf("--provider-burst=%d", int(2*qps)),
 		}
@@ -364,6 +367,10 @@ func TestScale(t *testing.T) {
 	}
 	calls0 := sb.CallTotal(sandbox.CallFilter{})
 	byEndpoint0 := callsByEndpoint(sb)
+	mc0, err := harness.ReadManagerCounters(ctx, metricsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mark := cp.Mark()
 	start = time.Now()
 	if err := harness.Parallel(ctx, n, conc, func(ctx context.Context, i int) error {
@@ -394,6 +401,12 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	logf("operator: writes per consent by writer (audit log), besides the create: %s", res.ByWriter.PerUnit(n))
+	mc1, err := harness.ReadManagerCounters(ctx, metricsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.ManagerWork = mc1.Sub(mc0)
+	logf("operator: manager reconciles and apiserver requests per consent (its own counters): %s", res.ManagerWork.PerUnit(n))
 
 	// 4. Steady state: nothing is due for ~50 minutes, so nothing may happen (the
 	// settle above let the last events and status writes land).
@@ -581,6 +594,7 @@ func (r result) table() string {
 	row("operator writes by verb and resource", r.Writes.String())
 	row("writes per consent, including the create (target ≤ 7)", fmt.Sprintf("%.2f", 1+float64(r.ByWriter.Total())/float64(max(r.N, 1))))
 	row("writes per consent by writer and verb (audit log)", r.ByWriter.PerUnit(r.N))
+	row("manager reconciles and apiserver requests per consent (its counters)", r.ManagerWork.PerUnit(r.N))
 	row("manager peak RSS (VmHWM) after Ready + steady", mib(r.PeakRSS))
 	row("manager CPU seconds (user+system) until end of steady", fmt.Sprintf("%.1f s", r.CPU.Seconds()))
 	row("steady state: writes / provider calls / manager CPU", fmt.Sprintf("%.0f / %d / %.2f s", r.SteadyWrites.Total(), r.SteadyCalls, r.SteadyCPU.Seconds()))

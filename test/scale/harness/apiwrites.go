@@ -91,22 +91,34 @@ func (w WriteCounts) Total() float64 {
 }
 
 // String lists the counts, largest first.
-func (w WriteCounts) String() string {
+func (w WriteCounts) String() string { return w.format("%s=%.0f") }
+
+// keysLargestFirst are the keys, largest count first (then by name).
+func (w WriteCounts) keysLargestFirst() []string {
 	keys := make([]string, 0, len(w))
 	for k := range w {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if w[keys[i]] != w[keys[j]] {
-			return w[keys[i]] > w[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
+	sort.Slice(keys, func(i, j int) bool { return w[keys[i]] > w[keys[j]] || w[keys[i]] == w[keys[j]] && keys[i] < keys[j] })
+	return keys
+}
+
+func (w WriteCounts) format(layout string) string {
+	keys := w.keysLargestFirst()
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%.0f", k, w[k])
+		parts[i] = fmt.Sprintf(layout, k, w[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// PerUnit lists the counts divided by n, largest first ("reconcile bankconnection=4.10").
+func (w WriteCounts) PerUnit(n int) string {
+	per := WriteCounts{}
+	for k, v := range w {
+		per[k] = v / float64(max(n, 1))
+	}
+	return per.format("%s=%.2f")
 }
 
 func withSerializer(cfg *rest.Config) *rest.Config {
