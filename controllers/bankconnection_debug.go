@@ -35,7 +35,11 @@ func (r *BankConnectionReconciler) phaseDebugID(ctx context.Context, s *connecti
 	case !keptByProvider(bc) && !s.snap.HasTokens:
 		answer.Message = "There is no access token to debug yet: the user has not consented"
 	default:
-		d, err := dbg.DebugID(ctx, conn, session(s))
+		sess, err := r.session(ctx, s)
+		var d provider.DebugID
+		if err == nil {
+			d, err = dbg.DebugID(ctx, conn, sess)
+		}
 		if pe, isPE := provider.AsError(err); isPE && pe.Class == provider.ClassInvalidRequest && pe.Status == 0 {
 			answer.Message = truncate(pe.Description, 1024) // the data API has none
 		} else if err != nil {

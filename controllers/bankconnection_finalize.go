@@ -89,7 +89,10 @@ func (r *BankConnectionReconciler) revoke(ctx context.Context, s *connectionScop
 		s.sealer, s.snap = sealer, snap
 		pc, conn, cerr := r.connection(ctx, s)
 		if err = cerr; err == nil {
-			err = pc.Revoke(ctx, conn, session(s))
+			var sess provider.Session
+			if sess, err = r.session(ctx, s); err == nil { // read whole above: no second read
+				err = pc.Revoke(ctx, conn, sess)
+			}
 		}
 	}
 	if err == nil {

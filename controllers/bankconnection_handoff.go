@@ -13,7 +13,6 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/provider"
-	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
 // phaseHandoff redeems the code the gateway handed over (status.handoff) for the
@@ -67,7 +66,7 @@ func (r *BankConnectionReconciler) phaseHandoff(ctx context.Context, s *connecti
 // and the Secret's journey annotation keeps a stored grant from being redeemed twice).
 func (r *BankConnectionReconciler) redeem(ctx context.Context, s *connectionScope, h *bankingv1alpha1.HandoffStatus) (bankingv1alpha1.JourneyResult, string, error) {
 	bc := s.bc
-	if s.snap.Secret != nil && s.snap.HasTokens && journeyOf(s) == h.Nonce {
+	if s.snap.HasTokens && s.snap.Journey == h.Nonce {
 		return bankingv1alpha1.JourneyConnected, "", nil // stored before a crash or a lost status write
 	}
 	if a := bc.Status.Authorization; a == nil || a.Nonce != h.Nonce {
@@ -155,13 +154,6 @@ func previousBank(s *connectionScope) string {
 	return ""
 }
 
-func journeyOf(s *connectionScope) string {
-	if s.snap.Secret == nil {
-		return ""
-	}
-	return tokensecret.Journey(s.snap.Secret)
-}
-
 // answerReauthentication makes the provider's re-authentication link for the browser
 // that just opened the journey's link (h.Reauthenticate): the state the provider will
 // keep is sealed for that browser, so only it can complete the journey. When the
@@ -208,7 +200,11 @@ func (r *BankConnectionReconciler) reauthenticationLink(ctx context.Context, s *
 	if err != nil {
 		return "", err
 	}
-	auth, err := ra.Reauthorize(ctx, conn, session(s), state)
+	sess, err := r.session(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	auth, err := ra.Reauthorize(ctx, conn, sess, state)
 	if err != nil {
 		return "", err
 	}
@@ -221,5 +217,5 @@ func (r *BankConnectionReconciler) reauthenticationLink(ctx context.Context, s *
 func canReauthenticate(s *connectionScope, pc provider.Client) bool {
 	_, ok := pc.(provider.Reauthorizer)
 	api := s.bc.Spec.DataAPI
-	return ok && (api == "" || api == bankingv1alpha1.DataAPIV1) && previousBank(s) != "" && s.snap.Tokens.RefreshToken != ""
+	return ok && (api == "" || api == bankingv1alpha1.DataAPIV1) && previousBank(s) != "" && s.snap.HasRefreshToken
 }

@@ -251,12 +251,12 @@ func (r *BankConnectionReconciler) phaseRefresh(ctx context.Context, s *connecti
 		Key:             string(bc.UID),
 		Policy:          orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
 		RenewBefore:     renewBefore(bc),
-		TokenExpiresAt:  s.snap.Tokens.ExpiresAt,
+		TokenExpiresAt:  s.snap.ExpiresAt,
 		LastRefreshAt:   lastRefresh(s),
 		FailedAttempts:  tok.FailedAttempts,
 		LastFailureAt:   timeOf(tok.LastFailureAt),
 		Forced:          forced || s.interrupted,
-		HasRefreshToken: s.snap.Tokens.RefreshToken != "",
+		HasRefreshToken: s.snap.HasRefreshToken,
 	})
 	if !d.Now {
 		s.requeueAt(d.At)
@@ -286,8 +286,12 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	if err != nil {
 		return r.fail(ctx, s, err)
 	}
-	if !fresh.HasTokens || !s.interrupted && !fresh.Tokens.ExpiresAt.Equal(s.snap.Tokens.ExpiresAt) {
+	if !fresh.HasTokens || !s.interrupted && !fresh.ExpiresAt.Equal(s.snap.ExpiresAt) {
 		return false, errRequeue // the cache lags behind a refresh that already happened
+	}
+	held, err := fresh.Tokens() // read whole just above
+	if err != nil {
+		return false, err
 	}
 	if err := r.Tokens.MarkInFlight(ctx, fresh, s.now); err != nil {
 		if errors.Is(err, tokensecret.ErrChanged) {
@@ -296,7 +300,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		return false, err
 	}
 	s.changed = true // whatever the provider answers, this reconcile's status must be written
-	tokens, err := pc.Refresh(ctx, conn, fresh.Tokens.RefreshToken)
+	tokens, err := pc.Refresh(ctx, conn, held.RefreshToken)
 	if err != nil {
 		pe, answered := provider.AsError(err)
 		if answered && pe.Status != 0 {
@@ -318,7 +322,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		return r.fail(ctx, s, err)
 	}
 	if tokens.RefreshToken == "" {
-		tokens.RefreshToken = fresh.Tokens.RefreshToken
+		tokens.RefreshToken = held.RefreshToken
 	}
 	if err := r.Tokens.Save(ctx, bc, tokens, s.sealer, s.now); err != nil {
 		// The marker stays: the next reconcile reports the interruption.
@@ -326,7 +330,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	}
 	r.Metrics.Refreshed(string(bc.Spec.Provider), nil, "")
 	s.changed = true
-	s.snap.Tokens, s.snap.InFlight, s.snap.RefreshedAt, s.interrupted = tokens, false, s.now, false
+	s.snap, s.interrupted = s.snap.WithTokens(tokens, s.now), false
 	resetFailures(bc)
 	d := consent.DecideRefresh(s.now, consent.RefreshState{
 		Key: string(bc.UID), Policy: orDefault(refreshPolicy(bc), bankingv1alpha1.RefreshPolicyKeepFresh),
@@ -350,7 +354,11 @@ func (r *BankConnectionReconciler) phaseConsentInfo(ctx context.Context, s *conn
 	if err != nil {
 		return r.fail(ctx, s, err)
 	}
-	info, err := pc.Consent(ctx, conn, session(s))
+	sess, err := r.session(ctx, s)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	info, err := pc.Consent(ctx, conn, sess)
 	if err != nil {
 		return r.fail(ctx, s, err)
 	}
@@ -467,7 +475,12 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 	c.LastExtendAttemptAt = timePtr(s.now)
 	s.requeueAt(s.now.Add(extendInterval))
 	s.changed = true
-	ext, err := pc.Extend(ctx, conn, session(s))
+	sess, err := r.session(ctx, s)
+	if err != nil {
+		done, err := r.fail(ctx, s, err)
+		return false, done, err
+	}
+	ext, err := pc.Extend(ctx, conn, sess)
 	if err != nil {
 		done, err := r.fail(ctx, s, err)
 		return false, done, err
@@ -482,7 +495,7 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 		if err := r.Tokens.Save(ctx, bc, *ext.Tokens, s.sealer, s.now); err != nil {
 			return false, false, fmt.Errorf("storing tokens from the extension: %w", err)
 		}
-		s.snap.Tokens, s.snap.RefreshedAt = *ext.Tokens, s.now
+		s.snap = s.snap.WithTokens(*ext.Tokens, s.now)
 	}
 	if !ext.ExpiresAt.IsZero() {
 		c.ExpiresAt = timePtr(ext.ExpiresAt)
@@ -591,7 +604,7 @@ func (r *BankConnectionReconciler) fail(ctx context.Context, s *connectionScope,
 	msg := fmt.Sprintf("Provider call failed, retrying with backoff: %s", pe.Error())
 	status := metav1.ConditionUnknown
 	if c := apimeta.FindStatusCondition(bc.Status.Conditions, bankingv1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue &&
-		(keptByProvider(bc) || s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now)) {
+		(keptByProvider(bc) || s.snap.HasTokens && s.snap.ExpiresAt.After(s.now)) {
 		status = metav1.ConditionTrue // the current token still works, or the provider keeps the consent
 	}
 	s.setReady(status, reason, msg)
@@ -654,9 +667,15 @@ func resetFailures(bc *bankingv1alpha1.BankConnection) {
 	}
 }
 
-func session(s *connectionScope) provider.Session {
-	t := s.snap.Tokens
-	return provider.Session{Tokens: &t, Refs: connection.Refs(s.bc)}
+// session is what a provider call that needs the access token sends: the token Secret
+// is read from the apiserver for it, at most once per reconcile (the cache holds the
+// Secret's metadata only).
+func (r *BankConnectionReconciler) session(ctx context.Context, s *connectionScope) (provider.Session, error) {
+	t, err := r.Tokens.LoadTokens(ctx, s.bc, s.sealer, &s.snap)
+	if err != nil {
+		return provider.Session{}, err
+	}
+	return provider.Session{Tokens: &t, Refs: connection.Refs(s.bc)}, nil
 }
 
 // lastRefresh is when the refresh token was last used or issued.
@@ -667,8 +686,8 @@ func lastRefresh(s *connectionScope) time.Time {
 	if c := s.bc.Status.Consent; c != nil && c.CreatedAt != nil {
 		return c.CreatedAt.Time
 	}
-	if s.snap.Secret != nil {
-		return s.snap.Secret.CreationTimestamp.Time
+	if s.snap.Meta != nil {
+		return s.snap.Meta.CreationTimestamp.Time
 	}
 	return s.now
 }
