@@ -25,7 +25,7 @@ type consentKind interface {
 	// (Ready stays True while a failed call is retried).
 	usable(s *connectionScope) bool
 	// session is what a call on the user's behalf carries; false before the user consented.
-	session(s *connectionScope) (provider.Session, bool)
+	session(ctx context.Context, s *connectionScope) (provider.Session, bool, error)
 	// revoke ends the consent at the provider on deletion. attempted is false when
 	// there is nothing to end.
 	revoke(ctx context.Context, s *connectionScope) (attempted bool, err error)
@@ -64,14 +64,17 @@ func (k heldConsent) authorize(ctx context.Context, s *connectionScope) error {
 }
 
 func (heldConsent) usable(s *connectionScope) bool {
-	return s.snap.HasTokens && s.snap.Tokens.ExpiresAt.After(s.now)
+	return s.snap.HasTokens && s.snap.ExpiresAt.After(s.now)
 }
 
-func (heldConsent) session(s *connectionScope) (provider.Session, bool) {
+// session reads the access token from the apiserver (the cache holds the token
+// Secret's metadata only), at most once per reconcile.
+func (k heldConsent) session(ctx context.Context, s *connectionScope) (provider.Session, bool, error) {
 	if !s.snap.HasTokens {
-		return provider.Session{}, false
+		return provider.Session{}, false, nil
 	}
-	return session(s), true
+	sess, err := k.r.session(ctx, s)
+	return sess, err == nil, err
 }
 
 // revoke revokes with the stored tokens, read from the apiserver: a consent that
@@ -95,7 +98,11 @@ func (k heldConsent) revoke(ctx context.Context, s *connectionScope) (bool, erro
 	if err != nil {
 		return true, err
 	}
-	return true, pc.Revoke(ctx, conn, session(s))
+	sess, err := r.session(ctx, s) // read whole above: no second read
+	if err != nil {
+		return true, err
+	}
+	return true, pc.Revoke(ctx, conn, sess)
 }
 
 // keptConsent is a consent the provider keeps: no tokens, the provider's ids in
@@ -112,8 +119,8 @@ func (k keptConsent) authorize(ctx context.Context, s *connectionScope) error {
 
 func (keptConsent) usable(*connectionScope) bool { return true }
 
-func (keptConsent) session(s *connectionScope) (provider.Session, bool) {
-	return provider.Session{Refs: connection.Refs(s.bc)}, true
+func (keptConsent) session(_ context.Context, s *connectionScope) (provider.Session, bool, error) {
+	return provider.Session{Refs: connection.Refs(s.bc)}, true, nil
 }
 
 // revoke deletes what the provider keeps, even when the consent ended (a Codat

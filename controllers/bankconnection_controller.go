@@ -161,7 +161,7 @@ func (r *BankConnectionReconciler) updateStatus(ctx context.Context, before *ban
 	if retErr == nil {
 		var tokenExpiresAt time.Time
 		if s.snap.HasTokens {
-			tokenExpiresAt = s.snap.Tokens.ExpiresAt
+			tokenExpiresAt = s.snap.ExpiresAt
 		}
 		r.Metrics.Observe(bc, tokenExpiresAt)
 	}
@@ -176,8 +176,10 @@ func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// left out: nearly all are the reconciler's own (the in-flight marker, the new
 		// tokens), and reacting to them ran a second reconcile on a cache that did not
 		// show the status just written yet, which patched status again. A Secret edited
-		// by hand is seen at the connection's next deadline.
-		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		// by hand is seen at the connection's next deadline. Metadata only: the
+		// reconciler decides from the Secret's annotations and reads its tokens from the
+		// apiserver when a provider call needs them (tokensecret.Store.Load).
+		Owns(&corev1.Secret{}, builder.OnlyMetadata, builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		// A handoff means a user is waiting in a browser: it jumps the queue.
 		Watches(&bankingv1alpha1.BankConnection{}, handoffHandler{}).
 		Named("bankconnection").

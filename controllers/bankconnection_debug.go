@@ -27,8 +27,10 @@ func (r *BankConnectionReconciler) stepDebugID(ctx context.Context, s *connectio
 	answer := &bankingv1alpha1.DebugStatus{RequestedAt: truncate(requested, 253)}
 	pc, conn, err := r.connection(ctx, s)
 	dbg, ok := pc.(provider.Debugger)
-	sess, consented := s.kind.session(s)
+	sess, consented, serr := s.kind.session(ctx, s)
 	switch {
+	case err == nil && serr != nil:
+		answer.Message = truncate("The access token could not be read: "+serr.Error(), 1024)
 	case err != nil:
 		answer.Message = truncate("The provider could not be asked: "+err.Error(), 1024)
 	case !ok:

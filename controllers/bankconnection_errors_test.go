@@ -56,17 +56,22 @@ func forceRefresh(t *testing.T, bc *bankingv1alpha1.BankConnection) string {
 	return v
 }
 
+// refreshHandled: the refresh request v was handled, and the connection is Ready.
+func refreshHandled(v string) func(*bankingv1alpha1.BankConnection) error {
+	return func(bc *bankingv1alpha1.BankConnection) error {
+		if bc.Status.LastHandledRefreshAt != v {
+			return errString("refresh request not acknowledged")
+		}
+		return isReady(bc)
+	}
+}
+
 func TestForcedRefreshIsAcknowledged(t *testing.T) {
 	ns := newNamespace(t, "force")
 	bc := readyConnection(t, ns, "erin")
 	before := tokenCalls()
 	v := forceRefresh(t, bc)
-	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
-		if bc.Status.LastHandledRefreshAt != v {
-			return errString("refresh request not acknowledged")
-		}
-		return isReady(bc)
-	})
+	waitFor(t, bc, refreshHandled(v))
 	if got := tokenCalls() - before; got != 1 {
 		t.Fatalf("forced refresh made %d token calls, want 1", got)
 	}

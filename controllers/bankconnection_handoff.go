@@ -12,7 +12,6 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/provider"
-	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
 // stepHandoff redeems the code the gateway handed over (status.handoff) for the
@@ -66,7 +65,7 @@ func (r *BankConnectionReconciler) stepHandoff(ctx context.Context, s *connectio
 // and the Secret's journey annotation keeps a stored grant from being redeemed twice).
 func (r *BankConnectionReconciler) redeem(ctx context.Context, s *connectionScope, h *bankingv1alpha1.HandoffStatus) (bankingv1alpha1.JourneyResult, string, error) {
 	bc := s.bc
-	if result, msg, decided := handoffVerdict(bc, h, s.snap.HasTokens && journeyOf(s) == h.Nonce, s.now); decided {
+	if result, msg, decided := handoffVerdict(bc, h, s.snap.HasTokens && s.snap.Journey == h.Nonce, s.now); decided {
 		return result, msg, nil
 	}
 	code, err := r.Journeys.OpenCode(h.Code, journey.Binding{Namespace: bc.Namespace, Name: bc.Name, UID: string(bc.UID), Nonce: h.Nonce})
@@ -148,13 +147,6 @@ func previousBank(s *connectionScope) string {
 	return ""
 }
 
-func journeyOf(s *connectionScope) string {
-	if s.snap.Secret == nil {
-		return ""
-	}
-	return tokensecret.Journey(s.snap.Secret)
-}
-
 // answerReauthentication makes the provider's re-authentication link for the browser
 // that just opened the journey's link (h.Reauthenticate): the state the provider will
 // keep is sealed for that browser, so only it can complete the journey. When the
@@ -200,7 +192,11 @@ func (r *BankConnectionReconciler) reauthenticationLink(ctx context.Context, s *
 	if err != nil {
 		return "", err
 	}
-	auth, err := ra.Reauthorize(ctx, conn, session(s), state)
+	sess, err := r.session(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	auth, err := ra.Reauthorize(ctx, conn, sess, state)
 	if err != nil {
 		return "", err
 	}
@@ -213,5 +209,5 @@ func (r *BankConnectionReconciler) reauthenticationLink(ctx context.Context, s *
 func canReauthenticate(s *connectionScope, pc provider.Client) bool {
 	_, ok := pc.(provider.Reauthorizer)
 	api := s.bc.Spec.DataAPI
-	return ok && (api == "" || api == bankingv1alpha1.DataAPIV1) && previousBank(s) != "" && s.snap.Tokens.RefreshToken != ""
+	return ok && (api == "" || api == bankingv1alpha1.DataAPIV1) && previousBank(s) != "" && s.snap.HasRefreshToken
 }

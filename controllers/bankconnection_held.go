@@ -198,7 +198,7 @@ func (r *BankConnectionReconciler) stepRefresh(ctx context.Context, s *connectio
 	}
 	req := openRequest(bc)
 	forced := req.open()
-	d := consent.DecideRefresh(s.now, refreshState(bc, s.snap.Tokens.ExpiresAt, lastRefresh(s), s.snap.Tokens.RefreshToken != "", forced || s.interrupted))
+	d := consent.DecideRefresh(s.now, refreshState(bc, s.snap.ExpiresAt, lastRefresh(s), s.snap.HasRefreshToken, forced || s.interrupted))
 	if !d.Now {
 		s.requeueAt(d.At)
 		return false, nil
@@ -227,8 +227,12 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	if err != nil {
 		return r.fail(ctx, s, err)
 	}
-	if !fresh.HasTokens || !s.interrupted && !fresh.Tokens.ExpiresAt.Equal(s.snap.Tokens.ExpiresAt) {
+	if !fresh.HasTokens || !s.interrupted && !fresh.ExpiresAt.Equal(s.snap.ExpiresAt) {
 		return false, errRequeue // the cache lags behind a refresh that already happened
+	}
+	held, err := fresh.Tokens() // read whole just above
+	if err != nil {
+		return false, err
 	}
 	if err := r.Tokens.MarkInFlight(ctx, fresh, s.now); err != nil {
 		if errors.Is(err, tokensecret.ErrChanged) {
@@ -237,7 +241,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		return false, err
 	}
 	s.changed = true // whatever the provider answers, this reconcile's status must be written
-	tokens, err := pc.Refresh(ctx, conn, fresh.Tokens.RefreshToken)
+	tokens, err := pc.Refresh(ctx, conn, held.RefreshToken)
 	if err != nil {
 		pe, answered := provider.AsError(err)
 		if answered && pe.Status != 0 {
@@ -259,7 +263,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 		return r.fail(ctx, s, err)
 	}
 	if tokens.RefreshToken == "" {
-		tokens.RefreshToken = fresh.Tokens.RefreshToken
+		tokens.RefreshToken = held.RefreshToken
 	}
 	if err := r.Tokens.Save(ctx, bc, tokens, s.sealer, s.now); err != nil {
 		// The marker stays: the next reconcile reports the interruption.
@@ -267,7 +271,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	}
 	r.Metrics.Refreshed(string(bc.Spec.Provider), nil, "")
 	s.changed = true
-	s.snap.Tokens, s.snap.InFlight, s.snap.RefreshedAt, s.interrupted = tokens, false, s.now, false
+	s.snap, s.interrupted = s.snap.WithTokens(tokens, s.now), false
 	resetFailures(bc)
 	s.requeueAt(consent.DecideRefresh(s.now, refreshState(bc, tokens.ExpiresAt, s.now, tokens.RefreshToken != "", false)).At)
 	return false, nil
@@ -286,7 +290,11 @@ func (r *BankConnectionReconciler) stepConsentInfo(ctx context.Context, s *conne
 	if err != nil {
 		return r.fail(ctx, s, err)
 	}
-	info, err := pc.Consent(ctx, conn, session(s))
+	sess, err := r.session(ctx, s)
+	if err != nil {
+		return r.fail(ctx, s, err)
+	}
+	info, err := pc.Consent(ctx, conn, sess)
 	if err != nil {
 		return r.fail(ctx, s, err)
 	}
@@ -381,7 +389,12 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 	c.LastExtendAttemptAt = timePtr(s.now)
 	s.requeueAt(s.now.Add(extendInterval))
 	s.changed = true
-	ext, err := pc.Extend(ctx, conn, session(s))
+	sess, err := r.session(ctx, s)
+	if err != nil {
+		done, err := r.fail(ctx, s, err)
+		return false, done, err
+	}
+	ext, err := pc.Extend(ctx, conn, sess)
 	if err != nil {
 		done, err := r.fail(ctx, s, err)
 		return false, done, err
@@ -396,7 +409,7 @@ func (r *BankConnectionReconciler) extend(ctx context.Context, s *connectionScop
 		if err := r.Tokens.Save(ctx, bc, *ext.Tokens, s.sealer, s.now); err != nil {
 			return false, false, fmt.Errorf("storing tokens from the extension: %w", err)
 		}
-		s.snap.Tokens, s.snap.RefreshedAt = *ext.Tokens, s.now
+		s.snap = s.snap.WithTokens(*ext.Tokens, s.now)
 	}
 	if !ext.ExpiresAt.IsZero() {
 		c.ExpiresAt = timePtr(ext.ExpiresAt)
@@ -423,9 +436,15 @@ func (r *BankConnectionReconciler) stepReady(_ context.Context, s *connectionSco
 	return true, nil
 }
 
-func session(s *connectionScope) provider.Session {
-	t := s.snap.Tokens
-	return provider.Session{Tokens: &t, Refs: connection.Refs(s.bc)}
+// session is what a provider call that needs the access token sends: the token Secret
+// is read from the apiserver for it, at most once per reconcile (the cache holds the
+// Secret's metadata only).
+func (r *BankConnectionReconciler) session(ctx context.Context, s *connectionScope) (provider.Session, error) {
+	t, err := r.Tokens.LoadTokens(ctx, s.bc, s.sealer, &s.snap)
+	if err != nil {
+		return provider.Session{}, err
+	}
+	return provider.Session{Tokens: &t, Refs: connection.Refs(s.bc)}, nil
 }
 
 // lastRefresh is when the refresh token was last used or issued.
@@ -436,8 +455,8 @@ func lastRefresh(s *connectionScope) time.Time {
 	if c := s.bc.Status.Consent; c != nil && c.CreatedAt != nil {
 		return c.CreatedAt.Time
 	}
-	if s.snap.Secret != nil {
-		return s.snap.Secret.CreationTimestamp.Time
+	if s.snap.Meta != nil {
+		return s.snap.Meta.CreationTimestamp.Time
 	}
 	return s.now
 }

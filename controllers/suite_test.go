@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/consent-operator/consent-operator/internal/gateway"
@@ -32,6 +33,8 @@ var (
 	gatewayURL string
 	clk        *clock.Manual
 	codatEmu   *sandboxcodat.Emulator
+	// managerCache is the manager's cache (TestManagerHoldsTokenSecretsAsMetadataOnly).
+	managerCache cache.Cache
 )
 
 // t0 is the simulated time the suite starts at.
@@ -114,6 +117,7 @@ func startManager(e *testenv.Env) (func(), error) {
 		cancel()
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
+	managerCache = mgr.GetCache()
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	return func() { cancel(); <-done; testStore.Close(); os.RemoveAll(dir) }, nil

@@ -28,14 +28,35 @@ import (
 
 // runContext is what driving a run needs beyond the job.
 type runContext struct {
-	bc      *bankingv1alpha1.BankConnection
-	data    provider.DataClient
-	conn    provider.Connection
-	session provider.Session
+	bc   *bankingv1alpha1.BankConnection
+	data provider.DataClient
+	conn provider.Connection
+	// tokens reads the session's access token (the token Secret, whole, from the
+	// apiserver: the cache holds its metadata only); nil for a connection without
+	// tokens. Read once per reconcile, by the first provider call (session).
+	tokens  func(context.Context) (provider.Tokens, error)
+	session *provider.Session
 	owner   store.Owner
 	// storeIDs caches the store's account ids for this reconcile (accountIDs);
 	// nil until read, and again after accounts or cards are written.
 	storeIDs storeAccountIDs
+}
+
+// sessionOf is the session rc's provider calls send, its token read at the first call.
+func (rc *runContext) sessionOf(ctx context.Context) (provider.Session, error) {
+	if rc.session != nil {
+		return *rc.session, nil
+	}
+	sess := provider.Session{Refs: connection.Refs(rc.bc)}
+	if rc.tokens != nil {
+		t, err := rc.tokens(ctx)
+		if err != nil {
+			return provider.Session{}, err
+		}
+		sess.Tokens = &t
+	}
+	rc.session = &sess
+	return sess, nil
 }
 
 // storeIDsOf returns the store's account ids, reading them once per reconcile.
@@ -163,7 +184,6 @@ func (r *SyncJobReconciler) runContext(ctx context.Context, s *jobScope) (*runCo
 		return nil, "", err
 	}
 	rc := &runContext{bc: bc, data: dc, conn: conn, owner: connection.StoreOwner(bc)}
-	rc.session.Refs = connection.Refs(bc)
 	sealer, err := r.Tokens.Sealer(ctx, bc)
 	if err != nil {
 		return nil, "the token Secret cannot be read: " + err.Error(), nil
@@ -173,14 +193,19 @@ func (r *SyncJobReconciler) runContext(ctx context.Context, s *jobScope) (*runCo
 		return nil, "the token Secret cannot be read: " + err.Error(), nil
 	}
 	if snap.HasTokens {
-		if !snap.Tokens.ExpiresAt.After(s.now.Add(time.Minute)) {
+		if !snap.ExpiresAt.After(s.now.Add(time.Minute)) {
 			if err := r.requestRefresh(ctx, bc, s.now); err != nil {
 				return nil, "", err
 			}
 			return nil, "", errRequeue // the connection refreshes the token first
 		}
-		t := snap.Tokens
-		rc.session.Tokens = &t
+		rc.tokens = func(ctx context.Context) (provider.Tokens, error) {
+			t, err := r.Tokens.LoadTokens(ctx, bc, sealer, &snap)
+			if err == nil && !snap.HasTokens {
+				err = errors.New("the token Secret holds no tokens any more")
+			}
+			return t, err
+		}
 	}
 	return rc, "", nil
 }
@@ -210,6 +235,11 @@ func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runConte
 	if len(fetches) == 0 {
 		return nil
 	}
+	// Before reserving calls: a token that cannot be read leaves the ledger untouched.
+	sess, err := rc.sessionOf(ctx)
+	if err != nil {
+		return err
+	}
 	if !run.Attended {
 		if err := r.reserve(ctx, s, rc, fetches); err != nil {
 			return err
@@ -232,7 +262,7 @@ func (r *SyncJobReconciler) issue(ctx context.Context, s *jobScope, rc *runConte
 				f.WebhookURI = uri
 			}
 		}
-		res, err := rc.data.Fetch(ctx, rc.conn, rc.session, f)
+		res, err := rc.data.Fetch(ctx, rc.conn, sess, f)
 		var more []provider.Fetch
 		switch {
 		case err != nil:
@@ -401,7 +431,11 @@ func (r *SyncJobReconciler) collect(ctx context.Context, s *jobScope, rc *runCon
 			continue
 		}
 		f := fetchOf(*t)
-		data, err := rc.data.Collect(ctx, rc.conn, rc.session, provider.Task{ID: t.TaskID, ResultsURI: t.ResultsURI}, f)
+		sess, err := rc.sessionOf(ctx)
+		if err != nil {
+			return false, err
+		}
+		data, err := rc.data.Collect(ctx, rc.conn, sess, provider.Task{ID: t.TaskID, ResultsURI: t.ResultsURI}, f)
 		if err != nil {
 			switch provider.ClassOf(err) {
 			case provider.ClassRetryLater, provider.ClassRateLimited:

@@ -55,6 +55,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
+		NewCache:                NewCache,
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.ProbeAddr,
 		PprofBindAddress:        o.PprofAddr,
@@ -95,7 +96,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 
 	tl, err := truelayer.New(truelayer.Options{
 		// Data API v3 client-credentials tokens are shared by replicas and restarts.
-		TokenCache:   &tokensecret.ClientTokenCache{Client: mgr.GetClient(), Namespace: o.OperatorNamespace, Name: o.StateKeySecret + "-client-tokens"},
+		TokenCache:   &tokensecret.ClientTokenCache{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: o.OperatorNamespace, Name: o.StateKeySecret + "-client-tokens"},
 		AuthURL:      o.TrueLayerAuthURL,
 		APIURL:       o.TrueLayerAPIURL,
 		Timeout:      o.ProviderTimeout,

@@ -23,10 +23,13 @@ import (
 // ClientTokenCache keeps provider client-credentials tokens (TrueLayer Data API v3)
 // in one Secret in the operator's namespace, so every replica and every restart
 // shares one token per client instead of asking the provider for a new one. Reads
-// are served from memory after the first; the Secret is labelled as managed, so the
-// manager's cache sees it.
+// are served from memory after the first. The Secret is not of the token type, so the
+// manager's cache does not hold it (and holds no whole Secret): it is read directly.
 type ClientTokenCache struct {
-	Client    client.Client
+	// Client writes the Secret.
+	Client client.Client
+	// Reader reads it from the apiserver.
+	Reader    client.Reader
 	Namespace string
 	Name      string
 
@@ -53,7 +56,7 @@ func (c *ClientTokenCache) Get(ctx context.Context, key string) (provider.Tokens
 		return t.(provider.Tokens), true, nil
 	}
 	s := &corev1.Secret{}
-	if err := c.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, s); err != nil {
+	if err := c.Reader.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return provider.Tokens{}, false, nil
 		}
@@ -84,7 +87,7 @@ func (c *ClientTokenCache) Put(ctx context.Context, key string, t provider.Token
 	raced := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 	err = retry.OnError(saveBackoff, raced, func() error {
 		s := &corev1.Secret{}
-		err := c.Client.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, s)
+		err := c.Reader.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, s)
 		if apierrors.IsNotFound(err) {
 			s = &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Namespace: c.Namespace, Name: c.Name,

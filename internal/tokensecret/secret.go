@@ -2,6 +2,7 @@ package tokensecret
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,10 +36,21 @@ const AnnotationGrantedAt = "banking.consent-operator.dev/granted-at"
 // status changes only when something its readers act on does.
 const AnnotationRefreshedAt = "banking.consent-operator.dev/refreshed-at"
 
+// AnnotationExpiresAt records when the Secret's access token expires (RFC 3339), the
+// value of its expires_at key. AnnotationHasRefreshToken is "true" when the Secret
+// holds a refresh token, else "false". Both are written by the BankConnection
+// reconciler, with the tokens, in the same write (Encode): the manager caches token
+// Secrets as metadata only, and these are what it decides on at every reconcile
+// without reading the tokens themselves (see Store.Load).
+const (
+	AnnotationExpiresAt       = "banking.consent-operator.dev/expires-at"
+	AnnotationHasRefreshToken = "banking.consent-operator.dev/has-refresh-token"
+)
+
 // RefreshedAt returns when s's tokens were obtained: the refreshed-at annotation, else
 // the grant time, else zero.
-func RefreshedAt(s *corev1.Secret) time.Time {
-	if t, err := time.Parse(time.RFC3339, s.Annotations[AnnotationRefreshedAt]); err == nil {
+func RefreshedAt(s metav1.Object) time.Time {
+	if t, err := time.Parse(time.RFC3339, s.GetAnnotations()[AnnotationRefreshedAt]); err == nil {
 		return t
 	}
 	return GrantedAt(s)
@@ -49,11 +61,11 @@ func RefreshedAt(s *corev1.Secret) time.Time {
 const AnnotationJourney = "banking.consent-operator.dev/journey"
 
 // Journey returns the journey recorded on s, "" when none.
-func Journey(s *corev1.Secret) string { return s.Annotations[AnnotationJourney] }
+func Journey(s metav1.Object) string { return s.GetAnnotations()[AnnotationJourney] }
 
 // GrantedAt returns the grant time recorded on s, zero when none.
-func GrantedAt(s *corev1.Secret) time.Time {
-	t, err := time.Parse(time.RFC3339, s.Annotations[AnnotationGrantedAt])
+func GrantedAt(s metav1.Object) time.Time {
+	t, err := time.Parse(time.RFC3339, s.GetAnnotations()[AnnotationGrantedAt])
 	if err != nil {
 		return time.Time{}
 	}
@@ -111,8 +123,15 @@ func Decode(s *corev1.Secret, sealer *Sealer) (t provider.Tokens, ok bool, err e
 	return t, true, nil
 }
 
-// Encode writes t into s's data, replacing any previous tokens.
+// Encode writes t into s's data, replacing any previous tokens, and the facts the
+// reconciler decides on into its annotations (AnnotationExpiresAt,
+// AnnotationHasRefreshToken), so that the one write storing the tokens records both.
 func Encode(s *corev1.Secret, t provider.Tokens, sealer *Sealer) error {
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[AnnotationExpiresAt] = t.ExpiresAt.UTC().Format(time.RFC3339)
+	s.Annotations[AnnotationHasRefreshToken] = strconv.FormatBool(t.RefreshToken != "")
 	data := map[string]string{
 		KeyAccessToken:  t.AccessToken,
 		KeyRefreshToken: t.RefreshToken,
@@ -189,13 +208,13 @@ func MarkRefreshInFlight(s *corev1.Secret, now time.Time) {
 func ClearRefreshInFlight(s *corev1.Secret) { delete(s.Annotations, AnnotationRefreshInFlight) }
 
 // RefreshInFlight reports whether the marker is set.
-func RefreshInFlight(s *corev1.Secret) bool {
-	_, ok := s.Annotations[AnnotationRefreshInFlight]
+func RefreshInFlight(s metav1.Object) bool {
+	_, ok := s.GetAnnotations()[AnnotationRefreshInFlight]
 	return ok
 }
 
-func hasOwner(s *corev1.Secret, bc *bankingv1alpha1.BankConnection) bool {
-	for _, o := range s.OwnerReferences {
+func hasOwner(s metav1.Object, bc *bankingv1alpha1.BankConnection) bool {
+	for _, o := range s.GetOwnerReferences() {
 		if o.UID == bc.UID && o.Kind == "BankConnection" {
 			return true
 		}

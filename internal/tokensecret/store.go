@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
@@ -17,28 +19,103 @@ import (
 	"github.com/consent-operator/consent-operator/internal/provider"
 )
 
-// Store reads and writes token Secrets. Reads for decisions go through the cache;
-// everything that precedes or follows a provider call that rotates the refresh token
-// reads the apiserver directly, so a stale cache can never hand out an old token.
+// Store reads and writes token Secrets. The manager caches token Secrets as metadata
+// only: decisions are made from the annotations written with the tokens (Load), and
+// the token values are read from the apiserver only when a provider call needs them
+// (LoadTokens) and around a refresh, so a stale cache can never hand out an old token.
 type Store struct {
-	// Client writes, and reads from the manager's cache (managed Secrets only).
+	// Client writes, and reads token Secrets' metadata from the manager's cache
+	// (metav1.PartialObjectMetadata: the cache holds no whole Secret).
 	Client client.Client
-	// Reader reads the apiserver directly (encryption keys, fresh token Secrets).
+	// Reader reads the apiserver directly (encryption keys, whole token Secrets).
 	Reader client.Reader
 }
 
-// Snapshot is a token Secret and the tokens it holds.
+// Snapshot is what a token Secret says about its tokens. A snapshot read from the
+// cache holds metadata only: the facts below, but not the token values, which
+// Tokens refuses to return (ErrNoTokenValues) until Store.LoadTokens has read them.
 type Snapshot struct {
-	Secret *corev1.Secret
-	Tokens provider.Tokens
+	// Meta is the Secret's metadata; nil when there is no Secret.
+	Meta *metav1.ObjectMeta
 	// HasTokens is false for a Secret created before the consent completed, or none.
 	HasTokens bool
+	// HasRefreshToken is true when the Secret holds a refresh token.
+	HasRefreshToken bool
+	// ExpiresAt is when the access token expires (zero when unknown).
+	ExpiresAt time.Time
 	// InFlight is true when a refresh was interrupted (see the package comment).
 	InFlight bool
 	// GrantedAt is when the consent journey that issued these tokens completed.
 	GrantedAt time.Time
 	// RefreshedAt is when these tokens were obtained (AnnotationRefreshedAt).
 	RefreshedAt time.Time
+	// Journey is the consent journey that issued these tokens (AnnotationJourney).
+	Journey string
+
+	// values is true when tokens holds the token values: the whole Secret was read
+	// from the apiserver (secret is that Secret), or the tokens were just stored.
+	values bool
+	tokens provider.Tokens
+	secret *corev1.Secret
+}
+
+// ErrNoTokenValues means a snapshot holds the token Secret's metadata only: the token
+// values must be read with Store.LoadTokens.
+var ErrNoTokenValues = errors.New("the token Secret snapshot holds metadata only, not the token values")
+
+// HoldsValues reports whether the snapshot was read whole, token values included (or
+// there is no Secret, so no values to hold).
+func (s Snapshot) HoldsValues() bool { return s.values || s.Meta == nil }
+
+// Tokens returns the token values: zero when the Secret holds none, ErrNoTokenValues
+// when the snapshot holds metadata only.
+func (s Snapshot) Tokens() (provider.Tokens, error) {
+	if !s.HoldsValues() {
+		return provider.Tokens{}, ErrNoTokenValues
+	}
+	return s.tokens, nil
+}
+
+// WithTokens returns the snapshot after t was stored (a refresh, an extension), its
+// facts updated to t's.
+func (s Snapshot) WithTokens(t provider.Tokens, obtained time.Time) Snapshot {
+	s.tokens, s.HasTokens, s.HasRefreshToken, s.ExpiresAt = t, true, t.RefreshToken != "", t.ExpiresAt
+	s.InFlight, s.RefreshedAt, s.values = false, obtained, true
+	// The Secret read before is no longer the stored version: nothing may update it.
+	s.secret = nil
+	return s
+}
+
+// facts are what the reconciler decides on, as the annotations of a token Secret
+// written by this version record them.
+type facts struct {
+	expiresAt       time.Time
+	hasRefreshToken bool
+}
+
+// metadataFacts decodes the annotations Encode writes. ok is false when they are
+// missing or malformed: a Secret written by an older version (or without tokens),
+// whose facts are only in its data.
+func metadataFacts(annotations map[string]string) (f facts, ok bool) {
+	exp, okExp := annotations[AnnotationExpiresAt]
+	hasRefresh, okRefresh := annotations[AnnotationHasRefreshToken]
+	if !okExp || !okRefresh {
+		return facts{}, false
+	}
+	var err error
+	if f.expiresAt, err = time.Parse(time.RFC3339, exp); err != nil {
+		return facts{}, false
+	}
+	if f.hasRefreshToken, err = strconv.ParseBool(hasRefresh); err != nil {
+		return facts{}, false
+	}
+	return f, true
+}
+
+// snapshotOf is the metadata part of a snapshot, from meta's annotations.
+func snapshotOf(meta *metav1.ObjectMeta, f facts) Snapshot {
+	return Snapshot{Meta: meta, HasTokens: true, HasRefreshToken: f.hasRefreshToken, ExpiresAt: f.expiresAt,
+		InFlight: RefreshInFlight(meta), GrantedAt: GrantedAt(meta), RefreshedAt: RefreshedAt(meta), Journey: Journey(meta)}
 }
 
 // Sealer returns the connection's Sealer, or nil when encryption is not configured.
@@ -69,15 +146,61 @@ func (st *Store) Sealer(ctx context.Context, bc *bankingv1alpha1.BankConnection)
 	return sealer, nil
 }
 
-// Load reads the token Secret. fresh bypasses the cache. A missing Secret is an empty
-// Snapshot, not an error.
+// secretGVK names Secrets for metadata reads from the cache.
+var secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")
+
+// Load reads the token Secret. A missing Secret is an empty Snapshot, not an error.
+//
+// fresh reads the whole Secret from the apiserver: the snapshot holds the token values.
+// Otherwise Load reads the Secret's metadata from the manager's cache and the snapshot
+// holds the facts only (Snapshot.Tokens refuses; LoadTokens reads the values when a
+// provider call needs them). A Secret without the annotations Encode writes (written
+// by an older version, or holding no tokens) is read whole from the apiserver instead:
+// one direct read, until the next write of its tokens adds them (no write is made just
+// to add them).
 func (st *Store) Load(ctx context.Context, bc *bankingv1alpha1.BankConnection, sealer *Sealer, fresh bool) (Snapshot, error) {
-	var r client.Reader = st.Client
 	if fresh {
-		r = st.Reader
+		return st.loadWhole(ctx, bc, sealer)
 	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(secretGVK)
+	if err := st.Client.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: Name(bc)}, m); err != nil {
+		if apierrors.IsNotFound(err) {
+			return Snapshot{}, nil
+		}
+		return Snapshot{}, fmt.Errorf("reading token Secret metadata: %w", err)
+	}
+	// The cache admits only Secrets of the token type (a field selector on the
+	// server), so the metadata's owner is what is left to check.
+	if !hasOwner(m, bc) {
+		return Snapshot{}, &UnusableError{"Secret " + m.Name + " exists and is not this connection's token Secret"}
+	}
+	f, ok := metadataFacts(m.Annotations)
+	if !ok {
+		return st.loadWhole(ctx, bc, sealer) // the fallback described above
+	}
+	return snapshotOf(&m.ObjectMeta, f), nil
+}
+
+// LoadTokens returns the token values of *snap, reading the whole Secret from the
+// apiserver when snap holds metadata only; *snap is then the whole snapshot, so a
+// second call (within a reconcile) reads nothing.
+func (st *Store) LoadTokens(ctx context.Context, bc *bankingv1alpha1.BankConnection, sealer *Sealer, snap *Snapshot) (provider.Tokens, error) {
+	if snap.HoldsValues() {
+		return snap.tokens, nil
+	}
+	whole, err := st.loadWhole(ctx, bc, sealer)
+	if err != nil {
+		return provider.Tokens{}, err
+	}
+	*snap = whole
+	return whole.tokens, nil
+}
+
+// loadWhole reads the whole token Secret from the apiserver.
+func (st *Store) loadWhole(ctx context.Context, bc *bankingv1alpha1.BankConnection, sealer *Sealer) (Snapshot, error) {
 	s := &corev1.Secret{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: Name(bc)}, s); err != nil {
+	if err := st.Reader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: Name(bc)}, s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return Snapshot{}, nil
 		}
@@ -86,11 +209,28 @@ func (st *Store) Load(ctx context.Context, bc *bankingv1alpha1.BankConnection, s
 	if err := CheckOwned(s, bc); err != nil {
 		return Snapshot{}, err
 	}
+	return decodeSnapshot(s, sealer)
+}
+
+// decodeSnapshot is the snapshot of a whole Secret. Its facts come from the annotations
+// when present, as for a snapshot from the cache, so both views of one version of the
+// Secret agree; from the data otherwise (a Secret written by an older version).
+func decodeSnapshot(s *corev1.Secret, sealer *Sealer) (Snapshot, error) {
 	t, ok, err := Decode(s, sealer)
 	if err != nil {
 		return Snapshot{}, &UnusableError{fmt.Sprintf("token Secret %s: %v", s.Name, err)}
 	}
-	return Snapshot{Secret: s, Tokens: t, HasTokens: ok, InFlight: RefreshInFlight(s), GrantedAt: GrantedAt(s), RefreshedAt: RefreshedAt(s)}, nil
+	f, annotated := metadataFacts(s.Annotations)
+	if !annotated {
+		f = facts{expiresAt: t.ExpiresAt, hasRefreshToken: t.RefreshToken != ""}
+	}
+	snap := snapshotOf(&s.ObjectMeta, f)
+	snap.HasTokens = ok
+	if !ok {
+		snap.HasRefreshToken, snap.ExpiresAt = false, time.Time{}
+	}
+	snap.secret, snap.tokens, snap.values = s, t, true
+	return snap, nil
 }
 
 // saveBackoff bounds Save's retries: about 10 s in all, enough to ride out a conflict
@@ -188,7 +328,11 @@ var ErrChanged = errors.New("token Secret changed since it was read")
 // the Secret is no longer the version snap read: the refresh token about to be used is
 // then known to be the latest one.
 func (st *Store) MarkInFlight(ctx context.Context, snap Snapshot, now time.Time) error {
-	s := snap.Secret.DeepCopy()
+	if snap.secret == nil {
+		// An update of a Secret without its data would erase the tokens.
+		return fmt.Errorf("marking refresh in flight: %w", ErrNoTokenValues)
+	}
+	s := snap.secret.DeepCopy()
 	MarkRefreshInFlight(s, now)
 	if err := st.Client.Update(ctx, s); err != nil {
 		if apierrors.IsConflict(err) {
@@ -196,8 +340,8 @@ func (st *Store) MarkInFlight(ctx context.Context, snap Snapshot, now time.Time)
 		}
 		return fmt.Errorf("marking refresh in flight on Secret %s: %w", s.Name, err)
 	}
-	snap.Secret.ResourceVersion = s.ResourceVersion
-	snap.Secret.Annotations = s.Annotations
+	snap.secret.ResourceVersion = s.ResourceVersion
+	snap.secret.Annotations = s.Annotations
 	return nil
 }
 

@@ -481,6 +481,9 @@ func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, s
 		s := &secrets.Items[i]
 		exp := base.Add(time.Duration(float64(*flagDueWithin) * float64(i) / float64(n))).Truncate(time.Second)
 		s.Data[tokensecret.KeyExpiresAt] = []byte(exp.UTC().Format(time.RFC3339))
+		// The manager decides from the annotation written with the tokens (it caches
+		// token Secrets as metadata only).
+		s.Annotations[tokensecret.AnnotationExpiresAt] = exp.UTC().Format(time.RFC3339)
 		due[s.Name] = exp
 	}
 	if err := harness.Parallel(ctx, n, unrelatedWorker, func(ctx context.Context, i int) error {

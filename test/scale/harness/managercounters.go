@@ -72,4 +72,3 @@ func parseManagerCounters(text string) (ManagerCounters, error) {
 	}
 	return out, nil
 }
-
