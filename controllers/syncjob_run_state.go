@@ -12,7 +12,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/syncrun"
 )
 
-// A run in flight is a small state machine: next decides, from the run as its status
+// A run in flight is a small state machine: nextStep decides, from the run as its status
 // records it, which step comes next; phaseActiveRun takes the steps until one waits
 // for the provider or the run ends.
 
@@ -40,9 +40,9 @@ func (s runStep) String() string {
 	return [...]string{"WaitForPoll", "Collect", "IssueConnectionData", "IssueAccountData", "Finish"}[s]
 }
 
-// next is the next step of run at now; woken says a webhook reported a task of the
+// nextStep is the next step of run at now; woken says a webhook reported a task of the
 // run finished since the run last looked (wokenBy).
-func next(run *bankingv1alpha1.ActiveRun, woken bool, now time.Time) runStep {
+func nextStep(run *bankingv1alpha1.ActiveRun, woken bool, now time.Time) runStep {
 	if hasPending(run) {
 		if poll := timeOf(run.NextPollAt); !woken && !poll.IsZero() && now.Before(poll) {
 			return stepWaitForPoll
@@ -81,7 +81,7 @@ func (r *SyncJobReconciler) phaseActiveRun(ctx context.Context, s *jobScope) (bo
 		return true, r.finish(ctx, s, nil, errors.New(wait))
 	}
 	for range maxRunSteps {
-		stop, err := r.take(ctx, s, rc, next(run, wokenBy(sj, run), s.now))
+		stop, err := r.take(ctx, s, rc, nextStep(run, wokenBy(sj, run), s.now))
 		if stop || err != nil {
 			return true, err
 		}

@@ -42,8 +42,8 @@ func TestNextRunStep(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := next(&tc.run, tc.woken, now); got != tc.want {
-				t.Fatalf("next = %s, want %s", got, tc.want)
+			if got := nextStep(&tc.run, tc.woken, now); got != tc.want {
+				t.Fatalf("nextStep = %s, want %s", got, tc.want)
 			}
 		})
 	}
