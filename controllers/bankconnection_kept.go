@@ -247,24 +247,26 @@ func (r *BankConnectionReconciler) reserveV3Probe(ctx context.Context, s *connec
 		endpoint = string(provider.ResourceAccounts)
 	}
 	plan := budget.Plan{{Endpoint: endpoint}: 1}
-	latest := &bankingv1alpha1.BankConnection{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.bc), latest); err != nil {
-		return false, fmt.Errorf("reading the call ledger: %w", err)
-	}
-	if latest.ResourceVersion != s.bc.ResourceVersion {
-		return false, errStale // decided on an old copy: look again
-	}
-	if fits, freeAt := budget.Check(latest.Status.UnattendedCalls, plan, s.now); !fits {
+	fits, freeAt := true, time.Time{}
+	latest, err := patchConnectionStatus(ctx, r.Client, r.APIReader, client.ObjectKeyFromObject(s.bc), lockOnce,
+		func(cur *bankingv1alpha1.BankConnection) (bool, error) {
+			if cur.ResourceVersion != s.bc.ResourceVersion {
+				return false, errStale // decided on an old copy: look again
+			}
+			if fits, freeAt = budget.Check(cur.Status.UnattendedCalls, plan, s.now); !fits {
+				return false, nil
+			}
+			cur.Status.UnattendedCalls = budget.Reserve(cur.Status.UnattendedCalls, plan, s.now)
+			return true, nil
+		})
+	switch {
+	case errors.Is(err, errStale) || apierrors.IsConflict(err):
+		return false, errStale // nothing was sent: look again on the latest object
+	case err != nil:
+		return false, fmt.Errorf("reserving the check's call: %w", err)
+	case !fits:
 		s.requeueAt(freeAt)
 		return false, nil
-	}
-	before := latest.DeepCopy()
-	latest.Status.UnattendedCalls = budget.Reserve(latest.Status.UnattendedCalls, plan, s.now)
-	if err := r.Status().Patch(ctx, latest, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		if apierrors.IsConflict(err) {
-			return false, errStale // nothing was sent: look again on the latest object
-		}
-		return false, fmt.Errorf("reserving the check's call: %w", err)
 	}
 	// This reconcile's status patch must not write the ledger again: it was written
 	// here, and a reservation after this one must not be undone.

@@ -3,12 +3,19 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 
-	"github.com/consent-operator/consent-operator/internal/budget"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/syncrun"
 )
+
+// The connection's accounts: as the runs discovered them (status.accounts) and as the
+// store knows them.
 
 // storeAccountIDs maps the provider's account and card ids of the connection's
 // latest consent to the store's ids. Watermarks are kept under the store's ids: a
@@ -26,18 +33,6 @@ func (m storeAccountIDs) of(id string) string {
 	return id
 }
 
-// budgetPlan is the ledger plan of fetches under the store's account ids: the
-// four-calls rule counts unattended calls per bank account, and a re-consent's new
-// ids do not make it another account.
-func budgetPlan(fetches []provider.Fetch, ids storeAccountIDs) budget.Plan {
-	p := budget.Plan{}
-	for k, n := range syncrun.BudgetPlan(fetches) {
-		k.AccountID = ids.of(k.AccountID)
-		p[k] += n
-	}
-	return p
-}
-
 // accountIDs reads the connection's account identities from the store.
 func (r *SyncJobReconciler) accountIDs(ctx context.Context, key store.ConnectionKey) (storeAccountIDs, error) {
 	ids, err := r.Store.AccountIdentities(ctx, key)
@@ -49,4 +44,54 @@ func (r *SyncJobReconciler) accountIDs(ctx context.Context, key store.Connection
 		m[id.ProviderAccountID] = id.AccountID
 	}
 	return m, nil
+}
+
+// recordAccounts keeps the discovered accounts (or cards) in the connection's status,
+// on the latest object under an optimistic lock (patchConnectionStatus): the other
+// kind's entries and the ledger stay as the latest object has them.
+func (r *SyncJobReconciler) recordAccounts(ctx context.Context, rc *runContext, f provider.Fetch, d *provider.Data) error {
+	kind, found := discoveredAccounts(f, d)
+	latest, err := patchConnectionStatus(ctx, r.Client, r.APIReader, client.ObjectKeyFromObject(rc.bc), lockRetries,
+		func(bc *bankingv1alpha1.BankConnection) (bool, error) {
+			accounts := slices.Clone(found)
+			for _, a := range bc.Status.Accounts {
+				if a.Kind != kind {
+					accounts = append(accounts, a)
+				}
+			}
+			sort.Slice(accounts, func(i, j int) bool { return accounts[i].ID < accounts[j].ID })
+			if slices.Equal(bc.Status.Accounts, accounts) {
+				return false, nil
+			}
+			bc.Status.Accounts = accounts
+			return true, nil
+		})
+	if err != nil {
+		return fmt.Errorf("recording accounts: %w", err)
+	}
+	rc.bc = latest
+	return nil
+}
+
+// discoveredAccounts are the accounts (kind Account) or cards (kind Card) a fetch
+// found.
+func discoveredAccounts(f provider.Fetch, d *provider.Data) (kind string, found []bankingv1alpha1.AccountStatus) {
+	if f.Resource == provider.ResourceCards {
+		for _, c := range d.Cards {
+			found = append(found, bankingv1alpha1.AccountStatus{ID: c.AccountID, Kind: "Card", DisplayName: c.DisplayName, Currency: c.Currency})
+		}
+		return "Card", found
+	}
+	for _, a := range d.Accounts {
+		found = append(found, bankingv1alpha1.AccountStatus{ID: a.AccountID, Kind: "Account", DisplayName: a.DisplayName, Currency: a.Currency})
+	}
+	return "Account", found
+}
+
+func knownAccounts(bc *bankingv1alpha1.BankConnection) []syncrun.Account {
+	out := make([]syncrun.Account, 0, len(bc.Status.Accounts))
+	for _, a := range bc.Status.Accounts {
+		out = append(out, syncrun.Account{ID: a.ID, Card: a.Kind == "Card"})
+	}
+	return out
 }

@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
-	"github.com/consent-operator/consent-operator/internal/conditions"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -77,6 +76,7 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			return
 		}
 		sj.Status.ObservedGeneration = sj.Generation
+		updateJobConditions(&sj.Status.Conditions, sj.Generation, s.report)
 		r.recordNotifications(ctx, before, sj, s.bc)
 		err := patchStatus(ctx, r.Client, before, sj, func(o *bankingv1alpha1.SyncJob) any { return o.Status })
 		if apierrors.IsConflict(err) {
@@ -89,7 +89,6 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		}
 	}()
 
-	conditions.InitReady(&sj.Status.Conditions, sj.Generation, "Reconciliation has started")
 	for _, phase := range []jobPhase{
 		r.phaseSchedule,
 		r.phaseActiveRun,
@@ -100,6 +99,7 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		r.phasePlan,
 		r.phaseDue,
 		r.phaseStartRun,
+		r.phaseActiveRun, // the run just started
 	} {
 		done, err := phase(ctx, s)
 		if err != nil {
@@ -148,6 +148,12 @@ func (r *SyncJobReconciler) jobsOfConnection(ctx context.Context, o client.Objec
 		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: j.Namespace, Name: j.Name}})
 	}
 	return reqs
+}
+
+func (r *SyncJobReconciler) event(sj *bankingv1alpha1.SyncJob, kind, reason, action, note string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(sj, nil, kind, reason, action, "%s", note)
+	}
 }
 
 // wokenBy is true when the gateway recorded (status.wake) that a task of run finished

@@ -355,6 +355,7 @@ type BankConnectionStatus struct {
 	ReconsentURL string `json:"reconsentURL,omitempty"`
 
 	// Accounts are the accounts and cards discovered at the bank.
+	// Written by the SyncJob controller only, when a run stores the accounts or cards it fetched, on the latest object under an optimistic lock.
 	// +optional
 	// +listType=map
 	// +listMapKey=id
@@ -362,6 +363,7 @@ type BankConnectionStatus struct {
 
 	// UnattendedCalls is the ledger of data calls made without the user present, per account and endpoint, over the last 24 hours.
 	// It enforces the regulatory limit of four such calls across all SyncJobs of this connection.
+	// Written only as a reservation made before the calls are sent, on the latest object under an optimistic lock: by the SyncJob controller for a run's calls, and by the BankConnection reconciler for the one call of its check of a consent the provider keeps (Data API v3); the BankConnection reconciler's own status patch leaves it alone.
 	// +optional
 	// +listType=map
 	// +listMapKey=accountID

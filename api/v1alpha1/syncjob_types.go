@@ -117,10 +117,12 @@ type TransactionWindow struct {
 // SyncJobStatus is the observed state of a SyncJob.
 type SyncJobStatus struct {
 	// ObservedGeneration is the generation of the spec this status describes.
+	// Written by the SyncJob controller.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// Conditions are Ready, Reconciling and Stalled, as the README's conditions table describes.
+	// Written by the SyncJob controller only, derived in one place from what its reconcile found.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -129,18 +131,22 @@ type SyncJobStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
 	// LastScheduleTime is when the last run was started.
+	// Written by the SyncJob controller.
 	// +optional
 	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
 
 	// NextScheduleTime is when the next run is due.
+	// Written by the SyncJob controller.
 	// +optional
 	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
 
 	// LastSuccessfulTime is when the last run completed without error.
+	// Written by the SyncJob controller.
 	// +optional
 	LastSuccessfulTime *metav1.Time `json:"lastSuccessfulTime,omitempty"`
 
 	// ActiveRun is the run in flight, if any.
+	// Written by the SyncJob controller.
 	// +optional
 	ActiveRun *ActiveRun `json:"activeRun,omitempty"`
 
@@ -150,18 +156,21 @@ type SyncJobStatus struct {
 	Wake *RunWake `json:"wake,omitempty"`
 
 	// RecentRuns are the latest runs, newest first, at most spec.historyLimit.
+	// Written by the SyncJob controller.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=50
 	RecentRuns []RunRecord `json:"recentRuns,omitempty"`
 
 	// Watermarks record, per account, up to when transactions have been stored.
+	// Written by the SyncJob controller.
 	// +optional
 	// +listType=map
 	// +listMapKey=accountID
 	Watermarks []AccountWatermark `json:"watermarks,omitempty"`
 
 	// LastHandledRunRequestAt is the last value of the run-requested-at annotation that was acted on.
+	// Written by the SyncJob controller.
 	// +optional
 	LastHandledRunRequestAt string `json:"lastHandledRunRequestAt,omitempty"`
 
