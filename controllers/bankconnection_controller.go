@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
@@ -171,15 +170,14 @@ func (r *BankConnectionReconciler) updateStatus(ctx context.Context, before *ban
 // SetupWithManager registers the reconciler with the manager.
 func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := ctrl.NewControllerManagedBy(mgr).
-		For(&bankingv1alpha1.BankConnection{}).
-		// Token Secrets are watched so a deleted one is noticed at once. Updates are
-		// left out: nearly all are the reconciler's own (the in-flight marker, the new
-		// tokens), and reacting to them ran a second reconcile on a cache that did not
-		// show the status just written yet, which patched status again. A Secret edited
-		// by hand is seen at the connection's next deadline. Metadata only: the
-		// reconciler decides from the Secret's annotations and reads its tokens from the
-		// apiserver when a provider call needs them (tokensecret.Store.Load).
-		Owns(&corev1.Secret{}, builder.OnlyMetadata, builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		// Its own writes do not wake the reconciler (bankconnection_triggers.go).
+		For(&bankingv1alpha1.BankConnection{}, builder.WithPredicates(connectionTriggers)).
+		// Token Secrets are watched so a deleted one is noticed at once; their creates
+		// and updates are the reconciler's own. A Secret edited by hand is seen at the
+		// connection's next deadline. Metadata only: the reconciler decides from the
+		// Secret's annotations and reads its tokens from the apiserver when a provider
+		// call needs them (tokensecret.Store.Load).
+		Owns(&corev1.Secret{}, builder.OnlyMetadata, builder.WithPredicates(tokenSecretTriggers)).
 		// A handoff means a user is waiting in a browser: it jumps the queue.
 		Watches(&bankingv1alpha1.BankConnection{}, handoffHandler{}).
 		Named("bankconnection").

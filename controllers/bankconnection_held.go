@@ -243,24 +243,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	s.changed = true // whatever the provider answers, this reconcile's status must be written
 	tokens, err := pc.Refresh(ctx, conn, held.RefreshToken)
 	if err != nil {
-		pe, answered := provider.AsError(err)
-		if answered && pe.Status != 0 {
-			// The provider answered with an error: the stored refresh token still stands.
-			if cerr := r.Tokens.ClearInFlight(ctx, bc); cerr != nil {
-				return false, cerr
-			}
-		}
-		r.Metrics.Refreshed(string(bc.Spec.Provider), err, string(provider.ClassOf(err)))
-		// A token lost to an interrupted refresh stays the cause when a refresh request
-		// retries it: the user must consent again either way.
-		stalled := s.condition(bankingv1alpha1.ConditionStalled)
-		lost := s.interrupted || stalled != nil && stalled.Status == metav1.ConditionTrue && stalled.Reason == bankingv1alpha1.ReasonRefreshInterrupted
-		if lost && provider.ClassOf(err) == provider.ClassNeedsHuman {
-			s.report.stalled(bankingv1alpha1.ReasonRefreshInterrupted,
-				"The refresh token was lost when a refresh was interrupted; the user must consent again at status.reconsentURL")
-			return true, r.publishReconsent(ctx, s, "")
-		}
-		return r.fail(ctx, s, err)
+		return r.refreshFailed(ctx, s, err)
 	}
 	if tokens.RefreshToken == "" {
 		tokens.RefreshToken = held.RefreshToken
@@ -275,6 +258,29 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	resetFailures(bc)
 	s.requeueAt(consent.DecideRefresh(s.now, refreshState(bc, tokens.ExpiresAt, s.now, tokens.RefreshToken != "", false)).At)
 	return false, nil
+}
+
+// refreshFailed handles a refresh the provider did not answer with tokens. An answer
+// (an error status) means the stored refresh token still stands, so the in-flight
+// marker goes; no answer leaves it, and the next reconcile finds the interruption.
+func (r *BankConnectionReconciler) refreshFailed(ctx context.Context, s *connectionScope, err error) (bool, error) {
+	bc := s.bc
+	if pe, answered := provider.AsError(err); answered && pe.Status != 0 {
+		if cerr := r.Tokens.ClearInFlight(ctx, bc); cerr != nil {
+			return false, cerr
+		}
+	}
+	r.Metrics.Refreshed(string(bc.Spec.Provider), err, string(provider.ClassOf(err)))
+	// A token lost to an interrupted refresh stays the cause when a refresh request
+	// retries it: the user must consent again either way.
+	stalled := s.condition(bankingv1alpha1.ConditionStalled)
+	lost := s.interrupted || stalled != nil && stalled.Status == metav1.ConditionTrue && stalled.Reason == bankingv1alpha1.ReasonRefreshInterrupted
+	if lost && provider.ClassOf(err) == provider.ClassNeedsHuman {
+		s.report.stalled(bankingv1alpha1.ReasonRefreshInterrupted,
+			"The refresh token was lost when a refresh was interrupted; the user must consent again at status.reconsentURL")
+		return true, r.publishReconsent(ctx, s, "")
+	}
+	return r.fail(ctx, s, err)
 }
 
 // stepConsentInfo reads the consent's times from the provider once per consent.
