@@ -52,7 +52,7 @@ func wakesReconciler(old, cur *bankingv1alpha1.BankConnection) bool {
 	return !equality.Semantic.DeepEqual(deliveryOf(old), deliveryOf(cur))
 }
 
-func deliveryOf(bc *bankingv1alpha1.BankConnection) any {
+func deliveryOf(bc *bankingv1alpha1.BankConnection) *bankingv1alpha1.NotificationDelivery {
 	if bc.Status.Notifications == nil {
 		return nil
 	}

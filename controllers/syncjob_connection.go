@@ -17,10 +17,10 @@ import (
 // The job's view of its BankConnection: whether it is Ready, and asking it for a
 // fresh token.
 
-// phaseConnection waits, without failing, until the connection is Ready: the job is
+// stepConnection waits, without failing, until the connection is Ready: the job is
 // Ready=False (WaitingForConnection) while its connection is missing, being deleted
 // or not Ready, and its connection's changes wake it.
-func (r *SyncJobReconciler) phaseConnection(ctx context.Context, s *jobScope) (bool, error) {
+func (r *SyncJobReconciler) stepConnection(ctx context.Context, s *jobScope) (bool, error) {
 	bc, reason, err := r.readyConnection(ctx, s.sj)
 	if err != nil {
 		return false, err

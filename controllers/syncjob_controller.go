@@ -89,19 +89,19 @@ func (r *SyncJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		}
 	}()
 
-	for _, phase := range []jobPhase{
-		r.phaseSchedule,
-		r.phaseActiveRun,
-		r.phaseSuspend,
+	for _, step := range []jobStep{
+		r.stepSchedule,
+		r.stepActiveRun,
+		r.stepSuspend,
 		// Before anything is due: a job whose connection is gone or not Ready says
 		// so at once, not only at its next run.
-		r.phaseConnection,
-		r.phasePlan,
-		r.phaseDue,
-		r.phaseStartRun,
-		r.phaseActiveRun, // the run just started
+		r.stepConnection,
+		r.stepPlan,
+		r.stepDue,
+		r.stepStartRun,
+		r.stepActiveRun, // the run just started
 	} {
-		done, err := phase(ctx, s)
+		done, err := step(ctx, s)
 		if err != nil {
 			if errors.Is(err, errRequeue) {
 				stale = errors.Is(err, errStale)

@@ -12,61 +12,61 @@ import (
 	"github.com/consent-operator/consent-operator/internal/syncrun"
 )
 
-// A run in flight is a small state machine: nextStep decides, from the run as its status
-// records it, which step comes next; phaseActiveRun takes the steps until one waits
+// A run in flight is a small state machine: nextRunAction decides, from the run as its status
+// records it, which action comes next; stepActiveRun takes the actions until one waits
 // for the provider or the run ends.
 
-// runStep is the next thing a run in flight does.
-type runStep int
+// runAction is the next thing a run in flight does.
+type runAction int
 
 const (
-	// stepWaitForPoll: tasks are pending, no webhook woke the run and its next poll is
+	// runWaitForPoll: tasks are pending, no webhook woke the run and its next poll is
 	// not due yet: the results are read then, not on every reconcile an unrelated
 	// change causes.
-	stepWaitForPoll runStep = iota
-	// stepCollect reads the pending tasks' results (a webhook woke the run, or the
+	runWaitForPoll runAction = iota
+	// runCollect reads the pending tasks' results (a webhook woke the run, or the
 	// poll is due).
-	stepCollect
-	// stepIssueConnectionData sends the connection-level fetches (accounts, cards,
+	runCollect
+	// runIssueConnectionData sends the connection-level fetches (accounts, cards,
 	// info, identity): the run's first phase.
-	stepIssueConnectionData
-	// stepIssueAccountData sends the per-account fetches (balances, transactions, …).
-	stepIssueAccountData
-	// stepFinish ends the run: both phases were answered.
-	stepFinish
+	runIssueConnectionData
+	// runIssueAccountData sends the per-account fetches (balances, transactions, …).
+	runIssueAccountData
+	// runFinish ends the run: both phases were answered.
+	runFinish
 )
 
-func (s runStep) String() string {
+func (s runAction) String() string {
 	return [...]string{"WaitForPoll", "Collect", "IssueConnectionData", "IssueAccountData", "Finish"}[s]
 }
 
-// nextStep is the next step of run at now; woken says a webhook reported a task of the
+// nextRunAction is the next step of run at now; woken says a webhook reported a task of the
 // run finished since the run last looked (wokenBy).
-func nextStep(run *bankingv1alpha1.ActiveRun, woken bool, now time.Time) runStep {
+func nextRunAction(run *bankingv1alpha1.ActiveRun, woken bool, now time.Time) runAction {
 	if hasPending(run) {
 		if poll := timeOf(run.NextPollAt); !woken && !poll.IsZero() && now.Before(poll) {
-			return stepWaitForPoll
+			return runWaitForPoll
 		}
-		return stepCollect
+		return runCollect
 	}
 	switch run.Phase {
 	case "":
-		return stepIssueConnectionData
+		return runIssueConnectionData
 	case bankingv1alpha1.RunPhaseConnectionData:
-		return stepIssueAccountData
+		return runIssueAccountData
 	default:
-		return stepFinish
+		return runFinish
 	}
 }
 
-// maxRunSteps bounds the steps one reconcile takes: a collect, the two phases' fetches
+// maxRunActions bounds the actions one reconcile takes: a collect, the two phases' fetches
 // and the finish. A step that does not move the run on is a bug, reported as an error
 // rather than looped on.
-const maxRunSteps = 4
+const maxRunActions = 4
 
-// phaseActiveRun drives the run in flight, one step after the other, until a step
+// stepActiveRun drives the run in flight, one step after the other, until a step
 // waits for the provider or the run ends.
-func (r *SyncJobReconciler) phaseActiveRun(ctx context.Context, s *jobScope) (bool, error) {
+func (r *SyncJobReconciler) stepActiveRun(ctx context.Context, s *jobScope) (bool, error) {
 	sj := s.sj
 	run := sj.Status.ActiveRun
 	if run == nil {
@@ -80,28 +80,28 @@ func (r *SyncJobReconciler) phaseActiveRun(ctx context.Context, s *jobScope) (bo
 	if wait != "" {
 		return true, r.finish(ctx, s, nil, errors.New(wait))
 	}
-	for range maxRunSteps {
-		stop, err := r.take(ctx, s, rc, nextStep(run, wokenBy(sj, run), s.now))
+	for range maxRunActions {
+		stop, err := r.take(ctx, s, rc, nextRunAction(run, wokenBy(sj, run), s.now))
 		if stop || err != nil {
 			return true, err
 		}
 	}
-	return true, fmt.Errorf("run %s: still not waiting or finished after %d steps", run.ID, maxRunSteps)
+	return true, fmt.Errorf("run %s: still not waiting or finished after %d actions", run.ID, maxRunActions)
 }
 
 // take does one step of the run; stop is true when the run waits for the provider or
 // ended.
-func (r *SyncJobReconciler) take(ctx context.Context, s *jobScope, rc *runContext, step runStep) (stop bool, err error) {
+func (r *SyncJobReconciler) take(ctx context.Context, s *jobScope, rc *runContext, step runAction) (stop bool, err error) {
 	run := s.sj.Status.ActiveRun
 	switch step {
-	case stepWaitForPoll:
+	case runWaitForPoll:
 		s.requeueAt(run.NextPollAt.Time)
 		return true, nil
-	case stepCollect:
+	case runCollect:
 		return r.collectStep(ctx, s, rc)
-	case stepIssueConnectionData:
+	case runIssueConnectionData:
 		return r.issuePhase(ctx, s, rc, bankingv1alpha1.RunPhaseConnectionData, syncrun.ConnectionFetches(s.sj))
-	case stepIssueAccountData:
+	case runIssueAccountData:
 		fetches, err := r.accountFetches(ctx, s, rc)
 		if err != nil {
 			return true, r.finish(ctx, s, rc, err)

@@ -22,28 +22,28 @@ func TestNextRunStep(t *testing.T) {
 		name  string
 		run   bankingv1alpha1.ActiveRun
 		woken bool
-		want  runStep
+		want  runAction
 	}{
-		{name: "a new run sends its connection-level fetches", want: stepIssueConnectionData},
+		{name: "a new run sends its connection-level fetches", want: runIssueConnectionData},
 		{name: "connection data answered: the account fetches", run: bankingv1alpha1.ActiveRun{Phase: connectionData, Tasks: answered},
-			want: stepIssueAccountData},
+			want: runIssueAccountData},
 		{name: "account data answered: the run ends", run: bankingv1alpha1.ActiveRun{Phase: accountData, Tasks: answered},
-			want: stepFinish},
+			want: runFinish},
 		{name: "tasks pending, poll ahead, no webhook: wait", run: bankingv1alpha1.ActiveRun{Phase: accountData, Tasks: pending, NextPollAt: at(time.Minute)},
-			want: stepWaitForPoll},
+			want: runWaitForPoll},
 		{name: "tasks pending, a webhook woke the run: collect", run: bankingv1alpha1.ActiveRun{Phase: accountData, Tasks: pending, NextPollAt: at(time.Minute)},
-			woken: true, want: stepCollect},
+			woken: true, want: runCollect},
 		{name: "tasks pending, the poll is due: collect", run: bankingv1alpha1.ActiveRun{Phase: connectionData, Tasks: pending, NextPollAt: at(0)},
-			want: stepCollect},
+			want: runCollect},
 		{name: "tasks pending, the poll passed: collect", run: bankingv1alpha1.ActiveRun{Phase: connectionData, Tasks: pending, NextPollAt: at(-time.Second)},
-			want: stepCollect},
+			want: runCollect},
 		{name: "tasks pending, no poll set: collect", run: bankingv1alpha1.ActiveRun{Phase: accountData, Tasks: pending},
-			want: stepCollect},
+			want: runCollect},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := nextStep(&tc.run, tc.woken, now); got != tc.want {
-				t.Fatalf("nextStep = %s, want %s", got, tc.want)
+			if got := nextRunAction(&tc.run, tc.woken, now); got != tc.want {
+				t.Fatalf("nextRunAction = %s, want %s", got, tc.want)
 			}
 		})
 	}

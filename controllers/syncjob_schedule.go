@@ -12,8 +12,8 @@ import (
 	"github.com/consent-operator/consent-operator/internal/syncrun"
 )
 
-// phaseSchedule parses the schedule; a schedule that cannot run needs a human.
-func (r *SyncJobReconciler) phaseSchedule(_ context.Context, s *jobScope) (bool, error) {
+// stepSchedule parses the schedule; a schedule that cannot run needs a human.
+func (r *SyncJobReconciler) stepSchedule(_ context.Context, s *jobScope) (bool, error) {
 	sj := s.sj
 	if sj.Spec.Schedule == "" {
 		return false, nil
@@ -33,9 +33,9 @@ func (r *SyncJobReconciler) phaseSchedule(_ context.Context, s *jobScope) (bool,
 	return false, nil
 }
 
-// phaseDue decides whether a run is due: a new run-requested-at value, a schedule
+// stepDue decides whether a run is due: a new run-requested-at value, a schedule
 // slot that passed, or the single run of a job without a schedule.
-func (r *SyncJobReconciler) phaseDue(ctx context.Context, s *jobScope) (bool, error) {
+func (r *SyncJobReconciler) stepDue(ctx context.Context, s *jobScope) (bool, error) {
 	sj := s.sj
 	if v := sj.Annotations[bankingv1alpha1.AnnotationRunRequestedAt]; v != "" && v != sj.Status.LastHandledRunRequestAt {
 		s.manual, s.slot = v, s.now
@@ -78,7 +78,7 @@ func (r *SyncJobReconciler) deepHistoryDue(ctx context.Context, s *jobScope) boo
 	}
 	bc := &bankingv1alpha1.BankConnection{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: sj.Namespace, Name: sj.Spec.ConnectionRef.Name}, bc); err != nil {
-		return false // phaseConnection reports a missing connection
+		return false // stepConnection reports a missing connection
 	}
 	auth := authenticatedAt(bc)
 	return scaLimited(bc) && !auth.IsZero() && s.now.Before(auth.Add(syncrun.SCAWindow))

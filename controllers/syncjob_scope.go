@@ -9,8 +9,8 @@ import (
 	"github.com/consent-operator/consent-operator/internal/schedule"
 )
 
-// jobPhase is one step of a SyncJob reconcile; done=true stops the later ones.
-type jobPhase func(ctx context.Context, s *jobScope) (done bool, err error)
+// jobStep is one step of a SyncJob reconcile; done=true stops the later ones.
+type jobStep func(ctx context.Context, s *jobScope) (done bool, err error)
 
 // jobScope carries what the phases of one reconcile share.
 type jobScope struct {

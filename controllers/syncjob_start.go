@@ -17,9 +17,9 @@ import (
 // Whether a new run starts: not while suspended, never for a plan that cannot fit
 // the budget, deferred when this run would not fit it.
 
-// phaseSuspend starts no new runs while spec.suspend is true (a run in flight was
-// driven to its end by phaseActiveRun before this phase).
-func (r *SyncJobReconciler) phaseSuspend(_ context.Context, s *jobScope) (bool, error) {
+// stepSuspend starts no new runs while spec.suspend is true (a run in flight was
+// driven to its end by stepActiveRun before this phase).
+func (r *SyncJobReconciler) stepSuspend(_ context.Context, s *jobScope) (bool, error) {
 	if !s.sj.Spec.Suspend {
 		return false, nil
 	}
@@ -28,10 +28,10 @@ func (r *SyncJobReconciler) phaseSuspend(_ context.Context, s *jobScope) (bool, 
 	return true, nil
 }
 
-// phasePlan refuses a job whose runs could never fit the unattended budget (a
+// stepPlan refuses a job whose runs could never fit the unattended budget (a
 // human must change the spec): Stalled, and no run is ever started or deferred for
 // it. An attended run (run-requested-at with psu-ip) is not counted, so it may go.
-func (r *SyncJobReconciler) phasePlan(_ context.Context, s *jobScope) (bool, error) {
+func (r *SyncJobReconciler) stepPlan(_ context.Context, s *jobScope) (bool, error) {
 	sj := s.sj
 	why := syncrun.NeverFits(sj)
 	switch {
@@ -53,10 +53,10 @@ func attendedRequest(sj *bankingv1alpha1.SyncJob) bool {
 	return v != "" && v != sj.Status.LastHandledRunRequestAt && sj.Annotations[bankingv1alpha1.AnnotationPSUIP] != ""
 }
 
-// phaseStartRun starts a due run, unless it would exceed the unattended budget, in
+// stepStartRun starts a due run, unless it would exceed the unattended budget, in
 // which case it is recorded as Deferred and never sent. The run started is driven by
-// the next phase (phaseActiveRun).
-func (r *SyncJobReconciler) phaseStartRun(ctx context.Context, s *jobScope) (bool, error) {
+// the next phase (stepActiveRun).
+func (r *SyncJobReconciler) stepStartRun(ctx context.Context, s *jobScope) (bool, error) {
 	sj, bc := s.sj, s.bc
 	// Deciding on a stale copy would start (or defer) a run for a slot already handled.
 	if err := r.confirmFreshJob(ctx, sj); err != nil {
