@@ -128,12 +128,9 @@ func (r *BankConnectionReconciler) redeemReconsent(ctx context.Context, s *conne
 // and reloads the snapshot the later phases work from.
 func (r *BankConnectionReconciler) storeGrant(ctx context.Context, s *connectionScope, t provider.Tokens, nonce string) error {
 	bc := s.bc
-	if err := r.Tokens.SaveGrant(ctx, bc, t, s.sealer, s.now, nonce); err != nil {
-		return fmt.Errorf("storing the tokens of a consent: %w", err)
-	}
-	snap, err := r.Tokens.Load(ctx, bc, s.sealer, true)
+	snap, err := r.Tokens.SaveGrant(ctx, bc, t, s.sealer, s.now, nonce, s.snap)
 	if err != nil {
-		return err
+		return fmt.Errorf("storing the tokens of a consent: %w", err)
 	}
 	s.snap = snap
 	return nil

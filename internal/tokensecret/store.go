@@ -242,14 +242,23 @@ var saveBackoff = wait.Backoff{Steps: 8, Duration: 50 * time.Millisecond, Factor
 // losing a rotated refresh token is not an option, so a conflict or a brief apiserver
 // outage never makes Save give up at once.
 func (st *Store) Save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, obtained time.Time) error {
-	return st.save(ctx, bc, t, sealer, grant{obtained: obtained})
+	_, err := st.save(ctx, bc, t, sealer, grant{obtained: obtained}, false)
+	return err
 }
 
 // SaveGrant stores the tokens of a completed consent journey, recording when it
 // completed (so the reconciler reads the new consent's times) and which journey it
 // was (so a reconcile that crashed after this write never redeems the code twice).
-func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time, journeyNonce string) error {
-	return st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce, obtained: at})
+// prev is the snapshot the caller read: a Secret it did not see is created without
+// reading first (a first consent; a Secret the cache did not show yet makes the create
+// fail and is then read and updated). It returns the whole snapshot of what it stored.
+func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time,
+	journeyNonce string, prev Snapshot) (Snapshot, error) {
+	stored, err := st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce, obtained: at}, prev.Meta == nil)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return decodeSnapshot(stored, sealer)
 }
 
 // grant is what a write of tokens records on the Secret: when they were obtained and,
@@ -274,14 +283,21 @@ func (g grant) apply(s *corev1.Secret) {
 	s.Annotations[AnnotationJourney] = g.journey
 }
 
-func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, g grant) error {
+// save writes t into bc's token Secret and returns the Secret as stored. absent says
+// the caller saw no Secret: the first attempt creates it without reading first.
+func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, g grant, absent bool) (*corev1.Secret, error) {
 	retriable := func(err error) bool {
 		var unusable *UnusableError
 		return !errors.As(err, &unusable) && ctx.Err() == nil
 	}
+	var stored *corev1.Secret
 	err := retry.OnError(saveBackoff, retriable, func() error {
 		s := &corev1.Secret{}
-		err := st.Reader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: Name(bc)}, s)
+		var err error = apierrors.NewNotFound(corev1.Resource("secrets"), Name(bc))
+		if !absent {
+			err = st.Reader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: Name(bc)}, s)
+		}
+		absent = false // a retry reads first
 		if apierrors.IsNotFound(err) {
 			s = New(bc)
 			g.apply(s)
@@ -290,9 +306,10 @@ func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t
 			}
 			err = st.Client.Create(ctx, s)
 			if apierrors.IsAlreadyExists(err) {
-				// Created concurrently: retry as an update.
+				// Created concurrently, or not in the caller's view yet: retry as an update.
 				return apierrors.NewConflict(corev1.Resource("secrets"), s.Name, err)
 			}
+			stored = s
 			return err
 		}
 		if err != nil {
@@ -307,12 +324,13 @@ func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t
 		if err := Encode(s, t, sealer); err != nil {
 			return err
 		}
+		stored = s
 		return st.Client.Update(ctx, s)
 	})
 	if err != nil {
-		return fmt.Errorf("storing tokens in Secret %s: %w", Name(bc), err)
+		return nil, fmt.Errorf("storing tokens in Secret %s: %w", Name(bc), err)
 	}
-	return nil
+	return stored, nil
 }
 
 // UnusableError means the token Secret cannot be used as configured (not owned by the

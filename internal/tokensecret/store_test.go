@@ -234,3 +234,48 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// TestSaveGrantReads: a grant for a connection whose Secret the caller did not see is
+// created without a read; one whose Secret exists after all (a cache that lagged) is
+// read and updated after the create fails; either way the snapshot returned is what
+// was stored, whole, so the caller reads nothing more.
+func TestSaveGrantReads(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	grant := provider.Tokens{AccessToken: "at-new", RefreshToken: "rt-new", TokenType: "Bearer", ExpiresAt: at.Add(time.Hour)}
+	cases := []struct {
+		name     string
+		existing *corev1.Secret
+		prev     Snapshot
+		gets     int
+	}{
+		{"a first consent: created without reading", nil, Snapshot{}, 0},
+		{"a Secret the caller did not see: the create fails, it is read and updated", tokenSecret(t, nil), Snapshot{}, 1},
+		{"a re-consent: read, then updated", tokenSecret(t, nil), Snapshot{Meta: &tokenSecret(t, nil).ObjectMeta, HasTokens: true}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, direct := testStore(t, tc.existing)
+			snap, err := st.SaveGrant(context.Background(), testConnection(), grant, nil, at, "journey-2", tc.prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if direct.gets != tc.gets {
+				t.Errorf("%d direct reads, want %d", direct.gets, tc.gets)
+			}
+			got, err := snap.Tokens()
+			if err != nil || got != grant {
+				t.Fatalf("snapshot tokens = %+v, %v; want the grant", got, err)
+			}
+			if snap.Journey != "journey-2" || !snap.GrantedAt.Equal(at) || snap.InFlight {
+				t.Errorf("snapshot facts = journey %q granted %s in flight %v", snap.Journey, snap.GrantedAt, snap.InFlight)
+			}
+			stored, err := st.Load(context.Background(), testConnection(), nil, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok, _ := stored.Tokens(); tok != grant {
+				t.Errorf("stored tokens = %+v, want the grant", tok)
+			}
+		})
+	}
+}
