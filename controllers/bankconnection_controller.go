@@ -9,21 +9,16 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/clock"
@@ -179,7 +174,7 @@ func (r *BankConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// call needs them (tokensecret.Store.Load).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata, builder.WithPredicates(tokenSecretTriggers)).
 		// A handoff means a user is waiting in a browser: it jumps the queue.
-		Watches(&bankingv1alpha1.BankConnection{}, handoffHandler{}).
+		Watches(&bankingv1alpha1.BankConnection{}, priorityHandler{}).
 		Named("bankconnection").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r); err != nil {
@@ -210,42 +205,6 @@ func ignoreConflict(err error) error {
 
 // Clock tells the time; tests pass a controllable one shared with the bank sandbox.
 type Clock = clock.Clock
-
-// userPresentPriority ranks reconciles a user waits for above every other kind
-// (events default to 0, timed requeues and resyncs are handler.LowPriority).
-const userPresentPriority = 100
-
-// handoffHandler enqueues a BankConnection at userPresentPriority when the gateway
-// has just handed over a code; other events are left to the For() handler.
-type handoffHandler struct{}
-
-func (handoffHandler) Create(context.Context, event.TypedCreateEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-}
-func (handoffHandler) Delete(context.Context, event.TypedDeleteEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-}
-func (handoffHandler) Generic(context.Context, event.TypedGenericEvent[client.Object], workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-}
-
-func (handoffHandler) Update(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	old, okOld := e.ObjectOld.(*bankingv1alpha1.BankConnection)
-	cur, okNew := e.ObjectNew.(*bankingv1alpha1.BankConnection)
-	if !okOld || !okNew {
-		return
-	}
-	// Only a handoff: a second enqueue beside the For() handler's can run a reconcile on
-	// a cache that does not show the first one's status yet, and for a check request
-	// that would ask the provider twice (a handoff is guarded by the journey recorded on
-	// the token Secret).
-	if cur.Status.Handoff == nil || equality.Semantic.DeepEqual(old.Status.Handoff, cur.Status.Handoff) {
-		return
-	}
-	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cur)}
-	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
-		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(userPresentPriority)}, req)
-		return
-	}
-	q.Add(req)
-}
 
 // userWaits is true while a user waits in a browser on this connection: a code to
 // redeem, a re-authentication link to make, or a return to confirm with the provider.

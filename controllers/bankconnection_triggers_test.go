@@ -58,3 +58,27 @@ func TestWakesReconciler(t *testing.T) {
 		})
 	}
 }
+
+func TestInitialListPriority(t *testing.T) {
+	ready := &bankingv1alpha1.BankConnection{}
+	ready.Status.ObservedGeneration = 1
+	handedOff := ready.DeepCopy()
+	handedOff.Status.Authorization = &bankingv1alpha1.AuthorizationStatus{Nonce: "n1"}
+	handedOff.Status.Handoff = &bankingv1alpha1.HandoffStatus{Nonce: "n1", Code: "sealed"}
+	tests := []struct {
+		name     string
+		bc       *bankingv1alpha1.BankConnection
+		priority int
+		raise    bool
+	}{
+		{"a connection reconciled before: the initial list's low priority", ready, 0, false},
+		{"never reconciled: its user waits for the link", &bankingv1alpha1.BankConnection{}, 0, true},
+		{"a code handed over before the restart: a user waits in a browser", handedOff, userPresentPriority, true},
+	}
+	for _, tc := range tests {
+		priority, raise := initialListPriority(tc.bc)
+		if priority != tc.priority || raise != tc.raise {
+			t.Errorf("%s: initialListPriority = %d %v, want %d %v", tc.name, priority, raise, tc.priority, tc.raise)
+		}
+	}
+}

@@ -43,6 +43,7 @@ var (
 	flagReport      = flag.String("scale.report", "", "file to append the result table to (markdown)")
 	flagSkipFloor   = flag.Bool("scale.skip-floor", false, "do not run the floor")
 	flagHeap        = flag.String("scale.heap-profile", "", "file to write the manager's heap profile to at the end of the steady window (it runs with --pprof-bind-address on loopback); read it with go tool pprof -top")
+	flagMemLimit    = flag.String("scale.gomemlimit", "", "GOMEMLIMIT of the manager process (the chart sets it to the container's memory limit), e.g. 150MiB; empty: none")
 	flagBinary      = flag.String("scale.manager-binary", "", "prebuilt consent-operator binary (default: go build ./cmd/consent-operator)")
 )
 
@@ -59,9 +60,11 @@ const (
 
 type result struct {
 	N, Unrelated, Concurrency int
-	QPS, RestartQPS           float64
-	ReadyTime                 time.Duration
-	ProviderCalls             int64
+	// MemLimit is the manager's GOMEMLIMIT ("" for none).
+	MemLimit        string
+	QPS, RestartQPS float64
+	ReadyTime       time.Duration
+	ProviderCalls   int64
 	// Floor is the bare floor, FairFloor the one with the operator's guarantees.
 	Floor, FairFloor floorResult
 	CallsByEndpoint  harness.WriteCounts
@@ -335,6 +338,10 @@ func TestScale(t *testing.T) {
 		}
 	}
 	mgr.Args = managerArgs(*flagQPS)
+	if *flagMemLimit != "" {
+		mgr.Env = []string{"GOMEMLIMIT=" + *flagMemLimit}
+	}
+	res.MemLimit = *flagMemLimit
 	pprofAddr := ""
 	if *flagHeap != "" {
 		if pprofAddr, err = harness.FreePort(); err != nil {
@@ -580,6 +587,7 @@ func (r result) table() string {
 	fmt.Fprintf(&b, "\n### N = %d connections, %d unrelated Secrets (%d CPUs, %s)\n\n", r.N, r.Unrelated, runtime.NumCPU(), time.Now().Format("2006-01-02"))
 	b.WriteString("| measure | value |\n|---|---|\n")
 	row("concurrency (reconciles, floor workers, users)", fmt.Sprint(r.Concurrency))
+	row("manager GOMEMLIMIT", orNone(r.MemLimit))
 	row("provider QPS limit (operator and floor)", fmt.Sprintf("%g (burst %d)", r.QPS, int(2*r.QPS)))
 	row("time until all Ready (operator)", r.ReadyTime.Round(time.Millisecond).String())
 	if r.Floor.Time > 0 {
@@ -639,4 +647,11 @@ func appendFile(path, text string) error {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return f.Close()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -97,6 +97,9 @@ type Manager struct {
 	Kubeconfig string
 	// Args are the flags; the health probe address is added by Start.
 	Args []string
+	// Env is added to the manager's environment (e.g. GOMEMLIMIT, as the chart sets it
+	// from the container's memory limit).
+	Env []string
 	// LogPath receives the manager's output (appended across restarts).
 	LogPath string
 
@@ -125,7 +128,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	args := append(append([]string(nil), m.Args...), "--health-probe-bind-address="+m.probeAddr)
 	cmd := exec.Command(m.Binary, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+m.Kubeconfig)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+m.Kubeconfig), m.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
