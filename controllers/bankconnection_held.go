@@ -248,7 +248,7 @@ func (r *BankConnectionReconciler) refresh(ctx context.Context, s *connectionSco
 	if tokens.RefreshToken == "" {
 		tokens.RefreshToken = held.RefreshToken
 	}
-	if err := r.Tokens.Save(ctx, bc, tokens, s.sealer, s.now); err != nil {
+	if err := r.Tokens.SaveRefreshed(ctx, bc, tokens, s.sealer, s.now, fresh); err != nil {
 		// The marker stays: the next reconcile reports the interruption.
 		return false, fmt.Errorf("storing refreshed tokens: %w", err)
 	}

@@ -242,7 +242,16 @@ var saveBackoff = wait.Backoff{Steps: 8, Duration: 50 * time.Millisecond, Factor
 // losing a rotated refresh token is not an option, so a conflict or a brief apiserver
 // outage never makes Save give up at once.
 func (st *Store) Save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, obtained time.Time) error {
-	_, err := st.save(ctx, bc, t, sealer, grant{obtained: obtained}, false)
+	_, err := st.save(ctx, bc, t, sealer, grant{obtained: obtained}, saveStart{})
+	return err
+}
+
+// SaveRefreshed is Save for the tokens of a refresh that marked (MarkInFlight) the
+// Secret of snap: its first attempt updates that version without reading it again; a
+// conflict is retried as Save does.
+func (st *Store) SaveRefreshed(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, obtained time.Time,
+	marked Snapshot) error {
+	_, err := st.save(ctx, bc, t, sealer, grant{obtained: obtained}, saveStart{from: marked.secret})
 	return err
 }
 
@@ -254,7 +263,7 @@ func (st *Store) Save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t
 // fail and is then read and updated). It returns the whole snapshot of what it stored.
 func (st *Store) SaveGrant(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, at time.Time,
 	journeyNonce string, prev Snapshot) (Snapshot, error) {
-	stored, err := st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce, obtained: at}, prev.Meta == nil)
+	stored, err := st.save(ctx, bc, t, sealer, grant{at: at, journey: journeyNonce, obtained: at}, saveStart{absent: prev.Meta == nil})
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -283,9 +292,15 @@ func (g grant) apply(s *corev1.Secret) {
 	s.Annotations[AnnotationJourney] = g.journey
 }
 
-// save writes t into bc's token Secret and returns the Secret as stored. absent says
-// the caller saw no Secret: the first attempt creates it without reading first.
-func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, g grant, absent bool) (*corev1.Secret, error) {
+// saveStart is what the first attempt of a save knows, so it need not read the Secret:
+// that there is none (absent), or its latest version (from). Retries read.
+type saveStart struct {
+	absent bool
+	from   *corev1.Secret
+}
+
+// save writes t into bc's token Secret and returns the Secret as stored.
+func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t provider.Tokens, sealer *Sealer, g grant, start saveStart) (*corev1.Secret, error) {
 	retriable := func(err error) bool {
 		var unusable *UnusableError
 		return !errors.As(err, &unusable) && ctx.Err() == nil
@@ -293,11 +308,16 @@ func (st *Store) save(ctx context.Context, bc *bankingv1alpha1.BankConnection, t
 	var stored *corev1.Secret
 	err := retry.OnError(saveBackoff, retriable, func() error {
 		s := &corev1.Secret{}
-		var err error = apierrors.NewNotFound(corev1.Resource("secrets"), Name(bc))
-		if !absent {
+		var err error
+		switch {
+		case start.absent:
+			err = apierrors.NewNotFound(corev1.Resource("secrets"), Name(bc))
+		case start.from != nil:
+			s = start.from.DeepCopy()
+		default:
 			err = st.Reader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: Name(bc)}, s)
 		}
-		absent = false // a retry reads first
+		start = saveStart{} // a retry reads first
 		if apierrors.IsNotFound(err) {
 			s = New(bc)
 			g.apply(s)

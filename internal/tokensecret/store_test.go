@@ -279,3 +279,33 @@ func TestSaveGrantReads(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveRefreshedReadsNothing: the tokens of a refresh are stored over the version the
+// in-flight marker was written to, without reading it again; the marker goes with them.
+func TestSaveRefreshedReadsNothing(t *testing.T) {
+	st, direct := testStore(t, tokenSecret(t, func(s *corev1.Secret) { ClearRefreshInFlight(s) }))
+	ctx := context.Background()
+	whole, err := st.Load(ctx, testConnection(), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)
+	if err := st.MarkInFlight(ctx, whole, at); err != nil {
+		t.Fatal(err)
+	}
+	reads := direct.gets
+	next := provider.Tokens{AccessToken: "at-2", RefreshToken: "rt-2", TokenType: "Bearer", ExpiresAt: at.Add(time.Hour)}
+	if err := st.SaveRefreshed(ctx, testConnection(), next, nil, at, whole); err != nil {
+		t.Fatal(err)
+	}
+	if direct.gets != reads {
+		t.Errorf("SaveRefreshed read the Secret %d times, want 0", direct.gets-reads)
+	}
+	stored, err := st.Load(ctx, testConnection(), nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, _ := stored.Tokens(); tok != next || stored.InFlight {
+		t.Errorf("stored %+v, in flight %v; want the new tokens without the marker", tok, stored.InFlight)
+	}
+}

@@ -170,9 +170,12 @@ type restartResult struct {
 	InvalidGrants int64
 	Writes        harness.WriteCounts
 	ByWriter      harness.AuditWrites
-	PeakRSS       int64
-	CPU           time.Duration
-	Probe         userPresentProbe
+	// ManagerWork are the restarted manager's reconciles and apiserver requests
+	// (its counters start with the process: the initial lists are included).
+	ManagerWork harness.ManagerCounters
+	PeakRSS     int64
+	CPU         time.Duration
+	Probe       userPresentProbe
 }
 
 // userPresentProbe is one consent completed by a user during the refresh storm.
@@ -447,7 +450,7 @@ func TestScale(t *testing.T) {
 	}
 
 	// 5. Restart with every token due: the refresh storm.
-	res.Restart = restartStorm(ctx, t, cp, sb, mgr, users, managerArgs(*flagRestartQPS), n, logf)
+	res.Restart = restartStorm(ctx, t, cp, sb, mgr, users, managerArgs(*flagRestartQPS), metricsAddr, n, logf)
 
 	report := res.table()
 	fmt.Println(report)
@@ -467,7 +470,7 @@ func TestScale(t *testing.T) {
 // restartStorm stops the manager, moves every token's expiry so that all are due
 // (within -scale.due-within), restarts it and measures how the refreshes spread.
 func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, sb *harness.Sandbox, mgr *harness.Manager,
-	users *harness.Users, args []string, n int, logf func(string, ...any)) restartResult {
+	users *harness.Users, args []string, metricsAddr string, n int, logf func(string, ...any)) restartResult {
 	t.Helper()
 	var rr restartResult
 	if err := mgr.Stop(); err != nil {
@@ -545,6 +548,9 @@ func restartStorm(ctx context.Context, t *testing.T, cp *harness.ControlPlane, s
 		t.Fatal(err)
 	}
 	rr.PeakRSS, rr.CPU = st.PeakRSS, st.CPU
+	if rr.ManagerWork, err = harness.ReadManagerCounters(ctx, metricsAddr); err != nil {
+		t.Fatal(err)
+	}
 	w1, err := harness.ReadWrites(ctx, cp.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -617,6 +623,7 @@ func (r result) table() string {
 	row("smallest margin before expiry", rr.MinMargin.Round(time.Second).String())
 	row("restart: writes", fmt.Sprintf("%.0f (%s)", rr.Writes.Total(), rr.Writes))
 	row("restart: writes per refresh by writer (audit log)", rr.ByWriter.PerUnit(r.N))
+	row("restart: manager reconciles and apiserver requests per refresh (its counters, initial lists included)", rr.ManagerWork.PerUnit(r.N))
 	if rr.Probe.Err != nil {
 		row("user-present consent during the storm", "failed: "+rr.Probe.Err.Error())
 	} else {
