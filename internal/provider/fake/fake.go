@@ -71,90 +71,58 @@ func (p *Provider) record(method string, c provider.Connection, s *provider.Sess
 	p.calls = append(p.calls, Call{Method: method, Conn: c, Session: s})
 }
 
-func (p *Provider) BeginAuthorization(ctx context.Context, c provider.Connection, state string) (provider.Authorization, error) {
-	p.record("BeginAuthorization", c, nil)
-	if p.BeginAuthorizationFn == nil {
-		return provider.Authorization{}, nil
+// answer records a call and answers it with fn, or with T's zero value when the
+// method has no function.
+func answer[T any](p *Provider, method string, c provider.Connection, s *provider.Session, set bool, fn func() (T, error)) (T, error) {
+	p.record(method, c, s)
+	if !set {
+		var zero T
+		return zero, nil
 	}
-	return p.BeginAuthorizationFn(ctx, c, state)
+	return fn()
+}
+
+func (p *Provider) BeginAuthorization(ctx context.Context, c provider.Connection, state string) (provider.Authorization, error) {
+	return answer(p, "BeginAuthorization", c, nil, p.BeginAuthorizationFn != nil, func() (provider.Authorization, error) { return p.BeginAuthorizationFn(ctx, c, state) })
 }
 
 func (p *Provider) CompleteAuthorization(ctx context.Context, c provider.Connection, cb provider.Callback) (provider.Grant, error) {
-	p.record("CompleteAuthorization", c, nil)
-	if p.CompleteAuthorizationFn == nil {
-		return provider.Grant{}, nil
-	}
-	return p.CompleteAuthorizationFn(ctx, c, cb)
+	return answer(p, "CompleteAuthorization", c, nil, p.CompleteAuthorizationFn != nil, func() (provider.Grant, error) { return p.CompleteAuthorizationFn(ctx, c, cb) })
 }
 
 func (p *Provider) Refresh(ctx context.Context, c provider.Connection, refreshToken string) (provider.Tokens, error) {
-	p.record("Refresh", c, nil)
-	if p.RefreshFn == nil {
-		return provider.Tokens{}, nil
-	}
-	return p.RefreshFn(ctx, c, refreshToken)
+	return answer(p, "Refresh", c, nil, p.RefreshFn != nil, func() (provider.Tokens, error) { return p.RefreshFn(ctx, c, refreshToken) })
 }
 
 func (p *Provider) Consent(ctx context.Context, c provider.Connection, s provider.Session) (provider.Consent, error) {
-	p.record("Consent", c, &s)
-	if p.ConsentFn == nil {
-		return provider.Consent{}, nil
-	}
-	return p.ConsentFn(ctx, c, s)
+	return answer(p, "Consent", c, &s, p.ConsentFn != nil, func() (provider.Consent, error) { return p.ConsentFn(ctx, c, s) })
 }
 
 func (p *Provider) Extend(ctx context.Context, c provider.Connection, s provider.Session) (provider.Extension, error) {
-	p.record("Extend", c, &s)
-	if p.ExtendFn == nil {
-		return provider.Extension{}, nil
-	}
-	return p.ExtendFn(ctx, c, s)
-}
-
-func (p *Provider) Revoke(ctx context.Context, c provider.Connection, s provider.Session) error {
-	p.record("Revoke", c, &s)
-	if p.RevokeFn == nil {
-		return nil
-	}
-	return p.RevokeFn(ctx, c, s)
+	return answer(p, "Extend", c, &s, p.ExtendFn != nil, func() (provider.Extension, error) { return p.ExtendFn(ctx, c, s) })
 }
 
 func (p *Provider) Fetch(ctx context.Context, c provider.Connection, s provider.Session, f provider.Fetch) (provider.FetchResult, error) {
-	p.record("Fetch", c, &s)
-	if p.FetchFn == nil {
-		return provider.FetchResult{}, nil
-	}
-	return p.FetchFn(ctx, c, s, f)
+	return answer(p, "Fetch", c, &s, p.FetchFn != nil, func() (provider.FetchResult, error) { return p.FetchFn(ctx, c, s, f) })
 }
 
 func (p *Provider) Collect(ctx context.Context, c provider.Connection, s provider.Session, t provider.Task, f provider.Fetch) (*provider.Data, error) {
-	p.record("Collect", c, &s)
-	if p.CollectFn == nil {
-		return nil, nil
-	}
-	return p.CollectFn(ctx, c, s, t, f)
+	return answer(p, "Collect", c, &s, p.CollectFn != nil, func() (*provider.Data, error) { return p.CollectFn(ctx, c, s, t, f) })
 }
 
 func (p *Provider) DebugID(ctx context.Context, c provider.Connection, s provider.Session) (provider.DebugID, error) {
-	p.record("DebugID", c, &s)
-	if p.DebugIDFn == nil {
-		return provider.DebugID{}, nil
-	}
-	return p.DebugIDFn(ctx, c, s)
+	return answer(p, "DebugID", c, &s, p.DebugIDFn != nil, func() (provider.DebugID, error) { return p.DebugIDFn(ctx, c, s) })
 }
 
 func (p *Provider) Banks(ctx context.Context, c provider.Connection) ([]provider.Bank, error) {
-	p.record("Banks", c, nil)
-	if p.BanksFn == nil {
-		return nil, nil
-	}
-	return p.BanksFn(ctx, c)
+	return answer(p, "Banks", c, nil, p.BanksFn != nil, func() ([]provider.Bank, error) { return p.BanksFn(ctx, c) })
 }
 
 func (p *Provider) Reauthorize(ctx context.Context, c provider.Connection, s provider.Session, state string) (provider.Authorization, error) {
-	p.record("Reauthorize", c, &s)
-	if p.ReauthorizeFn == nil {
-		return provider.Authorization{}, nil
-	}
-	return p.ReauthorizeFn(ctx, c, s, state)
+	return answer(p, "Reauthorize", c, &s, p.ReauthorizeFn != nil, func() (provider.Authorization, error) { return p.ReauthorizeFn(ctx, c, s, state) })
+}
+
+func (p *Provider) Revoke(ctx context.Context, c provider.Connection, s provider.Session) error {
+	_, err := answer(p, "Revoke", c, &s, p.RevokeFn != nil, func() (struct{}, error) { return struct{}{}, p.RevokeFn(ctx, c, s) })
+	return err
 }
