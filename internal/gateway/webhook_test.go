@@ -66,15 +66,17 @@ func TestWebhookHandler(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/truelayer/{token}", WebhookHandler(sw.wh, notify))
 	gw := &Server{Journeys: sw.wh.Keys, PublicURL: "https://gw.example/"}
-	url, err := gw.Links().WebhookURL("ns", "job", "run-1", now.Add(-time.Hour))
+	// Names long enough that the token's random base64 cannot contain them by chance
+	// (two-letter names did, now and then).
+	url, err := gw.Links().WebhookURL("tenant-namespace", "nightly-job", "run-20260301", now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := strings.TrimPrefix(url, "https://gw.example")
-	if strings.Contains(path, "ns") || strings.Contains(path, "job") || strings.Contains(path, "run-1") {
+	if strings.Contains(path, "tenant-namespace") || strings.Contains(path, "nightly-job") || strings.Contains(path, "run-20260301") {
 		t.Fatalf("webhook URL %s shows what it names", url)
 	}
-	expired, err := gw.Links().WebhookURL("ns", "job", "run-1", now.Add(-WebhookTokenTTL))
+	expired, err := gw.Links().WebhookURL("tenant-namespace", "nightly-job", "run-20260301", now.Add(-WebhookTokenTTL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +115,7 @@ func TestWebhookHandler(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("notify called %d times, want 3 (only valid tokens, signatures and bodies)", len(got))
 	}
-	if got[0].Job.Namespace != "ns" || got[0].Job.Name != "job" || got[0].RunID != "run-1" || got[0].TaskID != "known" {
+	if got[0].Job.Namespace != "tenant-namespace" || got[0].Job.Name != "nightly-job" || got[0].RunID != "run-20260301" || got[0].TaskID != "known" {
 		t.Fatalf("event %+v", got[0])
 	}
 }
