@@ -1,5 +1,6 @@
 // Package controllers holds the reconcilers. They are thin: fetch the object, run
-// ordered phases whose decisions live in internal/ packages, and write status once.
+// ordered steps whose decisions are pure functions (here and in internal/ packages),
+// and write status once, its conditions derived in one place.
 package controllers
 
 import (

@@ -107,7 +107,7 @@ func (r *BankConnectionReconciler) redeemReconsent(ctx context.Context, s *conne
 		if err := r.storeGrant(ctx, s, tokens, nonce); err != nil {
 			return "", "", err
 		}
-		// What /me said is the new consent: the later phases need not ask again.
+		// What /me said is the new consent: the later steps need not ask again.
 		s.bc.Status.Consent = &bankingv1alpha1.ConsentStatus{
 			CreatedAt: timePtr(info.CreatedAt), GrantedAt: timePtr(s.snap.GrantedAt), ExpiresAt: timePtr(info.ExpiresAt),
 			Status: bankingv1alpha1.ConsentActive, ProviderID: info.ProviderID, ProviderName: info.ProviderName,
@@ -125,7 +125,7 @@ func (r *BankConnectionReconciler) redeemReconsent(ctx context.Context, s *conne
 }
 
 // storeGrant writes the tokens to the Secret (before anything else happens to them)
-// and reloads the snapshot the later phases work from.
+// and reloads the snapshot the later steps work from.
 func (r *BankConnectionReconciler) storeGrant(ctx context.Context, s *connectionScope, t provider.Tokens, nonce string) error {
 	bc := s.bc
 	snap, err := r.Tokens.SaveGrant(ctx, bc, t, s.sealer, s.now, nonce, s.snap)

@@ -14,10 +14,10 @@ import (
 )
 
 // connectionStep is one step of a BankConnection reconcile. It returns done=true when
-// the later phases must not run (the connection waits for a user, or is stalled).
+// the later steps must not run (the connection waits for a user, or is stalled).
 type connectionStep func(ctx context.Context, s *connectionScope) (done bool, err error)
 
-// connectionScope carries what the phases of one reconcile share.
+// connectionScope carries what the steps of one reconcile share.
 type connectionScope struct {
 	bc  *bankingv1alpha1.BankConnection
 	now time.Time

@@ -18,7 +18,7 @@ import (
 // the budget, deferred when this run would not fit it.
 
 // stepSuspend starts no new runs while spec.suspend is true (a run in flight was
-// driven to its end by stepActiveRun before this phase).
+// driven to its end by stepActiveRun before this step).
 func (r *SyncJobReconciler) stepSuspend(_ context.Context, s *jobScope) (bool, error) {
 	if !s.sj.Spec.Suspend {
 		return false, nil
@@ -55,7 +55,7 @@ func attendedRequest(sj *bankingv1alpha1.SyncJob) bool {
 
 // stepStartRun starts a due run, unless it would exceed the unattended budget, in
 // which case it is recorded as Deferred and never sent. The run started is driven by
-// the next phase (stepActiveRun).
+// the next step (stepActiveRun).
 func (r *SyncJobReconciler) stepStartRun(ctx context.Context, s *jobScope) (bool, error) {
 	sj, bc := s.sj, s.bc
 	// Deciding on a stale copy would start (or defer) a run for a slot already handled.
