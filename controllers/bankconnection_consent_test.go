@@ -17,13 +17,9 @@ import (
 	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	providerfake "github.com/consent-operator/consent-operator/internal/provider/fake"
+	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
-
-// fixedClock is a clock that does not move.
-type fixedClock time.Time
-
-func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 // TestRevokeByKind tells the revocation of each kind of consent on deletion against
 // the fake provider: what is called, with what, and what deletion does next.
@@ -147,6 +143,6 @@ func revokeReconciler(t *testing.T, fp *providerfake.Provider, bc *bankingv1alph
 		Providers: provider.Registry{string(bankingv1alpha1.ProviderTrueLayer): fp, string(bankingv1alpha1.ProviderCodat): fp},
 		Links:     gateway.Links{PublicURL: "https://gateway.example"},
 		Tokens:    &tokensecret.Store{Client: c, Reader: c},
-		Clock:     fixedClock(now),
+		Clock:     clock.NewManual(now),
 	}
 }

@@ -446,7 +446,7 @@ func (r *BankConnectionReconciler) keptLinkFailed(s *connectionScope, err error)
 		return err // fail() stalls: a human must act
 	}
 	recordFailure(s, f.provider)
-	s.report.linkRetry = &retryFact{f.reason, "Getting the link for the user failed, retrying with backoff: " + f.provider.Error()}
+	s.report.linkRetry = &cause{f.reason, "Getting the link for the user failed, retrying with backoff: " + f.provider.Error()}
 	return nil
 }
 

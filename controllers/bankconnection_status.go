@@ -51,11 +51,11 @@ type connectionReport struct {
 
 	// linkRetry is set when getting the user's link failed and is retried with
 	// backoff; it shows as Reconciling, whatever the outcome.
-	linkRetry *retryFact
+	linkRetry *cause
 }
 
-// retryFact is a failure being retried: its reason and message.
-type retryFact struct{ reason, message string }
+// cause is why a condition is set: its reason and message.
+type cause struct{ reason, message string }
 
 func (r *connectionReport) suspended(message string) {
 	r.set(outcomeSuspended, bankingv1alpha1.ReasonSuspended, message)
@@ -110,7 +110,7 @@ func updateConditions(conds *[]metav1.Condition, generation int64, rep connectio
 		setReconcilingCondition(conds, generation, nil)
 		setReadyCondition(conds, generation, metav1.ConditionTrue, rep.reason, rep.message)
 	case outcomeStalled:
-		setStalledCondition(conds, generation, &retryFact{rep.reason, rep.message})
+		setStalledCondition(conds, generation, &cause{rep.reason, rep.message})
 		setReconcilingCondition(conds, generation, nil)
 		setReadyCondition(conds, generation, metav1.ConditionFalse, rep.reason, rep.message)
 	case outcomeRetrying:
@@ -119,7 +119,7 @@ func updateConditions(conds *[]metav1.Condition, generation int64, rep connectio
 			status = metav1.ConditionTrue
 		}
 		setReadyCondition(conds, generation, status, rep.reason, rep.message)
-		setReconcilingCondition(conds, generation, &retryFact{rep.reason, rep.message})
+		setReconcilingCondition(conds, generation, &cause{rep.reason, rep.message})
 	}
 	if rep.linkRetry != nil && rep.outcome != outcomeRetrying {
 		setReconcilingCondition(conds, generation, rep.linkRetry)
@@ -140,7 +140,7 @@ func setReadyCondition(conds *[]metav1.Condition, generation int64, status metav
 }
 
 // setStalledCondition sets Stalled=True for stall, or removes it (abnormal-true).
-func setStalledCondition(conds *[]metav1.Condition, generation int64, stall *retryFact) {
+func setStalledCondition(conds *[]metav1.Condition, generation int64, stall *cause) {
 	if stall == nil {
 		conditions.MarkAbnormal(conds, generation, bankingv1alpha1.ConditionStalled, false, "", "")
 		return
@@ -149,7 +149,7 @@ func setStalledCondition(conds *[]metav1.Condition, generation int64, stall *ret
 }
 
 // setReconcilingCondition sets Reconciling=True while retry runs, or removes it.
-func setReconcilingCondition(conds *[]metav1.Condition, generation int64, retry *retryFact) {
+func setReconcilingCondition(conds *[]metav1.Condition, generation int64, retry *cause) {
 	if retry == nil {
 		conditions.MarkAbnormal(conds, generation, bankingv1alpha1.ConditionReconciling, false, "", "")
 		return

@@ -107,7 +107,7 @@ func TestUpdateConditions(t *testing.T) {
 			name: "a link being retried shows as Reconciling beside a stall",
 			report: func(r *connectionReport) {
 				r.stalled(bankingv1alpha1.ReasonConsentRevoked, "revoked")
-				r.linkRetry = &retryFact{bankingv1alpha1.ReasonProviderUnavailable, "link failed"}
+				r.linkRetry = &cause{bankingv1alpha1.ReasonProviderUnavailable, "link failed"}
 			},
 			want: []cond{{bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonConsentRevoked},
 				{bankingv1alpha1.ConditionReconciling, metav1.ConditionTrue, bankingv1alpha1.ReasonProviderUnavailable}},
@@ -115,7 +115,7 @@ func TestUpdateConditions(t *testing.T) {
 		{
 			name: "a retried provider call's Reconciling wins over a link retry",
 			report: func(r *connectionReport) {
-				r.linkRetry = &retryFact{bankingv1alpha1.ReasonProviderUnavailable, "link failed"}
+				r.linkRetry = &cause{bankingv1alpha1.ReasonProviderUnavailable, "link failed"}
 				r.retrying(bankingv1alpha1.ReasonRateLimited, "throttled", false)
 			},
 			want: []cond{{bankingv1alpha1.ConditionReconciling, metav1.ConditionTrue, bankingv1alpha1.ReasonRateLimited}},
