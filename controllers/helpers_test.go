@@ -178,3 +178,12 @@ func consented(t *testing.T, bc *bankingv1alpha1.BankConnection) {
 	}
 	waitFor(t, bc, isReady)
 }
+
+// chapter runs one chapter of a story test as a subtest, and ends the story when it
+// fails: each chapter starts from the fixtures the earlier ones left.
+func chapter(t *testing.T, name string, run func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, run) {
+		t.FailNow()
+	}
+}
