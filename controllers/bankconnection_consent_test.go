@@ -21,9 +21,22 @@ import (
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
-// TestRevokeByKind tells the revocation of each kind of consent on deletion against
-// the fake provider: what is called, with what, and what deletion does next.
-func TestRevokeByKind(t *testing.T) {
+// revokeCase is one deletion's revocation: the connection, what the provider
+// answers, and what revoke should do.
+type revokeCase struct {
+	name       string
+	bc         *bankingv1alpha1.BankConnection
+	tokens     bool  // a token Secret holds tokens
+	revokeErr  error // the provider's answer
+	now        time.Time
+	wantCalls  int
+	wantDone   bool
+	wantResult time.Duration
+	check      func(t *testing.T, calls []providerfake.Call)
+}
+
+// revokeByKindCases are the revocations of each kind of consent, kept and held.
+func revokeByKindCases() []revokeCase {
 	deleted := metav1.NewTime(policyNow.Add(-time.Minute))
 	outage := &provider.Error{Class: provider.ClassRetryLater, Op: "revoke", Status: 503}
 	conn := func(p bankingv1alpha1.Provider, api bankingv1alpha1.DataAPI, clientSecret string) *bankingv1alpha1.BankConnection {
@@ -49,17 +62,7 @@ func TestRevokeByKind(t *testing.T) {
 		}
 		return bc
 	}
-	tests := []struct {
-		name       string
-		bc         *bankingv1alpha1.BankConnection
-		tokens     bool  // a token Secret holds tokens
-		revokeErr  error // the provider's answer
-		now        time.Time
-		wantCalls  int
-		wantDone   bool
-		wantResult time.Duration
-		check      func(t *testing.T, calls []providerfake.Call)
-	}{
+	return []revokeCase{
 		{name: "kept, no journey started: nothing at the provider", bc: codat(false, false), now: policyNow, wantDone: true},
 		{name: "kept: the company's data connection goes", bc: codat(true, false), now: policyNow, wantCalls: 1, wantDone: true,
 			check: func(t *testing.T, calls []providerfake.Call) {
@@ -90,7 +93,12 @@ func TestRevokeByKind(t *testing.T) {
 		{name: "held, the provider ended the consent already", bc: v1(bankingv1alpha1.ConsentActive, "truelayer"), tokens: true, now: policyNow,
 			revokeErr: &provider.Error{Class: provider.ClassNeedsHuman, Reason: provider.ReasonConsentRevoked, Op: "revoke", Status: 401}, wantCalls: 1, wantDone: true},
 	}
-	for _, tc := range tests {
+}
+
+// TestRevokeByKind tells the revocation of each kind of consent on deletion against
+// the fake provider: what is called, with what, and what deletion does next.
+func TestRevokeByKind(t *testing.T) {
+	for _, tc := range revokeByKindCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			fp := &providerfake.Provider{RevokeFn: func(context.Context, provider.Connection, provider.Session) error { return tc.revokeErr }}
 			r := revokeReconciler(t, fp, tc.bc, tc.tokens, tc.now)

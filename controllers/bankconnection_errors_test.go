@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/consent"
@@ -40,19 +39,22 @@ func connect(t *testing.T, bc *bankingv1alpha1.BankConnection) *bankingv1alpha1.
 
 var refreshRequests int
 
+// failTokenCalls makes the sandbox answer the operator's next count token calls with
+// the OAuth error code, until the test ends.
+func failTokenCalls(t *testing.T, code string, count int) {
+	t.Helper()
+	t.Cleanup(sb.ClearFaults)
+	if _, err := sb.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: code, Endpoint: "POST /connect/token", Client: testClientID, Count: count}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // forceRefresh sets the refresh-requested-at annotation to a new value.
 func forceRefresh(t *testing.T, bc *bankingv1alpha1.BankConnection) string {
 	t.Helper()
 	refreshRequests++
 	v := "req-" + strconv.Itoa(refreshRequests)
-	patch := client.MergeFrom(bc.DeepCopy())
-	if bc.Annotations == nil {
-		bc.Annotations = map[string]string{}
-	}
-	bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt] = v
-	if err := env.Client.Patch(context.Background(), bc, patch); err != nil {
-		t.Fatal(err)
-	}
+	setAnnotation(t, bc, bankingv1alpha1.AnnotationRefreshRequestedAt, v)
 	return v
 }
 
@@ -122,10 +124,7 @@ func TestRejectedClientCredentialsStall(t *testing.T) {
 func TestProviderOutageBacksOff(t *testing.T) {
 	ns := newNamespace(t, "outage")
 	bc := readyConnection(t, ns, "heidi")
-	t.Cleanup(sb.ClearFaults)
-	if _, err := sb.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: "provider_error", Endpoint: "POST /connect/token", Client: testClientID, Count: 3}); err != nil {
-		t.Fatal(err)
-	}
+	failTokenCalls(t, "provider_error", 3)
 	before := tokenCalls()
 	forceRefresh(t, bc)
 	for attempt := int32(1); attempt <= 3; attempt++ {
@@ -160,10 +159,7 @@ func TestProviderOutageBacksOff(t *testing.T) {
 func TestRateLimitedBacksOff(t *testing.T) {
 	ns := newNamespace(t, "ratelimit")
 	bc := readyConnection(t, ns, "ivan")
-	t.Cleanup(sb.ClearFaults)
-	if _, err := sb.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: "provider_too_many_requests", Endpoint: "POST /connect/token", Client: testClientID, Count: 1}); err != nil {
-		t.Fatal(err)
-	}
+	failTokenCalls(t, "provider_too_many_requests", 1)
 	forceRefresh(t, bc)
 	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionTrue, bankingv1alpha1.ReasonRateLimited))
 	clk.Advance(consent.BackoffCap)

@@ -28,17 +28,43 @@ import (
 // day, warns before the 90-day consent ends, is extended where allowed, stalls when a
 // consent ends unextended, and revokes at the provider when deleted.
 func TestBankConnectionLifecycle(t *testing.T) {
-	ctx := context.Background()
-	start := clk.Now() // the shared clock may have moved in earlier tests
-	ns := newNamespace(t, "lifecycle")
-	alice := newConnection(ns, "alice")
-	alice.Spec.Reconsent = &bankingv1alpha1.ReconsentSpec{NotifyBefore: &metav1.Duration{Duration: 7 * 24 * time.Hour}}
-	bob := newConnection(ns, "bob")
-	create(t, alice)
-	create(t, bob)
+	s := newLifecycleStory(t)
+	chapter(t, "1 pending", s.pending)
+	chapter(t, "2 consent", s.consent)
+	chapter(t, "3 steady state is quiet", func(t *testing.T) { assertQuiet(t, s.alice) })
+	chapter(t, "4 a day of refreshes", s.dayOfRefreshes)
+	chapter(t, "5 day 83 warns", s.expiring)
+	chapter(t, "6 extended", s.extended)
+	chapter(t, "7 past day 90", s.expired)
+	chapter(t, "8 delete", s.deleted)
+}
 
-	// 1. Pending: a stable connect link, Ready=Unknown, kstatus InProgress.
-	for _, bc := range []*bankingv1alpha1.BankConnection{alice, bob} {
+// lifecycleStory holds the fixtures of TestBankConnectionLifecycle: alice (who
+// consents as john/eternal and wants a 7-day warning) and bob (john/doe).
+type lifecycleStory struct {
+	start      time.Time // the shared clock may have moved in earlier tests
+	ns         string
+	alice, bob *bankingv1alpha1.BankConnection
+	wantExpiry time.Time // the first consent's end, 90 days after start
+}
+
+func newLifecycleStory(t *testing.T) *lifecycleStory {
+	s := &lifecycleStory{start: clk.Now(), ns: newNamespace(t, "lifecycle")}
+	s.alice = newConnection(s.ns, "alice")
+	s.alice.Spec.Reconsent = &bankingv1alpha1.ReconsentSpec{NotifyBefore: &metav1.Duration{Duration: 7 * 24 * time.Hour}}
+	s.bob = newConnection(s.ns, "bob")
+	create(t, s.alice)
+	create(t, s.bob)
+	return s
+}
+
+func (s *lifecycleStory) both() []*bankingv1alpha1.BankConnection {
+	return []*bankingv1alpha1.BankConnection{s.alice, s.bob}
+}
+
+// pending: a stable connect link, Ready=Unknown, kstatus InProgress.
+func (s *lifecycleStory) pending(t *testing.T) {
+	for _, bc := range s.both() {
 		waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
 		if !isConnectLink(bc) || bc.Status.AuthorizationURL == "" {
 			t.Fatalf("%s: links not published: connect=%q auth=%q", bc.Name, bc.Status.ConnectURL, bc.Status.AuthorizationURL)
@@ -47,9 +73,12 @@ func TestBankConnectionLifecycle(t *testing.T) {
 			t.Fatalf("%s pending: kstatus %s, want InProgress", bc.Name, got)
 		}
 	}
+}
 
-	// 2. The user consents through the gateway's connect link and the mock bank.
-	for _, bc := range []*bankingv1alpha1.BankConnection{alice, bob} {
+// consent: the user consents through the gateway's connect link and the mock bank.
+func (s *lifecycleStory) consent(t *testing.T) {
+	alice := s.alice
+	for _, bc := range s.both() {
 		password := map[string]string{"alice": "eternal", "bob": "doe"}[bc.Name]
 		page := consentJourney(t, bc, password)
 		if page.Status != http.StatusSeeOther || page.URL.Host != gatewayHost() {
@@ -60,8 +89,8 @@ func TestBankConnectionLifecycle(t *testing.T) {
 			t.Fatalf("%s ready: kstatus %s, want Current", bc.Name, got)
 		}
 	}
-	wantExpiry := start.Add(90 * 24 * time.Hour).Truncate(time.Second)
-	if c := alice.Status.Consent; c == nil || c.ExpiresAt == nil || !c.ExpiresAt.Time.Equal(wantExpiry) || c.Status != bankingv1alpha1.ConsentActive {
+	s.wantExpiry = s.start.Add(90 * 24 * time.Hour).Truncate(time.Second)
+	if c := alice.Status.Consent; c == nil || c.ExpiresAt == nil || !c.ExpiresAt.Time.Equal(s.wantExpiry) || c.Status != bankingv1alpha1.ConsentActive {
 		t.Fatalf("consent not read from /me: %+v", alice.Status.Consent)
 	}
 	secret := tokenSecretOf(t, alice)
@@ -70,13 +99,13 @@ func TestBankConnectionLifecycle(t *testing.T) {
 		t.Fatalf("token Secret not typed, labelled and owned: %+v", secret.ObjectMeta)
 	}
 	assertTokenWorks(t, alice)
-	assertKubectlWait(t, ns, "alice", "Ready")
+	assertKubectlWait(t, s.ns, "alice", "Ready")
+}
 
-	// 3. Steady state is quiet: nothing due means no provider calls and no writes.
-	assertQuiet(t, alice)
-
-	// 4. A day of refreshes: every 50 simulated minutes the token is due; each poke
-	// causes exactly one refresh, and the token Secret always holds a valid token.
+// dayOfRefreshes: every 50 simulated minutes the token is due; each poke causes
+// exactly one refresh, and the token Secret always holds a valid token.
+func (s *lifecycleStory) dayOfRefreshes(t *testing.T) {
+	alice, bob := s.alice, s.bob
 	for step := 0; step < 29; step++ {
 		before := tokenCalls()
 		clk.Advance(50 * time.Minute)
@@ -99,20 +128,22 @@ func TestBankConnectionLifecycle(t *testing.T) {
 		}
 	}
 	assertTokenWorks(t, alice)
-	for _, bc := range []*bankingv1alpha1.BankConnection{alice, bob} {
+	for _, bc := range s.both() {
 		if n := sb.ErrorTotal(sandbox.CallFilter{Connection: connectionID(t, bc), Error: "invalid_grant"}); n != 0 {
 			t.Fatalf("the sandbox answered %s's refreshes with invalid_grant %d times: a refresh token was lost", bc.Name, n)
 		}
 	}
+}
 
-	// 5. Day 83: inside the 7-day warning window, with a re-consent link. Move there in
-	// steps that keep the refresh tokens in use (they lapse after 30 idle days).
+// expiring: day 83, inside the 7-day warning window, with a re-consent link. Move
+// there in steps that keep the refresh tokens in use (they lapse after 30 idle days).
+func (s *lifecycleStory) expiring(t *testing.T) {
 	for _, d := range []time.Duration{20, 20, 20, 22} {
 		clk.Advance(d * 24 * time.Hour)
-		poke(t, alice)
-		poke(t, bob)
+		poke(t, s.alice)
+		poke(t, s.bob)
 		now := clk.Now().Truncate(time.Second)
-		for _, bc := range []*bankingv1alpha1.BankConnection{alice, bob} {
+		for _, bc := range s.both() {
 			waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
 				if refreshedAt(t, bc).Before(now) {
 					return fmt.Errorf("not refreshed after the jump to %s", now)
@@ -121,10 +152,10 @@ func TestBankConnectionLifecycle(t *testing.T) {
 			})
 		}
 	}
-	if day := int(clk.Now().Sub(start).Hours() / 24); day != 83 {
+	if day := int(clk.Now().Sub(s.start).Hours() / 24); day != 83 {
 		t.Fatalf("test setup: day %d, want 83", day)
 	}
-	for _, bc := range []*bankingv1alpha1.BankConnection{alice, bob} {
+	for _, bc := range s.both() {
 		waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue, bankingv1alpha1.ReasonConsentExpiringSoon))
 		if bc.Status.ReconsentURL == "" {
 			t.Fatalf("%s: no re-consent link while expiring", bc.Name)
@@ -133,30 +164,36 @@ func TestBankConnectionLifecycle(t *testing.T) {
 			t.Fatalf("%s: an expiring consent must stay Ready: %v", bc.Name, err)
 		}
 	}
+}
 
-	// 6. Extend alice's consent: the provider extends without the user (john/eternal).
+// extended: alice's consent is extended by the provider without the user (john/eternal).
+func (s *lifecycleStory) extended(t *testing.T) {
+	alice := s.alice
 	extendCalls := callsTo("POST /connections/extend") + callsTo("POST /data/v1/connections/extend")
 	create(t, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "alice-user"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "alice-user"},
 		StringData: map[string]string{"name": "Alice Example", "email": "alice@example.com"},
 	})
 	patch := client.MergeFrom(alice.DeepCopy())
 	alice.Spec.Reconsent.AutoExtend = true
 	alice.Spec.Reconsent.UserSecretRef = &bankingv1alpha1.SecretReference{Name: "alice-user"}
-	if err := env.Client.Patch(ctx, alice, patch); err != nil {
+	if err := env.Client.Patch(context.Background(), alice, patch); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, alice, hasCondition(bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionFalse, bankingv1alpha1.ReasonConsentValid))
-	if !alice.Status.Consent.ExpiresAt.Time.After(wantExpiry) {
+	if !alice.Status.Consent.ExpiresAt.Time.After(s.wantExpiry) {
 		t.Fatalf("extension did not move the consent end: %s", alice.Status.Consent.ExpiresAt)
 	}
 	if got := callsTo("POST /connections/extend") + callsTo("POST /data/v1/connections/extend") - extendCalls; got != 1 {
 		t.Fatalf("%d extend calls, want 1", got)
 	}
 	assertTokenWorks(t, alice)
+}
 
-	// 7. Past day 90 without an extension: bob stalls with ConsentExpired and makes no
-	// provider call; alice, extended, stays Ready.
+// expired: past day 90 without an extension, bob stalls with ConsentExpired and makes
+// no provider call; alice, extended, stays Ready.
+func (s *lifecycleStory) expired(t *testing.T) {
+	bob := s.bob
 	clk.Advance(8 * 24 * time.Hour)
 	callsBefore := sb.CallTotal(sandbox.CallFilter{Connection: connectionID(t, bob)})
 	poke(t, bob)
@@ -175,26 +212,19 @@ func TestBankConnectionLifecycle(t *testing.T) {
 	if got := sb.CallTotal(sandbox.CallFilter{Connection: connectionID(t, bob)}) - callsBefore; got != 0 {
 		t.Fatalf("an expired consent cost %d provider calls, want 0", got)
 	}
-	poke(t, alice)
-	waitFor(t, alice, isReady)
-	assertKubectlWait(t, ns, "bob", "Stalled")
+	poke(t, s.alice)
+	waitFor(t, s.alice, isReady)
+	assertKubectlWait(t, s.ns, "bob", "Stalled")
+}
 
-	// 8. Delete: the consent is revoked at the provider and the token Secret goes.
-	aliceConn := connectionID(t, alice)
-	if err := env.Client.Delete(ctx, alice); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 30*time.Second, func() error {
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(alice), &bankingv1alpha1.BankConnection{})
-		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("BankConnection still present: %v", err)
-		}
-		return nil
-	})
+// deleted: the consent is revoked at the provider and the token Secret goes.
+func (s *lifecycleStory) deleted(t *testing.T) {
+	aliceConn := connectionID(t, s.alice)
+	deleteAndWait(t, s.alice)
 	if info, _ := sb.Connection(aliceConn); info.Status != "Revoked" {
 		t.Fatalf("sandbox connection %s is %q after delete, want Revoked", aliceConn, info.Status)
 	}
-	err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "alice-token"}, &corev1.Secret{})
+	err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: s.ns, Name: "alice-token"}, &corev1.Secret{})
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("token Secret still present after delete: %v", err)
 	}

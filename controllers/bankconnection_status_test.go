@@ -17,20 +17,44 @@ type cond struct {
 	reason string
 }
 
-func TestUpdateConditions(t *testing.T) {
-	const gen = 3
-	readyTrue := metav1.Condition{Type: bankingv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonAuthorized, ObservedGeneration: 2}
-	readyFalse := metav1.Condition{Type: bankingv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: bankingv1alpha1.ReasonConsentRevoked, ObservedGeneration: 2}
-	stalled := metav1.Condition{Type: bankingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonConsentRevoked, ObservedGeneration: 2}
-	reconciling := metav1.Condition{Type: bankingv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonProviderUnavailable, ObservedGeneration: 2}
+// updateConditionsCase is one report and the conditions it should leave, from
+// those before.
+type updateConditionsCase struct {
+	name   string
+	before []metav1.Condition
+	report func(*connectionReport)
+	want   []cond
+	absent []string
+}
 
-	tests := []struct {
-		name   string
-		before []metav1.Condition
-		report func(*connectionReport)
-		want   []cond
-		absent []string
+// The conditions a connection had before, written two generations ago.
+var (
+	priorReady       = metav1.Condition{Type: bankingv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonAuthorized, ObservedGeneration: 2}
+	priorRevoked     = metav1.Condition{Type: bankingv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: bankingv1alpha1.ReasonConsentRevoked, ObservedGeneration: 2}
+	priorStalled     = metav1.Condition{Type: bankingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonConsentRevoked, ObservedGeneration: 2}
+	priorReconciling = metav1.Condition{Type: bankingv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonProviderUnavailable, ObservedGeneration: 2}
+)
+
+func TestUpdateConditions(t *testing.T) {
+	for _, theme := range []struct {
+		name  string
+		cases []updateConditionsCase
 	}{
+		{"outcomes", outcomeConditionsCases()},
+		{"retries", retryConditionsCases()},
+		{"consent window", windowConditionsCases()},
+	} {
+		t.Run(theme.name, func(t *testing.T) {
+			for _, tc := range theme.cases {
+				t.Run(tc.name, func(t *testing.T) { checkUpdateConditions(t, tc) })
+			}
+		})
+	}
+}
+
+// outcomeConditionsCases: what each settled outcome of a reconcile leaves.
+func outcomeConditionsCases() []updateConditionsCase {
+	return []updateConditionsCase{
 		{
 			name: "first reconcile with nothing to say: Ready Unknown, Progressing",
 			want: []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonProgressing}},
@@ -39,13 +63,13 @@ func TestUpdateConditions(t *testing.T) {
 		},
 		{
 			name:   "nothing to say: the conditions stand",
-			before: []metav1.Condition{readyFalse, stalled},
+			before: []metav1.Condition{priorRevoked, priorStalled},
 			want: []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionFalse, bankingv1alpha1.ReasonConsentRevoked},
 				{bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonConsentRevoked}},
 		},
 		{
 			name:   "suspended keeps Ready's status and Stalled, drops Reconciling",
-			before: []metav1.Condition{readyFalse, stalled, reconciling},
+			before: []metav1.Condition{priorRevoked, priorStalled, priorReconciling},
 			report: func(r *connectionReport) { r.suspended("Suspended") },
 			want: []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionFalse, bankingv1alpha1.ReasonSuspended},
 				{bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonConsentRevoked}},
@@ -58,29 +82,35 @@ func TestUpdateConditions(t *testing.T) {
 		},
 		{
 			name:   "awaiting the user clears a stall and a retry",
-			before: []metav1.Condition{readyFalse, stalled, reconciling},
+			before: []metav1.Condition{priorRevoked, priorStalled, priorReconciling},
 			report: func(r *connectionReport) { r.awaitingUser("Waiting") },
 			want:   []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization}},
 			absent: []string{bankingv1alpha1.ConditionStalled, bankingv1alpha1.ConditionReconciling},
 		},
 		{
 			name:   "ready clears a stall and a retry",
-			before: []metav1.Condition{readyFalse, stalled, reconciling},
+			before: []metav1.Condition{priorRevoked, priorStalled, priorReconciling},
 			report: func(r *connectionReport) { r.ready("Consent active") },
 			want:   []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionTrue, bankingv1alpha1.ReasonAuthorized}},
 			absent: []string{bankingv1alpha1.ConditionStalled, bankingv1alpha1.ConditionReconciling},
 		},
 		{
 			name:   "stalled: Stalled and Ready False with the same reason, no Reconciling",
-			before: []metav1.Condition{readyTrue, reconciling},
+			before: []metav1.Condition{priorReady, priorReconciling},
 			report: func(r *connectionReport) { r.stalled(bankingv1alpha1.ReasonConsentExpired, "expired") },
 			want: []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionFalse, bankingv1alpha1.ReasonConsentExpired},
 				{bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, bankingv1alpha1.ReasonConsentExpired}},
 			absent: []string{bankingv1alpha1.ConditionReconciling},
 		},
+	}
+}
+
+// retryConditionsCases: retries, and outcomes replacing each other.
+func retryConditionsCases() []updateConditionsCase {
+	return []updateConditionsCase{
 		{
 			name:   "retrying with a usable connection keeps Ready True and leaves Stalled",
-			before: []metav1.Condition{readyTrue},
+			before: []metav1.Condition{priorReady},
 			report: func(r *connectionReport) { r.retrying(bankingv1alpha1.ReasonRateLimited, "throttled", true) },
 			want: []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionTrue, bankingv1alpha1.ReasonRateLimited},
 				{bankingv1alpha1.ConditionReconciling, metav1.ConditionTrue, bankingv1alpha1.ReasonRateLimited}},
@@ -88,7 +118,7 @@ func TestUpdateConditions(t *testing.T) {
 		},
 		{
 			name:   "retrying without a usable connection: Ready Unknown; a stall stands",
-			before: []metav1.Condition{readyFalse, stalled},
+			before: []metav1.Condition{priorRevoked, priorStalled},
 			report: func(r *connectionReport) { r.retrying(bankingv1alpha1.ReasonProviderUnavailable, "down", false) },
 			want: []cond{{bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonProviderUnavailable},
 				{bankingv1alpha1.ConditionReconciling, metav1.ConditionTrue, bankingv1alpha1.ReasonProviderUnavailable},
@@ -120,6 +150,12 @@ func TestUpdateConditions(t *testing.T) {
 			},
 			want: []cond{{bankingv1alpha1.ConditionReconciling, metav1.ConditionTrue, bankingv1alpha1.ReasonRateLimited}},
 		},
+	}
+}
+
+// windowConditionsCases: the consent window placed, or not.
+func windowConditionsCases() []updateConditionsCase {
+	return []updateConditionsCase{
 		{
 			name:   "window valid",
 			report: func(r *connectionReport) { r.placeWindow(consent.WindowValid, "") },
@@ -143,34 +179,35 @@ func TestUpdateConditions(t *testing.T) {
 			want:   []cond{{bankingv1alpha1.ConditionConsentExpiring, metav1.ConditionTrue, bankingv1alpha1.ReasonConsentExpiringSoon}},
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var rep connectionReport
-			if tc.report != nil {
-				tc.report(&rep)
-			}
-			conds := append([]metav1.Condition(nil), tc.before...)
-			updateConditions(&conds, gen, rep)
-			for _, w := range tc.want {
-				c := apimeta.FindStatusCondition(conds, w.t)
-				if c == nil {
-					t.Fatalf("%s missing in %+v", w.t, conds)
-				}
-				if c.Status != w.status || c.Reason != w.reason {
-					t.Errorf("%s = %s/%s, want %s/%s", w.t, c.Status, c.Reason, w.status, w.reason)
-				}
-			}
-			for _, a := range tc.absent {
-				if c := apimeta.FindStatusCondition(conds, a); c != nil {
-					t.Errorf("%s present (%s/%s), want absent", a, c.Status, c.Reason)
-				}
-			}
-			if rep.outcome != outcomeNone {
-				if c := apimeta.FindStatusCondition(conds, bankingv1alpha1.ConditionReady); c.ObservedGeneration != gen {
-					t.Errorf("Ready observedGeneration = %d, want %d", c.ObservedGeneration, gen)
-				}
-			}
-		})
+}
+
+// checkUpdateConditions applies tc's report to its conditions and compares.
+func checkUpdateConditions(t *testing.T, tc updateConditionsCase) {
+	const gen = 3
+	var rep connectionReport
+	if tc.report != nil {
+		tc.report(&rep)
+	}
+	conds := append([]metav1.Condition(nil), tc.before...)
+	updateConditions(&conds, gen, rep)
+	for _, w := range tc.want {
+		c := apimeta.FindStatusCondition(conds, w.t)
+		if c == nil {
+			t.Fatalf("%s missing in %+v", w.t, conds)
+		}
+		if c.Status != w.status || c.Reason != w.reason {
+			t.Errorf("%s = %s/%s, want %s/%s", w.t, c.Status, c.Reason, w.status, w.reason)
+		}
+	}
+	for _, a := range tc.absent {
+		if c := apimeta.FindStatusCondition(conds, a); c != nil {
+			t.Errorf("%s present (%s/%s), want absent", a, c.Status, c.Reason)
+		}
+	}
+	if rep.outcome != outcomeNone {
+		if c := apimeta.FindStatusCondition(conds, bankingv1alpha1.ConditionReady); c.ObservedGeneration != gen {
+			t.Errorf("Ready observedGeneration = %d, want %d", c.ObservedGeneration, gen)
+		}
 	}
 }
 

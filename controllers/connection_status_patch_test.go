@@ -16,21 +16,23 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 )
 
-// TestPatchConnectionStatus: a lost lock is tried again up to the attempts given, on
-// the object read again; nothing is written when mutate changes nothing or fails.
-func TestPatchConnectionStatus(t *testing.T) {
-	tests := []struct {
-		name       string
-		attempts   int
-		conflicts  int   // patches that lose the lock before one succeeds
-		mutateErr  error // what mutate returns
-		unchanged  bool  // mutate changes nothing
-		readFails  bool  // reading the latest object fails
-		patchFails bool  // the patch fails for another reason than the lock
-		wantCalls  int   // calls of mutate
-		wantPatch  int   // patches sent
-		wantErr    func(error) bool
-	}{
+// patchStatusCase is how the apiserver and mutate behave, and what patchConnectionStatus
+// should do about it.
+type patchStatusCase struct {
+	name       string
+	attempts   int
+	conflicts  int   // patches that lose the lock before one succeeds
+	mutateErr  error // what mutate returns
+	unchanged  bool  // mutate changes nothing
+	readFails  bool  // reading the latest object fails
+	patchFails bool  // the patch fails for another reason than the lock
+	wantCalls  int   // calls of mutate
+	wantPatch  int   // patches sent
+	wantErr    func(error) bool
+}
+
+func patchStatusCases() []patchStatusCase {
+	return []patchStatusCase{
 		{name: "written at once", attempts: lockOnce, wantCalls: 1, wantPatch: 1},
 		{name: "a lost lock, once: the conflict is the caller's", attempts: lockOnce, conflicts: 1,
 			wantCalls: 1, wantPatch: 1, wantErr: apierrors.IsConflict},
@@ -46,32 +48,16 @@ func TestPatchConnectionStatus(t *testing.T) {
 		{name: "a patch refused for another reason is not retried", attempts: lockRetries, patchFails: true,
 			wantCalls: 1, wantPatch: 1, wantErr: apierrors.IsServiceUnavailable},
 	}
-	for _, tc := range tests {
+}
+
+// TestPatchConnectionStatus: a lost lock is tried again up to the attempts given, on
+// the object read again; nothing is written when mutate changes nothing or fails.
+func TestPatchConnectionStatus(t *testing.T) {
+	for _, tc := range patchStatusCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			scheme := runtime.NewScheme()
-			if err := bankingv1alpha1.AddToScheme(scheme); err != nil {
-				t.Fatal(err)
-			}
 			bc := &bankingv1alpha1.BankConnection{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "bank"}}
 			patches := 0
-			c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(bc).WithStatusSubresource(bc).
-				WithInterceptorFuncs(interceptor.Funcs{
-					Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, o client.Object, opts ...client.GetOption) error {
-						if tc.readFails {
-							return apierrors.NewServiceUnavailable("down")
-						}
-						return cl.Get(ctx, key, o, opts...)
-					},
-					SubResourcePatch: func(ctx context.Context, cl client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-						if patches++; patches <= tc.conflicts {
-							return apierrors.NewConflict(schema.GroupResource{Resource: "bankconnections"}, o.GetName(), errors.New("changed"))
-						}
-						if tc.patchFails {
-							return apierrors.NewServiceUnavailable("down")
-						}
-						return cl.SubResource(sub).Patch(ctx, o, p, opts...)
-					},
-				}).Build()
+			c := statusPatchClient(t, tc, bc, &patches)
 			calls := 0
 			got, err := patchConnectionStatus(context.Background(), c, c, client.ObjectKeyFromObject(bc), tc.attempts,
 				func(latest *bankingv1alpha1.BankConnection) (bool, error) {
@@ -103,4 +89,32 @@ func TestPatchConnectionStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// statusPatchClient is an in-memory client holding bc whose reads and status patches
+// fail as tc says; it counts the patches sent in patches.
+func statusPatchClient(t *testing.T, tc patchStatusCase, bc *bankingv1alpha1.BankConnection, patches *int) client.Client {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := bankingv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	return fake.NewClientBuilder().WithScheme(scheme).WithObjects(bc).WithStatusSubresource(bc).
+		WithInterceptorFuncs(interceptor.Funcs{
+			Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, o client.Object, opts ...client.GetOption) error {
+				if tc.readFails {
+					return apierrors.NewServiceUnavailable("down")
+				}
+				return cl.Get(ctx, key, o, opts...)
+			},
+			SubResourcePatch: func(ctx context.Context, cl client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+				if *patches++; *patches <= tc.conflicts {
+					return apierrors.NewConflict(schema.GroupResource{Resource: "bankconnections"}, o.GetName(), errors.New("changed"))
+				}
+				if tc.patchFails {
+					return apierrors.NewServiceUnavailable("down")
+				}
+				return cl.SubResource(sub).Patch(ctx, o, p, opts...)
+			},
+		}).Build()
 }

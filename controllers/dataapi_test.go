@@ -127,7 +127,16 @@ func TestDataAPIAppReadsItsUsersTransactionsPageByPage(t *testing.T) {
 		t.Fatalf("%d pages cost %.0f TokenReviews and SubjectAccessReviews, want at most 3", totalPages, reviews)
 	}
 
-	code, body := callDataAPI(t, http.MethodGet, "/v1/namespaces/"+ns+"/bankconnections/nina", token)
+	assertConnectionRead(t, doc, bc, token)
+}
+
+// assertConnectionRead: the application reads bc's consent state and expiry as the
+// BankConnection says them, and its user's other resources, each answer as the served
+// document describes it.
+func assertConnectionRead(t *testing.T, doc *openapi3.T, bc *bankingv1alpha1.BankConnection, token string) {
+	t.Helper()
+	key := storeKey(bc)
+	code, body := callDataAPI(t, http.MethodGet, "/v1/namespaces/"+bc.Namespace+"/bankconnections/"+bc.Name, token)
 	if code != http.StatusOK {
 		t.Fatalf("connection: %d %s", code, body)
 	}
@@ -136,7 +145,7 @@ func TestDataAPIAppReadsItsUsersTransactionsPageByPage(t *testing.T) {
 	if err := json.Unmarshal(body, &conn); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bc), bc); err != nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(bc), bc); err != nil {
 		t.Fatal(err)
 	}
 	if !conn.Present || conn.Ready != "True" || conn.Consent == nil || conn.Consent.Status != string(bankingv1alpha1.ConsentActive) ||
@@ -144,7 +153,7 @@ func TestDataAPIAppReadsItsUsersTransactionsPageByPage(t *testing.T) {
 		t.Fatalf("consent state %+v %+v, the BankConnection says %+v", conn, conn.Consent, bc.Status.Consent)
 	}
 	for _, res := range []string{"accounts", "balances", "identity", "sync-runs"} {
-		code, body := callDataAPI(t, http.MethodGet, "/v1/namespaces/"+ns+"/users/"+bc.Spec.UserRef+"/"+res, token)
+		code, body := callDataAPI(t, http.MethodGet, "/v1/namespaces/"+bc.Namespace+"/users/"+bc.Spec.UserRef+"/"+res, token)
 		if code != http.StatusOK || !strings.Contains(string(body), `"connectionUID":"`+key.UID+`"`) {
 			t.Fatalf("%s: %d %s", res, code, body)
 		}

@@ -20,6 +20,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/testenv"
+	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
 // noRedirects is an HTTP client that shows the gateway's own answers.
@@ -238,7 +239,22 @@ func TestReplayAndReload(t *testing.T) {
 	}
 	// Replays of the callback from another client: refused, rate limited past the
 	// bucket, never a write or an exchange.
-	state := provider.Query().Get("state")
+	assertReplaysRefused(t, provider.Query().Get("state"))
+	if tokenCalls() != exchanges {
+		t.Fatalf("replays caused %d code exchanges", tokenCalls()-exchanges)
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(bc), bc); err != nil || bc.ResourceVersion != rv {
+		t.Fatalf("replays wrote the BankConnection (resourceVersion %s -> %s, %v)", rv, bc.ResourceVersion, err)
+	}
+	if n := countEvents(t, bc, bankingv1alpha1.ReasonAuthorized, 1); n != 1 {
+		t.Fatalf("%d Authorized events, want 1", n)
+	}
+}
+
+// assertReplaysRefused re-sends the callback of the journey state 200 times from
+// another client: each is refused, with the security headers, and the bucket runs out.
+func assertReplaysRefused(t *testing.T, state string) {
+	t.Helper()
 	var limited bool
 	for i := 0; i < 200; i++ {
 		resp, err := noRedirects.Get(gatewayURL + "/callback?" + url.Values{"code": {"replayed"}, "state": {state}}.Encode())
@@ -265,15 +281,6 @@ func TestReplayAndReload(t *testing.T) {
 	if !limited {
 		t.Fatal("200 replays were never rate limited")
 	}
-	if tokenCalls() != exchanges {
-		t.Fatalf("replays caused %d code exchanges", tokenCalls()-exchanges)
-	}
-	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(bc), bc); err != nil || bc.ResourceVersion != rv {
-		t.Fatalf("replays wrote the BankConnection (resourceVersion %s -> %s, %v)", rv, bc.ResourceVersion, err)
-	}
-	if n := countEvents(t, bc, bankingv1alpha1.ReasonAuthorized, 1); n != 1 {
-		t.Fatalf("%d Authorized events, want 1", n)
-	}
 }
 
 // TestDeclinedJourney: the user cancels at the bank; the application learns it, the
@@ -298,7 +305,6 @@ func TestDeclinedJourney(t *testing.T) {
 // revoked at the provider, the connection keeps its tokens, and the user is told; at
 // the same bank it goes through.
 func TestReconsentAtAnotherBank(t *testing.T) {
-	ctx := context.Background()
 	ns := newNamespace(t, "otherbank")
 	bc := newConnection(ns, "hana")
 	bc.Spec.Providers = []string{"uk-cs-mock", "uk-ob-all"}
@@ -312,9 +318,31 @@ func TestReconsentAtAnotherBank(t *testing.T) {
 		t.Fatalf("consent %+v, want bank mock", bc.Status.Consent)
 	}
 
-	// The bank revokes the consent: the operator asks the user to consent again.
+	// The bank revokes the consent: the operator asks the user to consent again. The
+	// user consents at another bank, then at the same bank.
+	secret := revokedByTheBank(t, bc)
+	reconsentAtAnotherBank(t, bc, secret)
+
+	// At the same bank, it goes through.
+	same := testenv.NewBrowser()
+	same.Bank = "mock"
+	if page := atBank(t, same, toProvider(t, same, bc.Status.ReconsentURL)); page.Status != http.StatusSeeOther {
+		t.Fatalf("re-consent at the same bank ended with HTTP %d at %s: %.400s", page.Status, page.URL.Redacted(), page.Body)
+	}
+	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
+		if j := bc.Status.LastJourney; j == nil || j.Result != bankingv1alpha1.JourneyConnected {
+			return fmt.Errorf("last journey %+v", bc.Status.LastJourney)
+		}
+		return isReady(bc)
+	})
+}
+
+// revokedByTheBank revokes bc's consent at the sandbox and waits for the re-consent
+// link; it returns the token Secret as it was before.
+func revokedByTheBank(t *testing.T, bc *bankingv1alpha1.BankConnection) *corev1.Secret {
+	t.Helper()
 	secret := &corev1.Secret{}
-	if err := env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "hana-token"}, secret); err != nil {
+	if err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: bc.Namespace, Name: tokensecret.Name(bc)}, secret); err != nil {
 		t.Fatal(err)
 	}
 	conn, ok := sb.ConnectionByRefreshToken(string(secret.Data["refresh_token"]))
@@ -331,7 +359,13 @@ func TestReconsentAtAnotherBank(t *testing.T) {
 		}
 		return nil
 	})
+	return secret
+}
 
+// reconsentAtAnotherBank follows bc's re-consent link, edited to another bank: the
+// consent is revoked at the provider, the old tokens (secret) kept, the user told.
+func reconsentAtAnotherBank(t *testing.T, bc *bankingv1alpha1.BankConnection, secret *corev1.Secret) {
+	t.Helper()
 	// The re-consent preselects the connection's bank...
 	other := testenv.NewBrowser()
 	link := toProvider(t, other, bc.Status.ReconsentURL)
@@ -352,7 +386,7 @@ func TestReconsentAtAnotherBank(t *testing.T) {
 		t.Fatalf("%d revocations of the other bank's consent, want 1", got)
 	}
 	after := &corev1.Secret{}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(secret), after); err != nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(secret), after); err != nil {
 		t.Fatal(err)
 	}
 	if string(after.Data["access_token"]) != string(secret.Data["access_token"]) {
@@ -370,19 +404,6 @@ func TestReconsentAtAnotherBank(t *testing.T) {
 	if n := countEvents(t, bc, bankingv1alpha1.ReasonDifferentBank, 1); n != 1 {
 		t.Fatalf("%d DifferentBank events, want 1", n)
 	}
-
-	// At the same bank, it goes through.
-	same := testenv.NewBrowser()
-	same.Bank = "mock"
-	if page := atBank(t, same, toProvider(t, same, bc.Status.ReconsentURL)); page.Status != http.StatusSeeOther {
-		t.Fatalf("re-consent at the same bank ended with HTTP %d at %s: %.400s", page.Status, page.URL.Redacted(), page.Body)
-	}
-	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
-		if j := bc.Status.LastJourney; j == nil || j.Result != bankingv1alpha1.JourneyConnected {
-			return fmt.Errorf("last journey %+v", bc.Status.LastJourney)
-		}
-		return isReady(bc)
-	})
 }
 
 func mustParse(t *testing.T, s string) *url.URL {

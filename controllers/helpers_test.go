@@ -43,16 +43,23 @@ func newNamespace(t *testing.T, prefix string) string {
 
 // newConnection returns a V1 BankConnection with the usual scopes.
 func newConnection(ns, name string) *bankingv1alpha1.BankConnection {
+	bc := providerConnection(ns, name, bankingv1alpha1.ProviderTrueLayer, "truelayer-client")
+	bc.Spec.Providers = []string{"uk-cs-mock"}
+	bc.Spec.Scopes = []bankingv1alpha1.Scope{bankingv1alpha1.ScopeInfo, bankingv1alpha1.ScopeAccounts,
+		bankingv1alpha1.ScopeBalance, bankingv1alpha1.ScopeTransactions, bankingv1alpha1.ScopeOfflineAccess}
+	return bc
+}
+
+// providerConnection is what every test connection has: the provider and its client
+// Secret, the user user-{name}, and the application's return URL.
+func providerConnection(ns, name string, p bankingv1alpha1.Provider, clientSecret string) *bankingv1alpha1.BankConnection {
 	return &bankingv1alpha1.BankConnection{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: bankingv1alpha1.BankConnectionSpec{
-			Provider:        bankingv1alpha1.ProviderTrueLayer,
-			ClientSecretRef: bankingv1alpha1.SecretReference{Name: "truelayer-client"},
-			Providers:       []string{"uk-cs-mock"},
-			Scopes: []bankingv1alpha1.Scope{bankingv1alpha1.ScopeInfo, bankingv1alpha1.ScopeAccounts,
-				bankingv1alpha1.ScopeBalance, bankingv1alpha1.ScopeTransactions, bankingv1alpha1.ScopeOfflineAccess},
-			UserRef:  "user-" + name,
-			Redirect: &bankingv1alpha1.RedirectSpec{ReturnURL: "http://localhost:3000/done"},
+			Provider:        p,
+			ClientSecretRef: bankingv1alpha1.SecretReference{Name: clientSecret},
+			UserRef:         "user-" + name,
+			Redirect:        &bankingv1alpha1.RedirectSpec{ReturnURL: "http://localhost:3000/done"},
 		},
 	}
 }
@@ -103,13 +110,21 @@ var pokes atomic.Int64
 // the timer would have caused.
 func poke(t *testing.T, bc *bankingv1alpha1.BankConnection) {
 	t.Helper()
-	patch := client.MergeFrom(bc.DeepCopy())
-	if bc.Annotations == nil {
-		bc.Annotations = map[string]string{}
+	setAnnotation(t, bc, "test.consent-operator.dev/poke", strconv.FormatInt(pokes.Add(1), 10))
+}
+
+// setAnnotation sets one annotation of obj with a merge patch, leaving the others.
+func setAnnotation(t *testing.T, obj client.Object, key, value string) {
+	t.Helper()
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	a := obj.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
 	}
-	bc.Annotations["test.consent-operator.dev/poke"] = strconv.FormatInt(pokes.Add(1), 10)
-	if err := env.Client.Patch(context.Background(), bc, patch); err != nil {
-		t.Fatalf("poking %s: %v", bc.Name, err)
+	a[key] = value
+	obj.SetAnnotations(a)
+	if err := env.Client.Patch(context.Background(), obj, patch); err != nil {
+		t.Fatalf("annotating %s with %s: %v", obj.GetName(), key, err)
 	}
 }
 
@@ -177,4 +192,13 @@ func consented(t *testing.T, bc *bankingv1alpha1.BankConnection) {
 		t.Fatalf("consent journey of %s ended with HTTP %d", bc.Name, page.Status)
 	}
 	waitFor(t, bc, isReady)
+}
+
+// chapter runs one chapter of a story test as a subtest, and ends the story when it
+// fails: each chapter starts from the fixtures the earlier ones left.
+func chapter(t *testing.T, name string, run func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, run) {
+		t.FailNow()
+	}
 }

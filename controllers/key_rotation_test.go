@@ -25,35 +25,12 @@ func TestJourneyKeyRotation(t *testing.T) {
 	b := testenv.NewBrowser()
 	provider := toProvider(t, b, inFlight.Status.ConnectURL)
 
-	keyRef := types.NamespacedName{Namespace: "default", Name: "consent-operator-state-key"}
-	update := func(mutate func(data map[string][]byte)) {
-		t.Helper()
-		sec := &corev1.Secret{}
-		if err := env.Client.Get(ctx, keyRef, sec); err != nil {
-			t.Fatal(err)
-		}
-		patch := client.MergeFrom(sec.DeepCopy())
-		mutate(sec.Data)
-		if err := env.Client.Patch(ctx, sec, patch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sec := &corev1.Secret{}
-	if err := env.Client.Get(ctx, keyRef, sec); err != nil {
-		t.Fatal(err)
-	}
-	oldKey, newKey := sec.Data["state-key"], bytes.Repeat([]byte("n"), 32)
+	newKey := bytes.Repeat([]byte("n"), 32)
 	newKeys, err := journey.NewKeys(newKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Step 1: every replica accepts the new key; step 2: it becomes current, the old one
-	// stays accepted for the journeys in flight.
-	update(func(d map[string][]byte) { d["state-key-next"] = newKey })
-	update(func(d map[string][]byte) {
-		d["state-key"], d["state-key-previous"] = newKey, oldKey
-		delete(d, "state-key-next")
-	})
+	rotateJourneyKey(t, newKey)
 
 	// A journey started now uses the new key (the operator reloaded it without a restart).
 	fresh := newConnection(inFlight.Namespace, "jack")
@@ -83,4 +60,39 @@ func TestJourneyKeyRotation(t *testing.T) {
 	// And so does the new one.
 	consentJourney(t, fresh, "doe")
 	waitFor(t, fresh, isReady)
+}
+
+// journeyKeyRef is the Secret holding the journey keys the suite's operator reads.
+var journeyKeyRef = types.NamespacedName{Namespace: "default", Name: "consent-operator-state-key"}
+
+// rotateJourneyKey rotates the journey key to newKey by editing its Secret. Step 1:
+// every replica accepts the new key; step 2: it becomes current, the old one stays
+// accepted for the journeys in flight.
+func rotateJourneyKey(t *testing.T, newKey []byte) {
+	t.Helper()
+	sec := &corev1.Secret{}
+	if err := env.Client.Get(context.Background(), journeyKeyRef, sec); err != nil {
+		t.Fatal(err)
+	}
+	oldKey := sec.Data["state-key"]
+	updateJourneyKeys(t, func(d map[string][]byte) { d["state-key-next"] = newKey })
+	updateJourneyKeys(t, func(d map[string][]byte) {
+		d["state-key"], d["state-key-previous"] = newKey, oldKey
+		delete(d, "state-key-next")
+	})
+}
+
+// updateJourneyKeys patches the journey key Secret's data as mutate changes it.
+func updateJourneyKeys(t *testing.T, mutate func(data map[string][]byte)) {
+	t.Helper()
+	ctx := context.Background()
+	sec := &corev1.Secret{}
+	if err := env.Client.Get(ctx, journeyKeyRef, sec); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(sec.DeepCopy())
+	mutate(sec.Data)
+	if err := env.Client.Patch(ctx, sec, patch); err != nil {
+		t.Fatal(err)
+	}
 }

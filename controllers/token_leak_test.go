@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,7 +23,6 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/manager"
-	"github.com/consent-operator/consent-operator/internal/testenv"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
@@ -87,6 +85,37 @@ func tokenLeakLifecycle(t *testing.T, tokensFile string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ns := newNamespace(t, "leak")
+	col := startLeakCollector(ctx, t, ns)
+	bc := consentedLeaky(t, ns)
+	consented := clk.Now()
+	refreshToDay83(t, bc)
+	v := forceRefresh(t, bc)
+	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
+		if bc.Status.LastHandledRefreshAt != v {
+			return fmt.Errorf("refresh request not handled yet")
+		}
+		return nil
+	})
+	// Inside the window, autoExtend extends the consent (and the provider rotates the tokens).
+	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
+		if c := bc.Status.Consent; c == nil || c.ExpiresAt == nil || !c.ExpiresAt.Time.After(consented.Add(90*24*time.Hour)) {
+			return fmt.Errorf("consent not extended yet: %+v", bc.Status.Consent)
+		}
+		return isReady(bc)
+	})
+	collectEvents(ctx, t, col, ns)
+	deleteAndWait(t, bc)
+	collectEvents(ctx, t, col, ns)
+	metrics := metricsText(t)
+	col.addRaw("metrics", metrics)
+	col.assertNoLeak(t, len(metrics))
+	col.writeTokens(t, tokensFile)
+}
+
+// startLeakCollector collects, until ctx ends, the tokens of every version of ns's
+// token Secrets and every status written to its BankConnections.
+func startLeakCollector(ctx context.Context, t *testing.T, ns string) *leakCollector {
+	t.Helper()
 	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: manager.NewScheme()})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +132,13 @@ func tokenLeakLifecycle(t *testing.T, tokensFile string) {
 			col.addText("status", bc)
 		}
 	})
+	return col
+}
 
+// consentedLeaky creates a connection that warns 7 days ahead and auto-extends, and
+// consents as john/eternal: the provider extends without the user.
+func consentedLeaky(t *testing.T, ns string) *bankingv1alpha1.BankConnection {
+	t.Helper()
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "leaky-user"},
 		StringData: map[string]string{"name": "Leaky Example", "email": "leaky@example.com"}})
 	bc := newConnection(ns, "leaky")
@@ -111,10 +146,16 @@ func tokenLeakLifecycle(t *testing.T, tokensFile string) {
 		AutoExtend: true, UserSecretRef: &bankingv1alpha1.SecretReference{Name: "leaky-user"}}
 	create(t, bc)
 	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
-	consentJourney(t, bc, "eternal") // john/eternal: the provider extends without the user
+	consentJourney(t, bc, "eternal")
 	waitFor(t, bc, isReady)
-	consented := clk.Now()
+	return bc
+}
 
+// refreshToDay83 moves through scheduled refreshes, then days-long jumps to day 83
+// (inside the 7-day warning window), each refreshing the token so the refresh token
+// stays alive.
+func refreshToDay83(t *testing.T, bc *bankingv1alpha1.BankConnection) {
+	t.Helper()
 	refreshedSince := func(at time.Time) func(*bankingv1alpha1.BankConnection) error {
 		return func(bc *bankingv1alpha1.BankConnection) error {
 			if refreshedAt(t, bc).Before(at.Truncate(time.Second)) {
@@ -123,68 +164,45 @@ func tokenLeakLifecycle(t *testing.T, tokensFile string) {
 			return nil
 		}
 	}
-	// Scheduled refreshes, then days-long jumps to day 83 (inside the 7-day warning window),
-	// each refreshing the token so the refresh token stays alive.
 	for _, d := range []time.Duration{50 * time.Minute, 50 * time.Minute, 20 * 24 * time.Hour, 20 * 24 * time.Hour, 20 * 24 * time.Hour, 23 * 24 * time.Hour} {
 		clk.Advance(d)
 		at := clk.Now()
 		poke(t, bc)
 		waitFor(t, bc, refreshedSince(at))
 	}
-	// A forced refresh.
-	patch := client.MergeFrom(bc.DeepCopy())
-	bc.Annotations[bankingv1alpha1.AnnotationRefreshRequestedAt] = "leak-test-1"
-	if err := env.Client.Patch(ctx, bc, patch); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
-		if bc.Status.LastHandledRefreshAt != "leak-test-1" {
-			return fmt.Errorf("refresh request not handled yet")
-		}
-		return nil
-	})
-	// Inside the window, autoExtend extends the consent (and the provider rotates the tokens).
-	waitFor(t, bc, func(bc *bankingv1alpha1.BankConnection) error {
-		if c := bc.Status.Consent; c == nil || c.ExpiresAt == nil || !c.ExpiresAt.Time.After(consented.Add(90*24*time.Hour)) {
-			return fmt.Errorf("consent not extended yet: %+v", bc.Status.Consent)
-		}
-		return isReady(bc)
-	})
-	collectEvents(ctx, t, col, ns)
-	if err := env.Client.Delete(ctx, bc); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 30*time.Second, func() error {
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(bc), &bankingv1alpha1.BankConnection{})
-		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("BankConnection still present: %v", err)
-		}
-		return nil
-	})
-	collectEvents(ctx, t, col, ns)
+}
+
+// metricsText is every metric of the process's registry in the text format.
+func metricsText(t *testing.T) string {
+	t.Helper()
 	families, err := crmetrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var metricsText bytes.Buffer
+	var text bytes.Buffer
 	for _, mf := range families {
-		if _, err := expfmt.MetricFamilyToText(&metricsText, mf); err != nil {
+		if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
 			t.Fatal(err)
 		}
 	}
-	col.addRaw("metrics", metricsText.String())
+	return text.String()
+}
 
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	if len(col.tokens) < 8 {
-		t.Fatalf("only %d token values seen in the token Secret; the lifecycle did not rotate tokens", len(col.tokens))
+// assertNoLeak checks that enough was collected for the check to mean something,
+// then that no token value appears in any text collected.
+func (c *leakCollector) assertNoLeak(t *testing.T, metricsLen int) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.tokens) < 8 {
+		t.Fatalf("only %d token values seen in the token Secret; the lifecycle did not rotate tokens", len(c.tokens))
 	}
-	if col.count["status"] < 10 || col.count["event"] < 3 || metricsText.Len() == 0 {
-		t.Fatalf("too little collected to check: %v statuses/events, %d bytes of metrics", col.count, metricsText.Len())
+	if c.count["status"] < 10 || c.count["event"] < 3 || metricsLen == 0 {
+		t.Fatalf("too little collected to check: %v statuses/events, %d bytes of metrics", c.count, metricsLen)
 	}
-	for tok := range col.tokens {
+	for tok := range c.tokens {
 		for _, needle := range leakNeedles(tok) {
-			for kind, texts := range col.texts {
+			for kind, texts := range c.texts {
 				for _, text := range texts {
 					if strings.Contains(text, needle) {
 						t.Errorf("a token value (%d characters) appears in a %s", len(tok), kind)
@@ -193,10 +211,17 @@ func tokenLeakLifecycle(t *testing.T, tokensFile string) {
 			}
 		}
 	}
-	list := make([]string, 0, len(col.tokens))
-	for tok := range col.tokens {
+}
+
+// writeTokens hands the token values seen to the parent process, for its log check.
+func (c *leakCollector) writeTokens(t *testing.T, tokensFile string) {
+	t.Helper()
+	c.mu.Lock()
+	list := make([]string, 0, len(c.tokens))
+	for tok := range c.tokens {
 		list = append(list, tok)
 	}
+	c.mu.Unlock()
 	raw, err := json.Marshal(list)
 	if err != nil {
 		t.Fatal(err)
