@@ -350,13 +350,7 @@ func TestStatusIsASubresource(t *testing.T) {
 
 	// Status written through the main resource is dropped.
 	bc.Status.AuthorizationURL = "https://forged.example.com"
-	if err := env.Client.Update(ctx, bc); err != nil {
-		t.Fatal(err)
-	}
-	got := &bankingv1alpha1.BankConnection{}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bc), got); err != nil {
-		t.Fatal(err)
-	}
+	got := writeAndRead(ctx, t, env.Client.Update, bc)
 	if got.Status.AuthorizationURL != "" {
 		t.Fatalf("status written through the main resource was stored: %q", got.Status.AuthorizationURL)
 	}
@@ -365,13 +359,7 @@ func TestStatusIsASubresource(t *testing.T) {
 	// without bumping the generation.
 	got.Spec.UserRef = "user-2"
 	got.Status.ConnectURL = "https://gateway.example.com/connect/x/y"
-	if err := env.Client.Status().Update(ctx, got); err != nil {
-		t.Fatal(err)
-	}
-	after := &bankingv1alpha1.BankConnection{}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bc), after); err != nil {
-		t.Fatal(err)
-	}
+	after := writeAndRead(ctx, t, env.Client.Status().Update, got)
 	if after.Spec.UserRef != "user-1" {
 		t.Errorf("spec written through the status subresource was stored: userRef=%q", after.Spec.UserRef)
 	}
@@ -384,6 +372,20 @@ func TestStatusIsASubresource(t *testing.T) {
 }
 
 // TestSyncJobPrinterColumns: `kubectl get sj` shows why a job is not Ready.
+// writeAndRead writes bc with write (the main resource's Update or the status
+// subresource's) and returns the BankConnection as the apiserver then stores it.
+func writeAndRead[O any](ctx context.Context, t *testing.T, write func(context.Context, client.Object, ...O) error, bc *bankingv1alpha1.BankConnection) *bankingv1alpha1.BankConnection {
+	t.Helper()
+	if err := write(ctx, bc); err != nil {
+		t.Fatal(err)
+	}
+	stored := &bankingv1alpha1.BankConnection{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bc), stored); err != nil {
+		t.Fatal(err)
+	}
+	return stored
+}
+
 func TestSyncJobPrinterColumns(t *testing.T) {
 	ns := newNamespace(t)
 	ctx := context.Background()

@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	assets, err := testenv.AssetsDir()
+	env, err := repo.Envtest()
 	if err != nil {
 		return err
 	}
@@ -125,11 +125,6 @@ func run(ctx context.Context, args []string) (err error) {
 	}
 
 	step("starting etcd and kube-apiserver")
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
 	// Stop also reaps a control plane that failed half-way through Start.
 	stops = append(stops, func() {
 		step("stopping kube-apiserver and etcd")
@@ -238,7 +233,7 @@ func run(ctx context.Context, args []string) (err error) {
 			return managerFailed(err)
 		}
 	}
-	printGuide(connect, kubeconfig, filepath.Join(assets, "kubectl"), opts.SQLitePath(), *sandboxAddr)
+	printGuide(connect, kubeconfig, filepath.Join(env.BinaryAssetsDirectory, "kubectl"), opts.SQLitePath(), *sandboxAddr)
 
 	select {
 	case <-ctx.Done():

@@ -7,6 +7,7 @@ package connection
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,13 +67,9 @@ func EndUser(ctx context.Context, reader client.Reader, bc *bankingv1alpha1.Bank
 			"spec.reconsent.userSecretRef is needed to extend the consent"}
 	}
 	name := bc.Spec.Reconsent.UserSecretRef.Name
-	sec := &corev1.Secret{}
-	if err := reader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: name}, sec); err != nil {
-		if apierrors.IsNotFound(err) {
-			return provider.EndUser{}, &NeedsHumanError{bankingv1alpha1.ReasonReauthorizationRequired,
-				fmt.Sprintf("User details Secret %s not found", name)}
-		}
-		return provider.EndUser{}, fmt.Errorf("reading user details Secret %s: %w", name, err)
+	sec, err := secret(ctx, reader, bc.Namespace, name, "user details", bankingv1alpha1.ReasonReauthorizationRequired)
+	if err != nil {
+		return provider.EndUser{}, err
 	}
 	u := provider.EndUser{Name: string(sec.Data["name"]), Email: string(sec.Data["email"]), Phone: string(sec.Data["phone"])}
 	if u.Name == "" || (u.Email == "" && u.Phone == "") {
@@ -113,13 +110,9 @@ func MergeRefs(bc *bankingv1alpha1.BankConnection, refs provider.Refs) {
 
 func credentials(ctx context.Context, reader client.Reader, bc *bankingv1alpha1.BankConnection) (provider.Credentials, error) {
 	name := bc.Spec.ClientSecretRef.Name
-	sec := &corev1.Secret{}
-	if err := reader.Get(ctx, types.NamespacedName{Namespace: bc.Namespace, Name: name}, sec); err != nil {
-		if apierrors.IsNotFound(err) {
-			return provider.Credentials{}, &NeedsHumanError{bankingv1alpha1.ReasonInvalidClientCredentials,
-				fmt.Sprintf("Client credentials Secret %s not found", name)}
-		}
-		return provider.Credentials{}, fmt.Errorf("reading client credentials Secret %s: %w", name, err)
+	sec, err := secret(ctx, reader, bc.Namespace, name, "client credentials", bankingv1alpha1.ReasonInvalidClientCredentials)
+	if err != nil {
+		return provider.Credentials{}, err
 	}
 	c := provider.Credentials{
 		ClientID:     string(sec.Data["client_id"]),
@@ -143,4 +136,17 @@ func orDefault[T ~string](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// secret reads a Secret the spec names (what says which, in messages). A missing one
+// is for a human to create, so it is a NeedsHumanError with reason.
+func secret(ctx context.Context, reader client.Reader, namespace, name, what, reason string) (*corev1.Secret, error) {
+	sec := &corev1.Secret{}
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, sec); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &NeedsHumanError{reason, fmt.Sprintf("%s Secret %s not found", strings.ToUpper(what[:1])+what[1:], name)}
+		}
+		return nil, fmt.Errorf("reading %s Secret %s: %w", what, name, err)
+	}
+	return sec, nil
 }

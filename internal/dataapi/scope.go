@@ -20,13 +20,7 @@ import (
 const IndexUserRef = "spec.userRef"
 
 // UserRefOf is the indexer function of IndexUserRef.
-func UserRefOf(o client.Object) []string {
-	bc, ok := o.(*bankingv1alpha1.BankConnection)
-	if !ok || bc.Spec.UserRef == "" {
-		return nil
-	}
-	return []string{bc.Spec.UserRef}
-}
+var UserRefOf = connection.Indexer(func(bc *bankingv1alpha1.BankConnection) string { return bc.Spec.UserRef })
 
 // scope is whose rows a request reads: one connection as it exists now (its
 // current UID, never an earlier connection of the name), or every connection a

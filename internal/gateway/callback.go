@@ -115,14 +115,7 @@ func (s *Server) handOff(w http.ResponseWriter, r *http.Request, bc *bankingv1al
 		s.refuse(w, r, "no usable code", pageBadRequest)
 		return
 	}
-	err := s.writeHandoff(r.Context(), bc, st, code)
-	switch {
-	case errors.Is(err, errJourneyGone):
-		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
-		return
-	case err != nil:
-		s.Log.Error(err, "Handing the authorization code to the reconciler", "bankconnection", client.ObjectKeyFromObject(bc))
-		writePage(w, pageUnavailable)
+	if err := s.writeHandoff(r.Context(), bc, st, code); s.handoffFailed(w, r, bc, err, "Handing the authorization code to the reconciler") {
 		return
 	}
 	s.Log.V(1).Info("Authorization code handed to the reconciler", "bankconnection", client.ObjectKeyFromObject(bc))
@@ -185,6 +178,22 @@ func (s *Server) patchHandoff(ctx context.Context, bc *bankingv1alpha1.BankConne
 		}
 	}
 	return fmt.Errorf("writing the handoff: the BankConnection kept changing")
+}
+
+// handoffFailed answers the request when writing a handoff (doing) failed: a journey
+// used or superseded meanwhile is an invalid link; anything else is logged, and the
+// user is told to try again later. It reports whether err was a failure.
+func (s *Server) handoffFailed(w http.ResponseWriter, r *http.Request, bc *bankingv1alpha1.BankConnection, err error, doing string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, errJourneyGone):
+		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
+	default:
+		s.Log.Error(err, doing, "bankconnection", client.ObjectKeyFromObject(bc))
+		writePage(w, pageUnavailable)
+	}
+	return true
 }
 
 // toOutcome sends the browser to the page that waits for the reconciler's outcome.

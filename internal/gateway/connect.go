@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
 	"github.com/consent-operator/consent-operator/internal/journey"
 )
@@ -19,13 +20,12 @@ import (
 const IndexJourneyNonce = "status.authorization.nonce"
 
 // JourneyNonceOf is the indexer function of IndexJourneyNonce.
-func JourneyNonceOf(obj client.Object) []string {
-	bc, ok := obj.(*bankingv1alpha1.BankConnection)
-	if !ok || bc.Status.Authorization == nil || bc.Status.Authorization.Nonce == "" {
-		return nil
+var JourneyNonceOf = connection.Indexer(func(bc *bankingv1alpha1.BankConnection) string {
+	if a := bc.Status.Authorization; a != nil {
+		return a.Nonce
 	}
-	return []string{bc.Status.Authorization.Nonce}
-}
+	return ""
+})
 
 // maxSecretLength bounds the secret read from a connect link.
 const maxSecretLength = 128

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
 )
 
@@ -29,13 +30,12 @@ import (
 const IndexDataConnectionID = "status.providerRefs.dataConnectionID"
 
 // DataConnectionIDOf is the indexer function of IndexDataConnectionID.
-func DataConnectionIDOf(obj client.Object) []string {
-	bc, ok := obj.(*bankingv1alpha1.BankConnection)
-	if !ok || bc.Status.ProviderRefs == nil || bc.Status.ProviderRefs.DataConnectionID == "" {
-		return nil
+var DataConnectionIDOf = connection.Indexer(func(bc *bankingv1alpha1.BankConnection) string {
+	if p := bc.Status.ProviderRefs; p != nil {
+		return p.DataConnectionID
 	}
-	return []string{bc.Status.ProviderRefs.DataConnectionID}
-}
+	return ""
+})
 
 // minCheckRequestInterval is the least time between two check requests the gateway
 // writes for one connection, so that repeated returns (reloads, or someone replaying

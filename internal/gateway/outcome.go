@@ -12,9 +12,6 @@ import (
 // the application; past OutcomeWait it says the connection is being finished and
 // refreshes itself. Reloading it later still shows the outcome.
 func (s *Server) outcome(w http.ResponseWriter, r *http.Request) {
-	if !s.allowClient(w, r) {
-		return
-	}
 	st, ok := s.waitingBrowser(w, r, "outcome")
 	if !ok {
 		return

@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/journey"
@@ -37,13 +35,7 @@ func (s *Server) startReauthentication(w http.ResponseWriter, r *http.Request, b
 	err = s.patchHandoff(r.Context(), bc, st, bankingv1alpha1.HandoffStatus{Nonce: a.Nonce,
 		ExpiresAt:      metav1.NewTime(st.Expiry.UTC().Truncate(time.Second)),
 		Reauthenticate: &bankingv1alpha1.ReauthenticationRequest{ID: id, Browser: st.Browser}})
-	switch {
-	case errors.Is(err, errJourneyGone):
-		s.refuse(w, r, "journey used or superseded", pageInvalidLink)
-		return
-	case err != nil:
-		s.Log.Error(err, "Asking for a re-authentication link", "bankconnection", client.ObjectKeyFromObject(bc))
-		writePage(w, pageUnavailable)
+	if s.handoffFailed(w, r, bc, err, "Asking for a re-authentication link") {
 		return
 	}
 	ticket, err := s.Journeys.SealTicket(st)
@@ -58,9 +50,6 @@ func (s *Server) startReauthentication(w http.ResponseWriter, r *http.Request, b
 // browser's request and sends the browser there; when the provider could not make
 // one, or it does not come in time, the browser goes through a full journey instead.
 func (s *Server) reauth(w http.ResponseWriter, r *http.Request) {
-	if !s.allowClient(w, r) {
-		return
-	}
 	st, ok := s.waitingBrowser(w, r, "re-authentication")
 	if !ok {
 		return

@@ -11,6 +11,20 @@ import (
 
 var now = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
+// roundTrip seals v, checks that opening it (open, named in the failure) gives v
+// back, and returns the sealed form.
+func roundTrip[T comparable](t *testing.T, open string, seal func(T) (string, error), opener func(string, time.Time) (T, error), v T) string {
+	t.Helper()
+	sealed, err := seal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := opener(sealed, now); err != nil || got != v {
+		t.Fatalf("%s = %+v, %v; want %+v", open, got, err, v)
+	}
+	return sealed
+}
+
 func testKeys(t *testing.T, fill byte) *Keys {
 	t.Helper()
 	k, err := NewKeys(bytes.Repeat([]byte{fill}, 32))
@@ -29,14 +43,7 @@ func TestNewKeysRefusesShortKeys(t *testing.T) {
 func TestStateRoundTripAndRefusals(t *testing.T) {
 	k, other := testKeys(t, 1), testKeys(t, 2)
 	st := State{Namespace: "team-a", Name: "alice", UID: "uid-1", Nonce: "link", Browser: "b", Expiry: now.Add(time.Hour)}
-	sealed, err := k.SealState(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := k.OpenState(sealed, now)
-	if err != nil || got != st {
-		t.Fatalf("OpenState = %+v, %v; want %+v", got, err, st)
-	}
+	sealed := roundTrip(t, "OpenState", k.SealState, k.OpenState, st)
 	// Nothing the browser or provider sees names the connection.
 	for _, leak := range []string{"team-a", "alice", "uid-1", "link"} {
 		if strings.Contains(sealed, leak) {

@@ -14,14 +14,7 @@ import (
 func TestWebhookTokens(t *testing.T) {
 	k := testKeys(t, 1)
 	tok := WebhookToken{Namespace: "team-a", Name: "nightly", RunID: "nightly-1767603600", Expiry: now.Add(24 * time.Hour)}
-	sealed, err := k.SealWebhookToken(tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := k.OpenWebhookToken(sealed, now)
-	if err != nil || got != tok {
-		t.Fatalf("OpenWebhookToken = %+v, %v; want %+v", got, err, tok)
-	}
+	sealed := roundTrip(t, "OpenWebhookToken", k.SealWebhookToken, k.OpenWebhookToken, tok)
 	for _, name := range []string{"team-a", "nightly", "1767603600"} {
 		if strings.Contains(sealed, name) {
 			t.Errorf("token shows %q", name)

@@ -26,9 +26,7 @@ func TestCacheAdmitsOnlyTokenSecrets(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ns := "tenant-a"
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
+	createNamespace(ctx, t, ns)
 	managed := map[string]string{bankingv1alpha1.LabelManagedBy: bankingv1alpha1.ManagedByValue}
 	for _, s := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "foreign-big", Labels: managed}, Type: corev1.SecretTypeOpaque,

@@ -36,9 +36,7 @@ func TestMetricsNeedAMetricsReaderToken(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ns := "metrics-auth"
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		t.Fatal(err)
-	}
+	createNamespace(ctx, t, ns)
 	managerRole := createClusterRole(ctx, t, "config/rbac/role.yaml")
 	readerRole := createClusterRole(ctx, t, "config/rbac/metrics_reader_role.yaml")
 	managerToken := serviceAccountToken(ctx, t, ns, "manager", managerRole)
@@ -48,7 +46,7 @@ func TestMetricsNeedAMetricsReaderToken(t *testing.T) {
 	certDir, roots := servingCertificate(t)
 	opts := manager.DefaultOptions()
 	opts.SkipControllerNameValidation = true // several managers in this test process
-	opts.MetricsAddr = freeAddress(t)
+	opts.MetricsAddr = freeAddr(t)
 	opts.MetricsCertDir = certDir
 	opts.ProbeAddr, opts.DataAPIAddr = "0", "0"
 	opts.OperatorNamespace = ns
@@ -148,7 +146,7 @@ func TestMetricsNeedAMetricsReaderToken(t *testing.T) {
 func TestMetricsMissingCertificateIsAnError(t *testing.T) {
 	opts := manager.DefaultOptions()
 	opts.SkipControllerNameValidation = true // several managers in this test process
-	opts.MetricsAddr, opts.ProbeAddr, opts.DataAPIAddr = freeAddress(t), "0", "0"
+	opts.MetricsAddr, opts.ProbeAddr, opts.DataAPIAddr = freeAddr(t), "0", "0"
 	opts.MetricsCertDir = t.TempDir()
 	_, err := manager.New(context.Background(), env.Config, opts)
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "metrics serving certificate") {
@@ -221,15 +219,4 @@ func servingCertificate(t *testing.T) (string, *x509.CertPool) {
 		t.Fatal("no certificate in the generated PEM")
 	}
 	return dir, roots
-}
-
-// freeAddress returns a loopback address nothing listens on.
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

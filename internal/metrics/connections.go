@@ -25,31 +25,24 @@ type Connections struct {
 
 // NewConnections creates the metrics and registers them with reg.
 func NewConnections(reg prometheus.Registerer) *Connections {
-	m := &Connections{
-		consentExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "consent_operator_consent_expiry_timestamp_seconds",
-			Help: "When the connection's consent ends (Unix time).",
-		}, []string{"namespace", "name", "provider"}),
-		tokenExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "consent_operator_token_expiry_timestamp_seconds",
-			Help: "When the connection's current access token expires (Unix time).",
-		}, []string{"namespace", "name", "provider"}),
-		condition: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "consent_operator_connection_condition",
-			Help: "1 when the connection has the condition with the status and reason, per connection.",
-		}, []string{"namespace", "name", "type", "status", "reason"}),
-		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "consent_operator_token_refreshes_total",
-			Help: "Token refreshes by result (success, failure) and failure reason.",
-		}, []string{"provider", "result", "reason"}),
-		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "consent_operator_provider_request_duration_seconds",
-			Help:    "Duration of requests to providers by endpoint and HTTP status (0: no answer).",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"provider", "endpoint", "status"}),
+	return &Connections{
+		consentExpiry: gauge(reg, "consent_operator_consent_expiry_timestamp_seconds",
+			"When the connection's consent ends (Unix time).",
+			"namespace", "name", "provider"),
+		tokenExpiry: gauge(reg, "consent_operator_token_expiry_timestamp_seconds",
+			"When the connection's current access token expires (Unix time).",
+			"namespace", "name", "provider"),
+		condition: gauge(reg, "consent_operator_connection_condition",
+			"1 when the connection has the condition with the status and reason, per connection.",
+			"namespace", "name", "type", "status", "reason"),
+		refreshes: counter(reg, "consent_operator_token_refreshes_total",
+			"Token refreshes by result (success, failure) and failure reason.",
+			"provider", "result", "reason"),
+		requests: histogram(reg, "consent_operator_provider_request_duration_seconds",
+			"Duration of requests to providers by endpoint and HTTP status (0: no answer).",
+			[]float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			"provider", "endpoint", "status"),
 	}
-	reg.MustRegister(m.consentExpiry, m.tokenExpiry, m.condition, m.refreshes, m.requests)
-	return m
 }
 
 // Observe records a connection's current expiry times and conditions.

@@ -9,12 +9,9 @@ type Gateway struct {
 
 // NewGateway creates the metrics and registers them with reg.
 func NewGateway(reg prometheus.Registerer) *Gateway {
-	m := &Gateway{webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "consent_operator_webhooks_total",
-		Help: "Provider webhooks received by the gateway, by result (accepted, unknown, malformed, unauthenticated).",
-	}, []string{"result"})}
-	reg.MustRegister(m.webhooks)
-	return m
+	return &Gateway{webhooks: counter(reg, "consent_operator_webhooks_total",
+		"Provider webhooks received by the gateway, by result (accepted, unknown, malformed, unauthenticated).",
+		"result")}
 }
 
 // Webhook counts a webhook received by the gateway.

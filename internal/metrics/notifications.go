@@ -9,12 +9,9 @@ type Notifications struct {
 
 // NewNotifications creates the metrics and registers them with reg.
 func NewNotifications(reg prometheus.Registerer) *Notifications {
-	m := &Notifications{outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "consent_operator_notifications_total",
-		Help: "Notification delivery attempts and outbox decisions by namespace, event type and outcome (delivered, failed, timeout, refused, misconfigured, abandoned, undeliverable, dropped).",
-	}, []string{"namespace", "type", "outcome"})}
-	reg.MustRegister(m.outcomes)
-	return m
+	return &Notifications{outcomes: counter(reg, "consent_operator_notifications_total",
+		"Notification delivery attempts and outbox decisions by namespace, event type and outcome (delivered, failed, timeout, refused, misconfigured, abandoned, undeliverable, dropped).",
+		"namespace", "type", "outcome")}
 }
 
 // Outcome counts one attempt or decision.

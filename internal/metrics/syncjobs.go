@@ -16,27 +16,21 @@ type SyncJobs struct {
 
 // NewSyncJobs creates the metrics and registers them with reg.
 func NewSyncJobs(reg prometheus.Registerer) *SyncJobs {
-	m := &SyncJobs{
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "consent_operator_syncjob_runs_total",
-			Help: "SyncJob runs by result (Succeeded, PartiallySucceeded, Failed, Deferred).",
-		}, []string{"namespace", "name", "result"}),
-		records: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "consent_operator_syncjob_records_stored_total",
-			Help: "Records stored by SyncJob runs, by resource (new rows only).",
-		}, []string{"namespace", "name", "resource"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "consent_operator_syncjob_run_duration_seconds",
-			Help:    "Duration of SyncJob runs from start to finish.",
-			Buckets: []float64{.1, .5, 1, 5, 15, 60, 300, 900, 3600},
-		}, []string{"namespace", "name"}),
-		budget: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "consent_operator_unattended_calls_remaining",
-			Help: "Fewest unattended calls left in the rolling 24 hours over the accounts and endpoints of a connection.",
-		}, []string{"namespace", "connection"}),
+	return &SyncJobs{
+		runs: counter(reg, "consent_operator_syncjob_runs_total",
+			"SyncJob runs by result (Succeeded, PartiallySucceeded, Failed, Deferred).",
+			"namespace", "name", "result"),
+		records: counter(reg, "consent_operator_syncjob_records_stored_total",
+			"Records stored by SyncJob runs, by resource (new rows only).",
+			"namespace", "name", "resource"),
+		duration: histogram(reg, "consent_operator_syncjob_run_duration_seconds",
+			"Duration of SyncJob runs from start to finish.",
+			[]float64{.1, .5, 1, 5, 15, 60, 300, 900, 3600},
+			"namespace", "name"),
+		budget: gauge(reg, "consent_operator_unattended_calls_remaining",
+			"Fewest unattended calls left in the rolling 24 hours over the accounts and endpoints of a connection.",
+			"namespace", "connection"),
 	}
-	reg.MustRegister(m.runs, m.records, m.duration, m.budget)
-	return m
 }
 
 // Run records a finished (or deferred) run.

@@ -28,38 +28,14 @@ type Env struct {
 	env    *envtest.Environment
 }
 
-// AssetsDir returns the directory holding kube-apiserver and etcd.
-func AssetsDir() (string, error) {
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		root, err := repo.Root()
-		if err != nil {
-			return "", err
-		}
-		dir = filepath.Join(root, "bin", "k8s")
-	}
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			return "", fmt.Errorf("envtest binary %s not found in %s: run `make envtest` (builds kube-apiserver and etcd from Go modules)", bin, dir)
-		}
-	}
-	return dir, nil
-}
+// AssetsDir returns the directory holding kube-apiserver, etcd and kubectl.
+func AssetsDir() (string, error) { return repo.EnvtestAssets() }
 
 // Start starts a control plane with the CRDs of config/crd/bases installed.
 func Start() (*Env, error) {
-	assets, err := AssetsDir()
+	env, err := repo.Envtest()
 	if err != nil {
 		return nil, err
-	}
-	root, err := repo.Root()
-	if err != nil {
-		return nil, err
-	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()
 	if err != nil {

@@ -20,6 +20,9 @@ import (
 
 const scriptsDir = "../../charts/consent-operator/argocd"
 
+// healthScript serves both kinds: argocd-cm carries it under each kind's key.
+const healthScript = "health.lua"
+
 type health struct {
 	Status  string
 	Message string
@@ -117,34 +120,35 @@ func readScript(t *testing.T, name string) string {
 
 func TestHealth(t *testing.T) {
 	tests := []struct {
-		script, fixture string
-		want            health
+		fixture string
+		want    health
 	}{
-		{"bankconnection-health.lua", "bankconnection/no-status.yaml", health{"Progressing", "Waiting for the operator to reconcile"}},
-		{"bankconnection-health.lua", "bankconnection/awaiting-authorization.yaml", health{"Progressing",
+		{"bankconnection/no-status.yaml", health{"Progressing", "Waiting for the operator to reconcile"}},
+		{"bankconnection/awaiting-authorization.yaml", health{"Progressing",
 			"AwaitingAuthorization: Waiting for the user to authorize at the bank (connect link: https://consent.example.com/connect/team-a/alice-monzo)"}},
-		{"bankconnection-health.lua", "bankconnection/provider-unavailable.yaml", health{"Progressing",
+		{"bankconnection/provider-unavailable.yaml", health{"Progressing",
 			"ProviderUnavailable: Provider call failed, retrying with backoff: 503 Service Unavailable"}},
-		{"bankconnection-health.lua", "bankconnection/ready.yaml", health{"Healthy", "Authorized: Consent is active and the token is valid"}},
-		{"bankconnection-health.lua", "bankconnection/consent-expiring.yaml", health{"Healthy",
+		{"bankconnection/ready.yaml", health{"Healthy", "Authorized: Consent is active and the token is valid"}},
+		{"bankconnection/consent-expiring.yaml", health{"Healthy",
 			"ConsentExpiringSoon: Consent expires at 2026-05-30T10:00:00Z (re-consent link: https://consent.example.com/connect/team-a/alice-monzo)"}},
-		{"bankconnection-health.lua", "bankconnection/stalled-revoked.yaml", health{"Degraded", "ConsentRevoked: The user revoked the consent at the bank"}},
-		{"bankconnection-health.lua", "bankconnection/generation-behind.yaml", health{"Progressing", "Waiting for the operator to observe generation 3"}},
-		{"bankconnection-health.lua", "bankconnection/suspended.yaml", health{"Suspended", "Suspended: no provider calls are made and tokens are not refreshed"}},
+		{"bankconnection/stalled-revoked.yaml", health{"Degraded", "ConsentRevoked: The user revoked the consent at the bank"}},
+		{"bankconnection/generation-behind.yaml", health{"Progressing", "Waiting for the operator to observe generation 3"}},
+		{"bankconnection/suspended.yaml", health{"Suspended", "Suspended: no provider calls are made and tokens are not refreshed"}},
 
-		{"syncjob-health.lua", "syncjob/no-status.yaml", health{"Progressing", "Waiting for the operator to reconcile"}},
-		{"syncjob-health.lua", "syncjob/waiting-for-connection.yaml", health{"Progressing", "WaitingForConnection: BankConnection alice-monzo is not Ready"}},
-		{"syncjob-health.lua", "syncjob/ready.yaml", health{"Healthy", "Scheduled: Last run stored 2 accounts and 340 transactions"}},
-		{"syncjob-health.lua", "syncjob/run-failed.yaml", health{"Degraded", "RunFailed: Run failed: transactions endpoint answered 500"}},
-		{"syncjob-health.lua", "syncjob/stalled-invalid-schedule.yaml", health{"Degraded", "InvalidSchedule: spec.schedule: expected exactly 5 fields, found 2"}},
-		{"syncjob-health.lua", "syncjob/generation-behind.yaml", health{"Progressing", "Waiting for the operator to observe generation 2"}},
-		{"syncjob-health.lua", "syncjob/suspended.yaml", health{"Suspended", "Suspended: no new runs are started"}},
+		{"syncjob/no-status.yaml", health{"Progressing", "Waiting for the operator to reconcile"}},
+		{"syncjob/waiting-for-connection.yaml", health{"Progressing", "WaitingForConnection: BankConnection alice-monzo is not Ready"}},
+		{"syncjob/ready.yaml", health{"Healthy", "Scheduled: Last run stored 2 accounts and 340 transactions"}},
+		{"syncjob/run-failed.yaml", health{"Degraded", "RunFailed: Run failed: transactions endpoint answered 500"}},
+		{"syncjob/stalled-invalid-schedule.yaml", health{"Degraded", "InvalidSchedule: spec.schedule: expected exactly 5 fields, found 2"}},
+		{"syncjob/generation-behind.yaml", health{"Progressing", "Waiting for the operator to observe generation 2"}},
+		{"syncjob/suspended.yaml", health{"Suspended", "Suspended: no new runs are started"}},
 	}
+	script := readScript(t, healthScript)
 	covered := map[string]bool{}
 	for _, tt := range tests {
 		covered[tt.fixture] = true
 		t.Run(tt.fixture, func(t *testing.T) {
-			got := runHealth(t, readScript(t, tt.script), loadFixture(t, filepath.Join("testdata", tt.fixture)))
+			got := runHealth(t, script, loadFixture(t, filepath.Join("testdata", tt.fixture)))
 			if got != tt.want {
 				t.Errorf("health\n got %+v\nwant %+v", got, tt.want)
 			}
@@ -159,7 +163,7 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-// The argocd-cm snippet users apply must carry the tested scripts unchanged, under the
+// The argocd-cm snippet users apply must carry the tested script unchanged, under the
 // keys Argo CD looks up (resource.customizations.health.<group>_<Kind>).
 func TestArgoCDConfigMapSnippet(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(scriptsDir, "argocd-cm.yaml"))
@@ -174,8 +178,8 @@ func TestArgoCDConfigMapSnippet(t *testing.T) {
 		t.Errorf("snippet is %s %s, want ConfigMap argocd-cm", cm.Kind, cm.Name)
 	}
 	want := map[string]string{
-		"resource.customizations.health." + bankingv1alpha1.GroupVersion.Group + "_BankConnection": readScript(t, "bankconnection-health.lua"),
-		"resource.customizations.health." + bankingv1alpha1.GroupVersion.Group + "_SyncJob":        readScript(t, "syncjob-health.lua"),
+		"resource.customizations.health." + bankingv1alpha1.GroupVersion.Group + "_BankConnection": readScript(t, healthScript),
+		"resource.customizations.health." + bankingv1alpha1.GroupVersion.Group + "_SyncJob":        readScript(t, healthScript),
 	}
 	if len(cm.Data) != len(want) {
 		t.Errorf("snippet has keys %v", keys(cm.Data))

@@ -3,7 +3,6 @@ package chart_test
 import (
 	"flag"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/yaml"
 
 	"github.com/consent-operator/consent-operator/internal/manager"
 	"github.com/consent-operator/consent-operator/internal/testenv"
@@ -40,15 +38,7 @@ func managerDeployment(t testing.TB, objs []*unstructured.Unstructured) *appsv1.
 // The gateway's ClusterRole grants exactly what controller-gen derives from
 // internal/gateway/rbac.go (config/rbac/gateway/role.yaml).
 func TestGatewayClusterRoleEqualsGeneratedRole(t *testing.T) {
-	data, err := os.ReadFile(repoPath(t, "config", "rbac", "gateway", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var generated rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(data, &generated); err != nil {
-		t.Fatalf("config/rbac/gateway/role.yaml: %v", err)
-	}
-	want := permissions(generated.Rules)
+	want := permissions(configRole(t, "gateway", "role.yaml").Rules)
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			role := typed[rbacv1.ClusterRole](t, named(t, mustRender(t, vs.files...), "ClusterRole", "consent-operator-gateway"))

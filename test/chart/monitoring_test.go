@@ -128,15 +128,7 @@ func operatorSamples(t *testing.T, fixtures []*unstructured.Unstructured) []samp
 func ksmConfig(t *testing.T) customresourcestate.Metrics {
 	t.Helper()
 	objs := mustRender(t, productionValues)
-	var cm *corev1.ConfigMap
-	for _, o := range testenv.Find(objs, "ConfigMap") {
-		if strings.HasSuffix(o.GetName(), "-kube-state-metrics") {
-			cm = testenv.One[corev1.ConfigMap](t, []*unstructured.Unstructured{o}, "ConfigMap")
-		}
-	}
-	if cm == nil {
-		t.Fatal("no kube-state-metrics ConfigMap rendered")
-	}
+	cm := suffixed[corev1.ConfigMap](t, objs, "ConfigMap", "-kube-state-metrics")
 	// kube-state-metrics ignores the top-level kind (its documentation writes it);
 	// everything else must be a field it knows.
 	var doc map[string]any

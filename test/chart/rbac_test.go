@@ -2,14 +2,12 @@ package chart_test
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
@@ -57,27 +55,11 @@ func checkNoWildcards(t *testing.T, what string, rules []rbacv1.PolicyRule) {
 // +kubebuilder:rbac markers in config/rbac/role.yaml: no more (least privilege), no less
 // (the manager would fail at runtime).
 func TestClusterRoleEqualsGeneratedRole(t *testing.T) {
-	data, err := os.ReadFile(repoPath(t, "config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var generated rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(data, &generated); err != nil {
-		t.Fatalf("config/rbac/role.yaml: %v", err)
-	}
-	want := permissions(generated.Rules)
+	want := permissions(configRole(t, "role.yaml").Rules)
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			objs := mustRender(t, vs.files...)
-			var manager *rbacv1.ClusterRole
-			for _, o := range testenv.Find(objs, "ClusterRole") {
-				if strings.HasSuffix(o.GetName(), "-manager") {
-					manager = testenv.One[rbacv1.ClusterRole](t, []*unstructured.Unstructured{o}, "ClusterRole")
-				}
-			}
-			if manager == nil {
-				t.Fatal("no manager ClusterRole rendered")
-			}
+			manager := suffixed[rbacv1.ClusterRole](t, objs, "ClusterRole", "-manager")
 			checkNoWildcards(t, "manager ClusterRole", manager.Rules)
 			got := permissions(manager.Rules)
 			if !slices.Equal(got, want) {
@@ -148,15 +130,7 @@ func TestNamespacedScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cluster *rbacv1.ClusterRole
-	for _, o := range testenv.Find(objs, "ClusterRole") {
-		if strings.HasSuffix(o.GetName(), "-manager") {
-			cluster = testenv.One[rbacv1.ClusterRole](t, []*unstructured.Unstructured{o}, "ClusterRole")
-		}
-	}
-	if cluster == nil {
-		t.Fatal("no manager ClusterRole rendered")
-	}
+	cluster := suffixed[rbacv1.ClusterRole](t, objs, "ClusterRole", "-manager")
 	for _, p := range permissions(cluster.Rules) {
 		if p.group != "authentication.k8s.io" && p.group != "authorization.k8s.io" {
 			t.Errorf("the Namespaced ClusterRole grants %v", p)
@@ -173,15 +147,7 @@ func TestNamespacedScope(t *testing.T) {
 	}
 	checkNoWildcards(t, "watched Role", watched.Rules)
 	generated := map[permission]bool{}
-	data, err := os.ReadFile(repoPath(t, "config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var role rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(data, &role); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range permissions(role.Rules) {
+	for _, p := range permissions(configRole(t, "role.yaml").Rules) {
 		if p.group != "authentication.k8s.io" && p.group != "authorization.k8s.io" {
 			generated[p] = true
 		}

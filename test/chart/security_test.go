@@ -2,13 +2,15 @@ package chart_test
 
 import (
 	"fmt"
-	"github.com/consent-operator/consent-operator/internal/testenv"
 	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/consent-operator/consent-operator/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -37,6 +39,37 @@ func named(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *
 	}
 	t.Fatalf("no %s %s rendered", kind, name)
 	return nil
+}
+
+// suffixed returns the rendered object of kind whose name ends in suffix (the chart
+// prefixes names with the release's fullname), converted to T.
+func suffixed[T any](t testing.TB, objs []*unstructured.Unstructured, kind, suffix string) *T {
+	t.Helper()
+	var found *unstructured.Unstructured
+	for _, o := range testenv.Find(objs, kind) {
+		if strings.HasSuffix(o.GetName(), suffix) {
+			found = o
+		}
+	}
+	if found == nil {
+		t.Fatalf("no %s *%s rendered", kind, suffix)
+	}
+	return typed[T](t, found)
+}
+
+// configRole reads a ClusterRole of config/rbac, the roles the chart's must match.
+func configRole(t testing.TB, elem ...string) rbacv1.ClusterRole {
+	t.Helper()
+	path := filepath.Join(append([]string{"config", "rbac"}, elem...)...)
+	data, err := os.ReadFile(repoPath(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(data, &role); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return role
 }
 
 func mustRenderWith(t testing.TB, files []string, overrides map[string]any) []*unstructured.Unstructured {
@@ -168,14 +201,7 @@ func TestMetricsCertificateIsMounted(t *testing.T) {
 // does (the role the envtest test of the endpoint binds), and is bound only to the
 // subjects the values name.
 func TestMetricsReaderClusterRole(t *testing.T) {
-	data, err := os.ReadFile(repoPath(t, "config", "rbac", "metrics_reader_role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want rbacv1.ClusterRole
-	if err := yaml.UnmarshalStrict(data, &want); err != nil {
-		t.Fatal(err)
-	}
+	want := configRole(t, "metrics_reader_role.yaml")
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			objs := mustRender(t, vs.files...)

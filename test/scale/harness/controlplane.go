@@ -31,11 +31,7 @@ type ControlPlane struct {
 // temporary directory envtest removes on stop), so RestartAPIServer keeps the serving
 // certificate, the port and the client CA, and existing kubeconfigs keep working.
 func StartControlPlane(dir string) (*ControlPlane, error) {
-	assets, err := AssetsDir()
-	if err != nil {
-		return nil, err
-	}
-	root, err := repo.Root()
+	env, err := repo.Envtest()
 	if err != nil {
 		return nil, err
 	}
@@ -43,12 +39,7 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating apiserver directory: %w", err)
 	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory:   assets,
-		CRDDirectoryPaths:       []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing:   true,
-		ControlPlaneStopTimeout: apiServerStopTimeout,
-	}
+	env.ControlPlaneStopTimeout = apiServerStopTimeout
 	// kube-apiserver's graceful termination waits for open watches (the manager's)
 	// for longer than a test wants; after apiServerStopTimeout it gets SIGKILL.
 	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir, StopTimeout: apiServerStopTimeout}

@@ -1,9 +1,20 @@
--- Argo CD health check for banking.consent-operator.dev/BankConnection.
--- The operator writes status.observedGeneration and a Ready condition on its first
--- reconcile (Unknown while work is pending); Stalled=True appears only when a human
--- must act (consent expired or revoked, invalid client credentials). A provider
--- outage leaves Ready Unknown and never reads as Degraded.
+-- Argo CD health check for banking.consent-operator.dev BankConnection and SyncJob:
+-- both kinds publish status.observedGeneration and kstatus conditions the same way,
+-- so one script serves the two argocd-cm keys.
+-- The operator writes a Ready condition on its first reconcile (Unknown while work is
+-- pending). BankConnection: Stalled=True appears only when a human must act (consent
+-- expired or revoked, invalid client credentials); a provider outage leaves Ready
+-- Unknown and never reads as Degraded. SyncJob: Ready is Unknown while a run is
+-- pending or the connection is not Ready yet (WaitingForConnection), False when the
+-- last run failed (RunFailed) or runs are deferred (BudgetExhausted); Stalled=True
+-- means the spec needs fixing.
 local hs = {}
+
+-- What suspend stops differs by kind.
+local suspendedMessages = {
+  BankConnection = "Suspended: no provider calls are made and tokens are not refreshed",
+  SyncJob = "Suspended: no new runs are started",
+}
 
 local function condition(conditions, condType)
   for _, c in ipairs(conditions or {}) do
@@ -47,7 +58,7 @@ end
 
 if obj.spec ~= nil and obj.spec.suspend == true then
   hs.status = "Suspended"
-  hs.message = "Suspended: no provider calls are made and tokens are not refreshed"
+  hs.message = suspendedMessages[obj.kind] or "Suspended"
   return hs
 end
 
@@ -55,6 +66,7 @@ local ready = condition(status.conditions, "Ready")
 if ready == nil or ready.status == "Unknown" then
   hs.status = "Progressing"
   hs.message = describe(ready, "Waiting for the operator to reconcile")
+  -- connectURL and ConsentExpiring exist only on a BankConnection.
   if status.connectURL ~= nil and ready ~= nil and ready.reason == "AwaitingAuthorization" then
     hs.message = hs.message .. " (connect link: " .. status.connectURL .. ")"
   end
