@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/repo"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
@@ -293,7 +294,7 @@ func assertQuiet(t *testing.T, bc *bankingv1alpha1.BankConnection) {
 // assertKubectlWait runs the real kubectl against the test apiserver.
 func assertKubectlWait(t *testing.T, ns, name, condition string) {
 	t.Helper()
-	assets, err := testenv.AssetsDir()
+	assets, err := repo.EnvtestAssets()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -405,7 +405,7 @@ func TestSyncJobPrinterColumns(t *testing.T) {
 	if err := env.Client.Status().Update(ctx, sj); err != nil {
 		t.Fatal(err)
 	}
-	assets, err := testenv.AssetsDir()
+	assets, err := repo.EnvtestAssets()
 	if err != nil {
 		t.Fatal(err)
 	}

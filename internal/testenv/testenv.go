@@ -28,9 +28,6 @@ type Env struct {
 	env    *envtest.Environment
 }
 
-// AssetsDir returns the directory holding kube-apiserver, etcd and kubectl.
-func AssetsDir() (string, error) { return repo.EnvtestAssets() }
-
 // Start starts a control plane with the CRDs of config/crd/bases installed.
 func Start() (*Env, error) {
 	env, err := repo.Envtest()
