@@ -57,10 +57,7 @@ func (p plainPostgres) InsertEachInOneTx(ctx context.Context, o store.Owner, txs
 func BenchmarkIngest(b *testing.B) {
 	dsn := freshDatabase(b)
 	s, err := postgres.Open(b.Context(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.Opened(b, s, err)
 	conn, err := pgx.Connect(b.Context(), dsn)
 	if err != nil {
 		b.Fatal(err)

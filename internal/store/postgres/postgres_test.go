@@ -29,35 +29,24 @@ func openFresh(t *testing.T) store.Store {
 	t.Helper()
 	dsn := freshDatabase(t)
 	s, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
+	return storetest.TextStore{Store: storetest.Opened(t, s, err), Query: queryText(dsn)}
+}
+
+// queryText reads the database at dsn with a connection of its own
+// (storetest.TextStore).
+func queryText(dsn string) func(ctx context.Context, query string) ([]string, error) {
+	return func(ctx context.Context, query string) ([]string, error) {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return nil, err
 		}
-	})
-	return textStore{Store: s, dsn: dsn}
-}
-
-// textStore reads the database with its own connection, as another program
-// would (storetest.TextQuerier).
-type textStore struct {
-	store.Store
-	dsn string
-}
-
-func (s textStore) QueryText(ctx context.Context, query string) ([]string, error) {
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		return nil, err
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
 	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 func TestContract(t *testing.T) {
@@ -70,10 +59,7 @@ func TestContract(t *testing.T) {
 func TestPingFailsWithoutTheDatabase(t *testing.T) {
 	dsn := freshDatabase(t)
 	s, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.Opened(t, s, err)
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("ping: %v", err)
 	}

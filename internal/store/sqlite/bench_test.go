@@ -67,10 +67,7 @@ func (p plainSQLite) InsertEachInOneTx(ctx context.Context, o store.Owner, txs [
 func BenchmarkIngest(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "bench.db")
 	s, err := sqlite.Open(b.Context(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.Opened(b, s, err)
 	db, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
 	if err != nil {
 		b.Fatal(err)

@@ -18,44 +18,33 @@ func openTemp(t *testing.T) store.Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "store.db")
 	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return textStore{Store: s, path: path}
+	return storetest.TextStore{Store: storetest.Opened(t, s, err), Query: queryText(path)}
 }
 
-// textStore reads the database file with its own connection, as another program
-// would (storetest.TextQuerier).
-type textStore struct {
-	store.Store
-	path string
-}
-
-func (s textStore) QueryText(ctx context.Context, query string) ([]string, error) {
-	db, err := sql.Open("sqlite", "file:"+s.path+"?mode=ro")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
+// queryText reads the database file at path with a connection of its own
+// (storetest.TextStore).
+func queryText(path string) func(ctx context.Context, query string) ([]string, error) {
+	return func(ctx context.Context, query string) ([]string, error) {
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		defer db.Close()
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
 	}
-	return out, rows.Err()
 }
 
 func TestContract(t *testing.T) {
@@ -143,10 +132,7 @@ func TestOpenRefusesAmbiguousPath(t *testing.T) {
 func TestFileIsPrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "private.db")
 	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	storetest.Opened(t, s, err)
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
