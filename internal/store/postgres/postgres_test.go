@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -82,23 +81,7 @@ func TestPingFailsWithoutTheDatabase(t *testing.T) {
 // advisory lock serialises them; without it CREATE TABLE would collide).
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	dsn := freshDatabase(t)
-	var wg sync.WaitGroup
-	errs := make([]error, 5)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := postgres.Open(context.Background(), dsn)
-			if err == nil {
-				err = s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
-		}
-	}
+	storetest.OpenConcurrently(t, 5, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) })
 	conn, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -99,23 +98,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 // once; each must succeed and the schema must be applied exactly once.
 func TestConcurrentOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := sqlite.Open(context.Background(), path)
-			if err == nil {
-				err = s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
-		}
-	}
+	storetest.OpenConcurrently(t, 4, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) })
 }
 
 func TestOpenRefusesAmbiguousPath(t *testing.T) {

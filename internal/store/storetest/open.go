@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -32,4 +33,27 @@ type TextStore struct {
 // QueryText implements TextQuerier.
 func (s TextStore) QueryText(ctx context.Context, query string) ([]string, error) {
 	return s.Query(ctx, query)
+}
+
+// OpenConcurrently opens and closes n stores with open at the same time, as
+// managers starting together do, and fails t if any of them failed.
+func OpenConcurrently(t testing.TB, n int, open func(context.Context) (store.Store, error)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := open(context.Background())
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+	}
 }
