@@ -13,10 +13,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/store/storetest"
 )
 
-const plainInsertSQL = `INSERT INTO transactions (namespace, connection, user_ref, provider, account_id,
- normalised_provider_transaction_id, provider_transaction_id, "timestamp", description, amount, currency,
- transaction_type, transaction_category, transaction_classification, merchant_name, running_balance,
- running_balance_currency, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const plainInsertSQL = "INSERT INTO transactions (" + storetest.PlainInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT DO NOTHING`
 
 // plainSQLite inserts with the same driver and pragmas as the store.
