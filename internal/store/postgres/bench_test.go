@@ -13,10 +13,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/store/storetest"
 )
 
-const plainInsertSQL = `INSERT INTO transactions (namespace, connection, user_ref, provider, account_id,
- normalised_provider_transaction_id, provider_transaction_id, "timestamp", description, amount, currency,
- transaction_type, transaction_category, transaction_classification, merchant_name, running_balance,
- running_balance_currency, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11, $12, $13,
+const plainInsertSQL = "INSERT INTO transactions (" + storetest.PlainInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11, $12, $13,
  $14::jsonb, $15, $16::numeric, $17, $18::jsonb)
  ON CONFLICT DO NOTHING`
 
@@ -57,10 +54,7 @@ func (p plainPostgres) InsertEachInOneTx(ctx context.Context, o store.Owner, txs
 func BenchmarkIngest(b *testing.B) {
 	dsn := freshDatabase(b)
 	s, err := postgres.Open(b.Context(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.Opened(b, s, err)
 	conn, err := pgx.Connect(b.Context(), dsn)
 	if err != nil {
 		b.Fatal(err)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -21,30 +20,17 @@ func (dialect) Now() string { return "now()" }
 // Encode binds times as timestamptz, amounts as numeric (exact, from their
 // decimal text) and JSON as raw jsonb bytes; "not reported" becomes NULL.
 func (dialect) Encode(k sqlcore.Kind, v any) any {
-	switch k {
-	case sqlcore.Time:
-		t, _ := v.(time.Time)
-		if t.IsZero() {
-			return nil
-		}
-		return t
-	case sqlcore.Amount:
-		a, _ := v.(store.Amount)
-		if a == "" {
-			return nil
-		}
+	if sqlcore.NotReported(k, v) {
+		return nil
+	}
+	if k == sqlcore.Amount {
+		a := v.(store.Amount)
 		var n pgtype.Numeric
 		if err := n.Scan(string(a)); err != nil {
 			// Amounts are validated before encoding; a failure here is a bug.
 			panic(fmt.Sprintf("postgres: encode validated amount %q: %v", a, err))
 		}
 		return n
-	case sqlcore.JSON:
-		b, _ := v.([]byte)
-		if b == nil {
-			return nil
-		}
-		return b
 	}
 	return v
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -29,35 +28,24 @@ func openFresh(t *testing.T) store.Store {
 	t.Helper()
 	dsn := freshDatabase(t)
 	s, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
+	return storetest.TextStore{Store: storetest.Opened(t, s, err), Query: queryText(dsn)}
+}
+
+// queryText reads the database at dsn with a connection of its own
+// (storetest.TextStore).
+func queryText(dsn string) func(ctx context.Context, query string) ([]string, error) {
+	return func(ctx context.Context, query string) ([]string, error) {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return nil, err
 		}
-	})
-	return textStore{Store: s, dsn: dsn}
-}
-
-// textStore reads the database with its own connection, as another program
-// would (storetest.TextQuerier).
-type textStore struct {
-	store.Store
-	dsn string
-}
-
-func (s textStore) QueryText(ctx context.Context, query string) ([]string, error) {
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		return nil, err
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
 	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 func TestContract(t *testing.T) {
@@ -70,10 +58,7 @@ func TestContract(t *testing.T) {
 func TestPingFailsWithoutTheDatabase(t *testing.T) {
 	dsn := freshDatabase(t)
 	s, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.Opened(t, s, err)
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
@@ -96,23 +81,7 @@ func TestPingFailsWithoutTheDatabase(t *testing.T) {
 // advisory lock serialises them; without it CREATE TABLE would collide).
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	dsn := freshDatabase(t)
-	var wg sync.WaitGroup
-	errs := make([]error, 5)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := postgres.Open(context.Background(), dsn)
-			if err == nil {
-				err = s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
-		}
-	}
+	storetest.OpenConcurrently(t, 5, func(ctx context.Context) (store.Store, error) { return postgres.Open(ctx, dsn) })
 	conn, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)

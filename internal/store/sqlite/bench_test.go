@@ -13,10 +13,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/store/storetest"
 )
 
-const plainInsertSQL = `INSERT INTO transactions (namespace, connection, user_ref, provider, account_id,
- normalised_provider_transaction_id, provider_transaction_id, "timestamp", description, amount, currency,
- transaction_type, transaction_category, transaction_classification, merchant_name, running_balance,
- running_balance_currency, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const plainInsertSQL = "INSERT INTO transactions (" + storetest.PlainInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT DO NOTHING`
 
 // plainSQLite inserts with the same driver and pragmas as the store.
@@ -67,10 +64,7 @@ func (p plainSQLite) InsertEachInOneTx(ctx context.Context, o store.Owner, txs [
 func BenchmarkIngest(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "bench.db")
 	s, err := sqlite.Open(b.Context(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s = storetest.Opened(b, s, err)
 	db, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
 	if err != nil {
 		b.Fatal(err)

@@ -17,25 +17,16 @@ func (dialect) Placeholder(int) string { return "?" }
 func (dialect) Now() string { return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" }
 
 func (dialect) Encode(k sqlcore.Kind, v any) any {
+	if sqlcore.NotReported(k, v) {
+		return nil
+	}
 	switch k {
 	case sqlcore.Time:
-		t, _ := v.(time.Time)
-		if t.IsZero() {
-			return nil
-		}
-		return sqlcore.NormTime(t).Format(sqlcore.TimeLayout)
+		return sqlcore.NormTime(v.(time.Time)).Format(sqlcore.TimeLayout)
 	case sqlcore.Amount:
-		a, _ := v.(store.Amount)
-		if a == "" {
-			return nil
-		}
-		return string(a)
+		return string(v.(store.Amount))
 	case sqlcore.JSON:
-		b, _ := v.([]byte)
-		if b == nil {
-			return nil
-		}
-		return string(b)
+		return string(v.([]byte))
 	}
 	return v
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/consent-operator/consent-operator/internal/store"
@@ -18,44 +17,33 @@ func openTemp(t *testing.T) store.Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", "store.db")
 	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return textStore{Store: s, path: path}
+	return storetest.TextStore{Store: storetest.Opened(t, s, err), Query: queryText(path)}
 }
 
-// textStore reads the database file with its own connection, as another program
-// would (storetest.TextQuerier).
-type textStore struct {
-	store.Store
-	path string
-}
-
-func (s textStore) QueryText(ctx context.Context, query string) ([]string, error) {
-	db, err := sql.Open("sqlite", "file:"+s.path+"?mode=ro")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
+// queryText reads the database file at path with a connection of its own
+// (storetest.TextStore).
+func queryText(path string) func(ctx context.Context, query string) ([]string, error) {
+	return func(ctx context.Context, query string) ([]string, error) {
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		defer db.Close()
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
 	}
-	return out, rows.Err()
 }
 
 func TestContract(t *testing.T) {
@@ -110,23 +98,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 // once; each must succeed and the schema must be applied exactly once.
 func TestConcurrentOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			s, err := sqlite.Open(context.Background(), path)
-			if err == nil {
-				err = s.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
-		}
-	}
+	storetest.OpenConcurrently(t, 4, func(ctx context.Context) (store.Store, error) { return sqlite.Open(ctx, path) })
 }
 
 func TestOpenRefusesAmbiguousPath(t *testing.T) {
@@ -143,10 +115,7 @@ func TestOpenRefusesAmbiguousPath(t *testing.T) {
 func TestFileIsPrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "private.db")
 	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	storetest.Opened(t, s, err)
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,13 @@ import (
 	"github.com/consent-operator/consent-operator/internal/store"
 )
 
+// PlainInsertColumns are the transaction columns a PlainInserter's INSERT
+// names, in the order of its arguments; each backend adds its placeholders.
+const PlainInsertColumns = `namespace, connection, user_ref, provider, account_id,
+ normalised_provider_transaction_id, provider_transaction_id, "timestamp", description, amount, currency,
+ transaction_type, transaction_category, transaction_classification, merchant_name, running_balance,
+ running_balance_currency, meta`
+
 // PlainInserter is the comparison of the ingest benchmark: a loop of
 // single-row INSERTs of the same transactions, as code without batching
 // would write them.

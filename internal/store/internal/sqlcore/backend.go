@@ -6,7 +6,12 @@
 // the contract suite in storetest checks that they do.
 package sqlcore
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/consent-operator/consent-operator/internal/store"
+)
 
 // Kind is how a column's value is represented in Go and in the database.
 type Kind int
@@ -77,4 +82,22 @@ type Backend interface {
 	// rolling back otherwise (also when ctx ends).
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	Close() error
+}
+
+// NotReported says whether v, a value of kind k, is one the provider did not
+// report (a zero time, an empty amount, absent JSON): every dialect binds it
+// as NULL, so that it reads back as not reported.
+func NotReported(k Kind, v any) bool {
+	switch k {
+	case Time:
+		t, _ := v.(time.Time)
+		return t.IsZero()
+	case Amount:
+		a, _ := v.(store.Amount)
+		return a == ""
+	case JSON:
+		b, _ := v.([]byte)
+		return b == nil
+	}
+	return false
 }

@@ -1,6 +1,9 @@
 package sqlcore
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Column is a table column written and read by the Core.
 type Column struct {
@@ -68,41 +71,50 @@ func ownerColumns(extra ...Column) []Column {
 	return append(cols, extra...)
 }
 
-var accountsColumns = ownerColumns(
-	Column{"account_id", Text}, Column{"account_type", Text}, Column{"display_name", Text},
-	Column{"currency", Text}, Column{"number", Text}, Column{"sort_code", Text},
-	Column{"swift_bic", Text}, Column{"iban", Text}, Column{"routing_number", Text},
-	Column{"bsb", Text}, Column{"institution_id", Text}, Column{"update_timestamp", Time},
-	Column{"fetched_at", Time}, Column{"meta", JSON},
-	Column{"provider_account_id", Text}, Column{"account_key", Text},
-)
+// connectionKey is the columns that name a connection's rows; every owned
+// table's key starts with them.
+func connectionKey(more ...string) []string {
+	return append([]string{"namespace", "connection", "connection_uid"}, more...)
+}
+
+// upsertTable is an owned table of records an upsert overwrites, keyed by the
+// connection and the columns key.
+func upsertTable(name string, cols []Column, key ...string) *Table {
+	t := &Table{Name: name, Columns: ownerColumns(cols...), Key: connectionKey(key...), Touch: true}
+	t.Update = nonKey(t.Columns, t.Key...)
+	return t
+}
+
+// snapshotTable is an owned table of per-account snapshots, replaced as a
+// whole; "position" keeps the provider's order and makes rows without a
+// stable id unique.
+func snapshotTable(name string, cols ...Column) *Table {
+	return &Table{
+		Name:    name,
+		Columns: ownerColumns(slices.Concat([]Column{{"account_id", Text}, {"position", Int}}, cols, []Column{{"fetched_at", Time}})...),
+		Key:     connectionKey("account_id", "position"),
+	}
+}
 
 // Accounts is keyed by connection and the store's account id; provider_account_id
 // and account_key match an account across consents (identity.go).
-var Accounts = &Table{
-	Name:    "accounts",
-	Columns: accountsColumns,
-	Key:     []string{"namespace", "connection", "connection_uid", "account_id"},
-	Update:  nonKey(accountsColumns, "namespace", "connection", "connection_uid", "account_id"),
-	Touch:   true,
-}
-
-var cardsColumns = ownerColumns(
-	Column{"account_id", Text}, Column{"card_network", Text}, Column{"card_type", Text},
-	Column{"currency", Text}, Column{"display_name", Text}, Column{"partial_card_number", Text},
-	Column{"name_on_card", Text}, Column{"valid_from", Text}, Column{"valid_to", Text},
-	Column{"institution_id", Text}, Column{"update_timestamp", Time}, Column{"fetched_at", Time},
-	Column{"meta", JSON}, Column{"provider_account_id", Text}, Column{"account_key", Text},
-)
+var Accounts = upsertTable("accounts", []Column{
+	{"account_id", Text}, {"account_type", Text}, {"display_name", Text},
+	{"currency", Text}, {"number", Text}, {"sort_code", Text},
+	{"swift_bic", Text}, {"iban", Text}, {"routing_number", Text},
+	{"bsb", Text}, {"institution_id", Text}, {"update_timestamp", Time},
+	{"fetched_at", Time}, {"meta", JSON},
+	{"provider_account_id", Text}, {"account_key", Text},
+}, "account_id")
 
 // Cards is keyed by connection and the store's card id, matched as accounts are.
-var Cards = &Table{
-	Name:    "cards",
-	Columns: cardsColumns,
-	Key:     []string{"namespace", "connection", "connection_uid", "account_id"},
-	Update:  nonKey(cardsColumns, "namespace", "connection", "connection_uid", "account_id"),
-	Touch:   true,
-}
+var Cards = upsertTable("cards", []Column{
+	{"account_id", Text}, {"card_network", Text}, {"card_type", Text},
+	{"currency", Text}, {"display_name", Text}, {"partial_card_number", Text},
+	{"name_on_card", Text}, {"valid_from", Text}, {"valid_to", Text},
+	{"institution_id", Text}, {"update_timestamp", Time}, {"fetched_at", Time},
+	{"meta", JSON}, {"provider_account_id", Text}, {"account_key", Text},
+}, "account_id")
 
 // Balances is append-only history keyed by account and observation time.
 var Balances = &Table{
@@ -114,7 +126,7 @@ var Balances = &Table{
 		Column{"last_statement_date", Time}, Column{"payment_due", Amount},
 		Column{"payment_due_date", Time}, Column{"update_timestamp", Time},
 	),
-	Key: []string{"namespace", "connection", "connection_uid", "account_id", "observed_at"},
+	Key: connectionKey("account_id", "observed_at"),
 }
 
 var transactionData = []Column{
@@ -125,70 +137,37 @@ var transactionData = []Column{
 	{"running_balance", Amount}, {"running_balance_currency", Text}, {"meta", JSON},
 }
 
-var transactionsColumns = ownerColumns(append([]Column{{"account_id", Text}}, transactionData...)...)
-
 // Transactions is keyed by connection (name and UID), account and the provider's stable
 // transaction id.
-var Transactions = &Table{
-	Name:    "transactions",
-	Columns: transactionsColumns,
-	Key:     []string{"namespace", "connection", "connection_uid", "account_id", "normalised_provider_transaction_id"},
-	Update: nonKey(transactionsColumns,
-		"namespace", "connection", "connection_uid", "account_id", "normalised_provider_transaction_id"),
-	Touch: true,
-}
-
-// Per-account snapshots are replaced as a whole; "position" keeps the
-// provider's order and makes rows without a stable id unique.
-var snapshotKey = []string{"namespace", "connection", "connection_uid", "account_id", "position"}
+var Transactions = upsertTable("transactions", append([]Column{{"account_id", Text}}, transactionData...),
+	"account_id", "normalised_provider_transaction_id")
 
 // Pending holds the pending transactions of the latest run per account.
-var Pending = &Table{
-	Name: "pending_transactions",
-	Columns: ownerColumns(append(append([]Column{{"account_id", Text}, {"position", Int}},
-		transactionData...), Column{"fetched_at", Time})...),
-	Key: snapshotKey,
-}
+var Pending = snapshotTable("pending_transactions", transactionData...)
 
 // StandingOrders holds the standing orders of the latest run per account.
-var StandingOrders = &Table{
-	Name: "standing_orders",
-	Columns: ownerColumns(
-		Column{"account_id", Text}, Column{"position", Int}, Column{"frequency", Text},
-		Column{"status", Text}, Column{"timestamp", Time}, Column{"currency", Text},
-		Column{"next_payment_date", Time}, Column{"next_payment_amount", Amount},
-		Column{"first_payment_date", Time}, Column{"first_payment_amount", Amount},
-		Column{"final_payment_date", Time}, Column{"final_payment_amount", Amount},
-		Column{"payee", Text}, Column{"reference", Text}, Column{"meta", JSON},
-		Column{"fetched_at", Time},
-	),
-	Key: snapshotKey,
-}
+var StandingOrders = snapshotTable("standing_orders",
+	Column{"frequency", Text}, Column{"status", Text}, Column{"timestamp", Time}, Column{"currency", Text},
+	Column{"next_payment_date", Time}, Column{"next_payment_amount", Amount},
+	Column{"first_payment_date", Time}, Column{"first_payment_amount", Amount},
+	Column{"final_payment_date", Time}, Column{"final_payment_amount", Amount},
+	Column{"payee", Text}, Column{"reference", Text}, Column{"meta", JSON},
+)
 
 // DirectDebits holds the direct debits of the latest run per account.
-var DirectDebits = &Table{
-	Name: "direct_debits",
-	Columns: ownerColumns(
-		Column{"account_id", Text}, Column{"position", Int}, Column{"direct_debit_id", Text},
-		Column{"timestamp", Time}, Column{"name", Text}, Column{"status", Text},
-		Column{"previous_payment_timestamp", Time}, Column{"previous_payment_amount", Amount},
-		Column{"currency", Text}, Column{"meta", JSON}, Column{"fetched_at", Time},
-	),
-	Key: snapshotKey,
-}
+var DirectDebits = snapshotTable("direct_debits",
+	Column{"direct_debit_id", Text}, Column{"timestamp", Time}, Column{"name", Text}, Column{"status", Text},
+	Column{"previous_payment_timestamp", Time}, Column{"previous_payment_amount", Amount},
+	Column{"currency", Text}, Column{"meta", JSON},
+)
 
 // Identities holds identity records per scope (account_id "" = connection).
-var Identities = &Table{
-	Name: "identities",
-	Columns: ownerColumns(
-		Column{"account_id", Text}, Column{"position", Int}, Column{"full_name", Text},
-		Column{"title", Text}, Column{"first_name", Text}, Column{"last_name", Text},
-		Column{"date_of_birth", Text}, Column{"branch_id", Text}, Column{"emails", JSON},
-		Column{"phones", JSON}, Column{"addresses", JSON}, Column{"update_timestamp", Time},
-		Column{"meta", JSON}, Column{"fetched_at", Time},
-	),
-	Key: snapshotKey,
-}
+var Identities = snapshotTable("identities",
+	Column{"full_name", Text}, Column{"title", Text}, Column{"first_name", Text}, Column{"last_name", Text},
+	Column{"date_of_birth", Text}, Column{"branch_id", Text}, Column{"emails", JSON},
+	Column{"phones", JSON}, Column{"addresses", JSON}, Column{"update_timestamp", Time},
+	Column{"meta", JSON},
+)
 
 // SyncRuns is the bookkeeping of SyncJob runs.
 var SyncRuns = &Table{
@@ -209,11 +188,7 @@ var SyncRunCounts = &Table{
 }
 
 // Connections records who owns each connection's data.
-var Connections = &Table{
-	Name:    "connections",
-	Columns: ownerColumns(),
-	Key:     []string{"namespace", "connection", "connection_uid"},
-}
+var Connections = &Table{Name: "connections", Columns: ownerColumns(), Key: connectionKey()}
 
 // dataTables are the tables DeleteConnection empties (sync runs aside).
 var dataTables = []*Table{Accounts, Cards, Balances, Transactions, Pending, StandingOrders, DirectDebits, Identities}

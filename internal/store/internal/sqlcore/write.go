@@ -119,64 +119,60 @@ func (c *Core) matched(o store.Owner, t *Table, providerIDs, keys []string, buil
 	}
 }
 
-// UpsertAccounts implements store.Writer.
-func (c *Core) UpsertAccounts(ctx context.Context, o store.Owner, accounts []store.Account) (store.BatchResult, error) {
+// upsertMatched writes a batch of accounts or cards: encoded first under the
+// provider's ids, then, in the transaction, under the store's id of the
+// account each is (matched).
+func upsertMatched[R any](ctx context.Context, c *Core, t *Table, o store.Owner, records []R, id, key func(R) string,
+	encode func(Dialect, store.Owner, []R, []string, []string) ([][]any, error)) (store.BatchResult, error) {
 	if err := o.Validate(); err != nil {
 		return store.BatchResult{}, err
 	}
-	ids, keys := make([]string, len(accounts)), make([]string, len(accounts))
-	for i, a := range accounts {
-		ids[i], keys[i] = a.AccountID, store.AccountKey(a)
+	ids, keys := make([]string, len(records)), make([]string, len(records))
+	for i, r := range records {
+		ids[i], keys[i] = id(r), key(r)
 	}
-	build := func(stored, keys []string) ([][]any, error) { return accountRows(c.b, o, accounts, stored, keys) }
+	build := func(stored, keys []string) ([][]any, error) { return encode(c.b, o, records, stored, keys) }
 	rows, err := build(ids, keys)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	return c.upsert(ctx, o, Accounts, rows, c.matched(o, Accounts, ids, keys, build))
+	return c.upsert(ctx, o, t, rows, c.matched(o, t, ids, keys, build))
+}
+
+// UpsertAccounts implements store.Writer.
+func (c *Core) UpsertAccounts(ctx context.Context, o store.Owner, accounts []store.Account) (store.BatchResult, error) {
+	return upsertMatched(ctx, c, Accounts, o, accounts, func(a store.Account) string { return a.AccountID }, store.AccountKey, accountRows)
 }
 
 // UpsertCards implements store.Writer.
 func (c *Core) UpsertCards(ctx context.Context, o store.Owner, cards []store.Card) (store.BatchResult, error) {
+	return upsertMatched(ctx, c, Cards, o, cards, func(card store.Card) string { return card.AccountID }, store.CardKey, cardRows)
+}
+
+// upsertUnderStoreIDs writes a batch of records naming their account by
+// provider id, encoded again under the store's ids where the connection has
+// re-keyed accounts (underStoreIDs).
+func upsertUnderStoreIDs[R any](ctx context.Context, c *Core, t *Table, o store.Owner, records []R,
+	encode func(Dialect, store.Owner, []R, accountIDs) ([][]any, error)) (store.BatchResult, error) {
 	if err := o.Validate(); err != nil {
 		return store.BatchResult{}, err
 	}
-	ids, keys := make([]string, len(cards)), make([]string, len(cards))
-	for i, card := range cards {
-		ids[i], keys[i] = card.AccountID, store.CardKey(card)
-	}
-	build := func(stored, keys []string) ([][]any, error) { return cardRows(c.b, o, cards, stored, keys) }
-	rows, err := build(ids, keys)
+	build := func(ids accountIDs) ([][]any, error) { return encode(c.b, o, records, ids) }
+	rows, err := build(nil)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	return c.upsert(ctx, o, Cards, rows, c.matched(o, Cards, ids, keys, build))
+	return c.upsert(ctx, o, t, rows, c.underStoreIDs(o, build))
 }
 
 // AppendBalances implements store.Writer.
 func (c *Core) AppendBalances(ctx context.Context, o store.Owner, balances []store.Balance) (store.BatchResult, error) {
-	if err := o.Validate(); err != nil {
-		return store.BatchResult{}, err
-	}
-	build := func(ids accountIDs) ([][]any, error) { return balanceRows(c.b, o, balances, ids) }
-	rows, err := build(nil)
-	if err != nil {
-		return store.BatchResult{}, err
-	}
-	return c.upsert(ctx, o, Balances, rows, c.underStoreIDs(o, build))
+	return upsertUnderStoreIDs(ctx, c, Balances, o, balances, balanceRows)
 }
 
 // UpsertTransactions implements store.Writer.
 func (c *Core) UpsertTransactions(ctx context.Context, o store.Owner, txs []store.Transaction) (store.BatchResult, error) {
-	if err := o.Validate(); err != nil {
-		return store.BatchResult{}, err
-	}
-	build := func(ids accountIDs) ([][]any, error) { return transactionRows(c.b, o, txs, ids) }
-	rows, err := build(nil)
-	if err != nil {
-		return store.BatchResult{}, err
-	}
-	return c.upsert(ctx, o, Transactions, rows, c.underStoreIDs(o, build))
+	return upsertUnderStoreIDs(ctx, c, Transactions, o, txs, transactionRows)
 }
 
 // replace swaps the rows of one account scope of a snapshot table. accountID is
@@ -225,52 +221,39 @@ func checkSnapshot(o store.Owner, accountID string, fetchedAt time.Time, account
 	return nil
 }
 
-// ReplacePending implements store.Writer.
-func (c *Core) ReplacePending(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, txs []store.Transaction) error {
-	if err := checkSnapshot(o, accountID, fetchedAt, true); err != nil {
+// replaceSnapshot checks a snapshot of one account scope, encodes its records
+// with encode and replaces the scope's rows in t with them.
+func replaceSnapshot[R any](ctx context.Context, c *Core, t *Table, o store.Owner, accountID string, fetchedAt time.Time, accountRequired bool,
+	records []R, encode func(Dialect, store.Owner, string, time.Time, []R) ([][]any, error)) error {
+	if err := checkSnapshot(o, accountID, fetchedAt, accountRequired); err != nil {
 		return err
 	}
-	rows, err := pendingRows(c.b, o, accountID, NormTime(fetchedAt), txs)
+	rows, err := encode(c.b, o, accountID, NormTime(fetchedAt), records)
 	if err != nil {
 		return err
 	}
-	return c.replace(ctx, o, Pending, accountID, rows)
+	return c.replace(ctx, o, t, accountID, rows)
+}
+
+// ReplacePending implements store.Writer.
+func (c *Core) ReplacePending(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, txs []store.Transaction) error {
+	return replaceSnapshot(ctx, c, Pending, o, accountID, fetchedAt, true, txs, pendingRows)
 }
 
 // ReplaceStandingOrders implements store.Writer.
 func (c *Core) ReplaceStandingOrders(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, orders []store.StandingOrder) error {
-	if err := checkSnapshot(o, accountID, fetchedAt, true); err != nil {
-		return err
-	}
-	rows, err := standingOrderRows(c.b, o, accountID, NormTime(fetchedAt), orders)
-	if err != nil {
-		return err
-	}
-	return c.replace(ctx, o, StandingOrders, accountID, rows)
+	return replaceSnapshot(ctx, c, StandingOrders, o, accountID, fetchedAt, true, orders, standingOrderRows)
 }
 
 // ReplaceDirectDebits implements store.Writer.
 func (c *Core) ReplaceDirectDebits(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, debits []store.DirectDebit) error {
-	if err := checkSnapshot(o, accountID, fetchedAt, true); err != nil {
-		return err
-	}
-	rows, err := directDebitRows(c.b, o, accountID, NormTime(fetchedAt), debits)
-	if err != nil {
-		return err
-	}
-	return c.replace(ctx, o, DirectDebits, accountID, rows)
+	return replaceSnapshot(ctx, c, DirectDebits, o, accountID, fetchedAt, true, debits, directDebitRows)
 }
 
-// ReplaceIdentity implements store.Writer.
+// ReplaceIdentity implements store.Writer; its scope may be the whole
+// connection (an empty accountID).
 func (c *Core) ReplaceIdentity(ctx context.Context, o store.Owner, accountID string, fetchedAt time.Time, ids []store.Identity) error {
-	if err := checkSnapshot(o, accountID, fetchedAt, false); err != nil {
-		return err
-	}
-	rows, err := identityRows(c.b, o, accountID, NormTime(fetchedAt), ids)
-	if err != nil {
-		return err
-	}
-	return c.replace(ctx, o, Identities, accountID, rows)
+	return replaceSnapshot(ctx, c, Identities, o, accountID, fetchedAt, false, ids, identityRows)
 }
 
 // DeleteConnection implements store.Writer. Rows of the name written before
