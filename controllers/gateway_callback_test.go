@@ -143,13 +143,13 @@ func TestConnectLinkIsACapability(t *testing.T) {
 			t.Errorf("the state shows %q", leak)
 		}
 	}
-	if len(b.Cookies(mustParse(t, gatewayURL))) != 1 {
-		t.Fatalf("the browser holds %d gateway cookies, want 1", len(b.Cookies(mustParse(t, gatewayURL))))
+	if len(b.Cookies(testenv.MustParseURL(t, gatewayURL))) != 1 {
+		t.Fatalf("the browser holds %d gateway cookies, want 1", len(b.Cookies(testenv.MustParseURL(t, gatewayURL))))
 	}
 
 	// The provider link published in status, used without the gateway, completes nothing.
 	exchanges := tokenCalls()
-	page := atBank(t, testenv.NewBrowser(), mustParse(t, bc.Status.AuthorizationURL))
+	page := atBank(t, testenv.NewBrowser(), testenv.MustParseURL(t, bc.Status.AuthorizationURL))
 	if page.Status != http.StatusBadRequest {
 		t.Fatalf("a journey that skipped the connect link ended with HTTP %d, want 400", page.Status)
 	}
@@ -404,15 +404,6 @@ func reconsentAtAnotherBank(t *testing.T, bc *bankingv1alpha1.BankConnection, se
 	if n := countEvents(t, bc, bankingv1alpha1.ReasonDifferentBank, 1); n != 1 {
 		t.Fatalf("%d DifferentBank events, want 1", n)
 	}
-}
-
-func mustParse(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 type errString string

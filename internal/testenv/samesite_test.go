@@ -6,22 +6,13 @@ import (
 	"testing"
 )
 
-func mustURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 // TestSameSiteJar checks the jar sends cookies as browsers do (RFC 6265bis §5.8.3):
 // the journey tests rely on it to prove the gateway's cookie binding works in a
 // browser, form_post included.
 func TestSameSiteJar(t *testing.T) {
-	gw := mustURL(t, "http://127.0.0.1:8082/callback")
-	bank := mustURL(t, "http://localhost:9000/dialog")
-	other := mustURL(t, "http://127.0.0.1:9999/page") // same site as gw: ports do not count
+	gw := MustParseURL(t, "http://127.0.0.1:8082/callback")
+	bank := MustParseURL(t, "http://localhost:9000/dialog")
+	other := MustParseURL(t, "http://127.0.0.1:9999/page") // same site as gw: ports do not count
 	j := newSameSiteJar()
 	j.SetCookies(gw, []*http.Cookie{
 		{Name: "lax", Value: "1", Path: "/", SameSite: http.SameSiteLaxMode},

@@ -20,8 +20,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -88,50 +86,14 @@ func storm(t *testing.T, mode sandbox.RefreshMode) {
 	}
 	logf("seed %d, %d connections, %d kills, refresh tokens %s", seed, n, *flagKills, mode)
 
-	binary := *flagBinary
-	built := make(chan error, 1)
-	go func() {
-		if binary != "" {
-			built <- nil
-			return
-		}
-		var err error
-		binary, err = harness.BuildManager(ctx, dir)
-		built <- err
-	}()
-	cp, err := harness.StartControlPlane(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		if err := cp.Stop(); err != nil {
-			t.Log(err)
-		}
-	}()
-	gatewayAddr, err := harness.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gatewayURL := "http://" + gatewayAddr
-	sb, err := harness.StartSandbox(sandbox.Options{
-		Clients:        []sandbox.Client{{ID: harness.ClientID, Secret: harness.ClientSecret, RedirectURIs: []string{harness.CallbackURL(gatewayURL)}}},
-		TokenAlgorithm: sandbox.AlgES256,
-		RefreshMode:    mode,
-		RefreshGrace:   refreshGrace,
+	stage := harness.StartStage(t, ctx, harness.StageOptions{
+		Dir: dir, Binary: *flagBinary, OperatorNamespace: operatorNS, Namespaces: []string{testNS},
+		Sandbox: sandbox.Options{TokenAlgorithm: sandbox.AlgES256, RefreshMode: mode, RefreshGrace: refreshGrace},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	cp, sb, gatewayAddr, gatewayURL := stage.ControlPlane, stage.Sandbox, stage.GatewayAddr, stage.GatewayURL
 	c := cp.Client
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := harness.PrepareNamespace(ctx, c, testNS); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-built; err != nil {
+	binary, err := stage.Binary()
+	if err != nil {
 		t.Fatal(err)
 	}
 	mgr := &harness.Manager{Binary: binary, Kubeconfig: cp.Kubeconfig, LogPath: filepath.Join(dir, "manager.log"), Args: []string{

@@ -236,52 +236,12 @@ func TestScale(t *testing.T) {
 		fmt.Printf("[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 
-	built := make(chan error, 1)
-	var binary string
-	go func() {
-		if *flagBinary != "" {
-			binary = *flagBinary
-			built <- nil
-			return
-		}
-		var err error
-		binary, err = harness.BuildManager(ctx, dir)
-		built <- err
-	}()
-
-	cp, err := harness.StartControlPlane(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel() // watches first: the apiserver waits for open watches when it stops
-		if err := cp.Stop(); err != nil {
-			t.Log(err)
-		}
-	}()
-	gatewayAddr, err := harness.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gatewayURL := "http://" + gatewayAddr
-	sb, err := harness.StartSandbox(sandbox.Options{
-		Clients:        []sandbox.Client{{ID: harness.ClientID, Secret: harness.ClientSecret, RedirectURIs: []string{harness.CallbackURL(gatewayURL)}}},
-		TokenAlgorithm: sandbox.AlgES256,
-		AccessTokenTTL: accessTokenTTL,
+	stage := harness.StartStage(t, ctx, harness.StageOptions{
+		Dir: dir, Binary: *flagBinary, OperatorNamespace: operatorNS, Namespaces: []string{scaleNS, floorNS, fairFloorNS},
+		Sandbox: sandbox.Options{TokenAlgorithm: sandbox.AlgES256, AccessTokenTTL: accessTokenTTL},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
+	cp, sb, gatewayAddr, gatewayURL := stage.ControlPlane, stage.Sandbox, stage.GatewayAddr, stage.GatewayURL
 	c := cp.Client
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range []string{scaleNS, floorNS, fairFloorNS} {
-		if err := harness.PrepareNamespace(ctx, c, ns); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// 1. Unrelated Secrets: the manager must not cache (or even list) them.
 	start := time.Now()
@@ -325,7 +285,8 @@ func TestScale(t *testing.T) {
 	}
 
 	// 3. The operator: manager process, users completing consents through the gateway.
-	if err := <-built; err != nil {
+	binary, err := stage.Binary()
+	if err != nil {
 		t.Fatal(err)
 	}
 	metricsAddr, err := harness.FreePort()

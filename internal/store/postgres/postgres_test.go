@@ -15,15 +15,6 @@ import (
 	"github.com/consent-operator/consent-operator/internal/store/storetest"
 )
 
-func mustParseURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 func openFresh(t *testing.T) store.Store {
 	t.Helper()
 	dsn := freshDatabase(t)
@@ -67,7 +58,11 @@ func TestPingFailsWithoutTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	name := strings.TrimPrefix(mustParseURL(t, dsn).Path, "/")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
 	if _, err := conn.Exec(t.Context(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
 		t.Fatal(err)
 	}
