@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -25,7 +26,7 @@ func TestGatewayIdentityIsLimited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
+	gw, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
-	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
@@ -116,7 +116,7 @@ func tokenLeakLifecycle(t *testing.T, tokensFile string) {
 // token Secrets and every status written to its BankConnections.
 func startLeakCollector(ctx context.Context, t *testing.T, ns string) *leakCollector {
 	t.Helper()
-	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: manager.NewScheme()})
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/repo"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/sandbox/codat"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/store/open"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
@@ -187,7 +188,7 @@ func run(ctx context.Context, args []string) (err error) {
 			return err
 		}
 	}
-	c, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return fmt.Errorf("creating client: %w", err)
 	}

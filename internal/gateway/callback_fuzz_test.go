@@ -12,13 +12,12 @@ import (
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/journey"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 )
 
 // The fuzzed callback belongs to one pending connection, and one browser opened its link.
@@ -147,10 +146,7 @@ type fuzzCallbackEnv struct {
 
 func newFuzzCallbackEnv(tb testing.TB) *fuzzCallbackEnv {
 	tb.Helper()
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(bankingv1alpha1.AddToScheme(scheme))
-	return &fuzzCallbackEnv{keys: fuzzKeys(tb), scheme: scheme}
+	return &fuzzCallbackEnv{keys: fuzzKeys(tb), scheme: scheme.New()}
 }
 
 // call serves one callback request on a fresh fake apiserver holding the pending

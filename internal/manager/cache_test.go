@@ -16,6 +16,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
@@ -40,7 +41,7 @@ func TestCacheAdmitsOnlyTokenSecrets(t *testing.T) {
 	}
 	c, err := manager.NewCache(env.Config, func() cache.Options {
 		o := manager.CacheOptions(manager.DefaultOptions())
-		o.Scheme = manager.NewScheme()
+		o.Scheme = scheme.New()
 		return o
 	}())
 	if err != nil {
@@ -75,7 +76,7 @@ func TestCacheRefusesWholeSecrets(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o := manager.CacheOptions(manager.DefaultOptions())
-	o.Scheme = manager.NewScheme()
+	o.Scheme = scheme.New()
 	c, err := manager.NewCache(env.Config, o)
 	if err != nil {
 		t.Fatal(err)

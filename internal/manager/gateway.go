@@ -21,6 +21,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/gateway"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/webhooksig"
 )
 
@@ -36,7 +37,7 @@ func NewGateway(ctx context.Context, cfg *rest.Config, o GatewayOptions) (ctrl.M
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	scheme := NewScheme()
+	kinds := scheme.New()
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = UserAgentGateway
 	metricsOpts, err := metricsServerOptions(o.ServingOptions)
@@ -48,7 +49,7 @@ func NewGateway(ctx context.Context, cfg *rest.Config, o GatewayOptions) (ctrl.M
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme,
+		Scheme:                  kinds,
 		Cache:                   cacheOpts,
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.ProbeAddr,
@@ -63,7 +64,7 @@ func NewGateway(ctx context.Context, cfg *rest.Config, o GatewayOptions) (ctrl.M
 	if err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(&gateway.KeyWatcher{Config: cfg, Scheme: scheme, Namespace: o.OperatorNamespace, Name: o.StateKeySecret,
+	if err := mgr.Add(&gateway.KeyWatcher{Config: cfg, Scheme: kinds, Namespace: o.OperatorNamespace, Name: o.StateKeySecret,
 		Keys: journeys, Log: ctrl.Log.WithName("journey-keys")}); err != nil {
 		return nil, fmt.Errorf("adding the state key watcher: %w", err)
 	}
@@ -109,7 +110,7 @@ func RunGateway(ctx context.Context, cfg *rest.Config, o GatewayOptions) error {
 // gatewayKeys reads the journey key the manager creates, waiting for it at first
 // install (the gateway may start first) for at most o.KeyWait.
 func gatewayKeys(ctx context.Context, cfg *rest.Config, o GatewayOptions) (*journey.Keys, error) {
-	direct, err := client.New(cfg, client.Options{Scheme: NewScheme()})
+	direct, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return nil, fmt.Errorf("creating direct client: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
@@ -41,7 +42,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	scheme := NewScheme()
+	kinds := scheme.New()
 	cacheOpts := CacheOptions(o)
 
 	// Each component writes under its own user agent, so the apiserver's audit log
@@ -53,7 +54,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		return nil, err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme,
+		Scheme:                  kinds,
 		Cache:                   cacheOpts,
 		NewCache:                NewCache,
 		Metrics:                 metricsOpts,
@@ -73,7 +74,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 
 	// The state key is needed before the first reconcile signs a state; the cache is
 	// not running yet, so read it directly.
-	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	direct, err := client.New(cfg, client.Options{Scheme: kinds})
 	if err != nil {
 		return nil, fmt.Errorf("creating direct client: %w", err)
 	}
@@ -89,7 +90,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(&gateway.KeyWatcher{Config: cfg, Scheme: scheme, Namespace: o.OperatorNamespace, Name: o.StateKeySecret,
+	if err := mgr.Add(&gateway.KeyWatcher{Config: cfg, Scheme: kinds, Namespace: o.OperatorNamespace, Name: o.StateKeySecret,
 		Keys: journeys, Log: ctrl.Log.WithName("journey-keys")}); err != nil {
 		return nil, fmt.Errorf("adding the state key watcher: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/manager"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/store/sqlite"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
@@ -102,7 +103,7 @@ func TestProfilerIsOptIn(t *testing.T) {
 // TestCacheSynced: not ready while the cache has not synced an informer, ready once
 // it has, on a real apiserver.
 func TestCacheSynced(t *testing.T) {
-	c, err := cache.New(env.Config, cache.Options{Scheme: manager.NewScheme()})
+	c, err := cache.New(env.Config, cache.Options{Scheme: scheme.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/consent-operator/consent-operator/internal/manager"
 	"github.com/consent-operator/consent-operator/internal/repo"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 )
 
 // Env is a running control plane with the CRDs installed.
@@ -38,7 +38,7 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting envtest control plane: %w", err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		_ = env.Stop()
 		return nil, fmt.Errorf("creating client: %w", err)

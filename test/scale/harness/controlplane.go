@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/consent-operator/consent-operator/internal/repo"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 )
 
 // ControlPlane is a kube-apiserver and etcd with the project's CRDs installed.
@@ -56,7 +57,7 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, -1
 	cp.Config = cfg
-	if cp.Client, err = client.New(cfg, client.Options{Scheme: Scheme()}); err != nil {
+	if cp.Client, err = client.New(cfg, client.Options{Scheme: scheme.New()}); err != nil {
 		return stop(fmt.Errorf("creating client: %w", err))
 	}
 	user, err := env.AddUser(envtest.User{Name: "harness-admin", Groups: []string{"system:masters"}}, nil)

@@ -22,6 +22,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/scheme"
 )
 
 // Client credentials registered at the sandbox and stored in every namespace.
@@ -145,7 +146,7 @@ type Users struct {
 
 // StartUsers starts watching BankConnections in ns and completing their consents.
 func StartUsers(ctx context.Context, cfg *rest.Config, ns string, u *Users) error {
-	c, err := cache.New(cfg, cache.Options{Scheme: Scheme(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	c, err := cache.New(cfg, cache.Options{Scheme: scheme.New(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
 	if err != nil {
 		return fmt.Errorf("creating watch cache: %w", err)
 	}
