@@ -23,14 +23,7 @@ const endpointV1Transactions = "GET /data/v1/accounts/{account_id}/transactions"
 // setRunRequest sets only run-requested-at, leaving psu-ip as it is.
 func setRunRequest(t *testing.T, sj *bankingv1alpha1.SyncJob, value string) {
 	t.Helper()
-	patch := client.MergeFrom(sj.DeepCopy())
-	if sj.Annotations == nil {
-		sj.Annotations = map[string]string{}
-	}
-	sj.Annotations[bankingv1alpha1.AnnotationRunRequestedAt] = value
-	if err := env.Client.Patch(context.Background(), sj, patch); err != nil {
-		t.Fatal(err)
-	}
+	annotate(t, sj, map[string]string{bankingv1alpha1.AnnotationRunRequestedAt: value})
 }
 
 func ledgerCalls(t *testing.T, bc *bankingv1alpha1.BankConnection) int {
