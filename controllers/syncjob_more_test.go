@@ -29,8 +29,7 @@ func TestAttendedRunsAreNotCounted(t *testing.T) {
 	ns := newNamespace(t, "attended")
 	bc := readyConnection(t, ns, "quinn")
 	connID := connectionID(t, bc)
-	sj := newSyncJob(ns, "quinn-once", "quinn", "", bankingv1alpha1.SyncModeSync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "quinn-once", "quinn", "", bankingv1alpha1.SyncModeSync)
 	create(t, sj)
 	waitForRuns(t, sj, 1) // the single unattended run
 	attended := true

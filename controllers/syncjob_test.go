@@ -37,6 +37,14 @@ func newSyncJob(ns, name, connection, schedule string, mode bankingv1alpha1.Sync
 	}
 }
 
+// newTransactionsJob is newSyncJob for accounts and transactions only, the resources
+// most job tests count calls and rows of.
+func newTransactionsJob(ns, name, connection, schedule string, mode bankingv1alpha1.SyncMode) *bankingv1alpha1.SyncJob {
+	sj := newSyncJob(ns, name, connection, schedule, mode)
+	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	return sj
+}
+
 // createScheduled creates a scheduled job and waits until it published its first slot,
 // so moving the shared clock afterwards cannot skip that slot.
 func createScheduled(t *testing.T, sj *bankingv1alpha1.SyncJob) {
@@ -181,8 +189,7 @@ func TestHourlyScheduleIsDeferredNotSent(t *testing.T) {
 	bc := readyConnection(t, ns, "noah")
 	connID := connectionID(t, bc)
 	start := clk.Now()
-	sj := newSyncJob(ns, "noah-hourly", "noah", "@hourly", bankingv1alpha1.SyncModeSync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "noah-hourly", "noah", "@hourly", bankingv1alpha1.SyncModeSync)
 	createScheduled(t, sj)
 
 	slots := 0

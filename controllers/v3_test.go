@@ -150,8 +150,7 @@ func TestV3Webhooks(t *testing.T) {
 	waitFor(t, bc, isReady)
 
 	// transactions_request_completed wakes the run that waits for it.
-	sj := newSyncJob(ns, "cleo-once", "cleo", "", bankingv1alpha1.SyncModeAsync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "cleo-once", "cleo", "", bankingv1alpha1.SyncModeAsync)
 	create(t, sj)
 	waitForRuns(t, sj, 1)
 	if r := sj.Status.RecentRuns[0]; r.Result != bankingv1alpha1.RunSucceeded {
