@@ -26,22 +26,40 @@ import (
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
 
+// v3Story holds what the chapters of TestDataAPIV3Lifecycle share: the connection
+// and, once it is pending, its data connection and the filter for its provider calls.
+type v3Story struct {
+	bc    *bankingv1alpha1.BankConnection
+	id    string
+	calls sandbox.CallFilter
+}
+
 // TestDataAPIV3Lifecycle: a v3 connection waits for the user with the hosted page's
 // link, polls the data connection on its schedule (no hot loop), becomes Ready when the
 // user returns through the gateway (the return only triggers a check: the provider
 // decides), keeps no token Secret, and deletes its data connection when deleted.
 func TestDataAPIV3Lifecycle(t *testing.T) {
 	ns := newNamespace(t, "v3")
-	bc := newV3Connection(ns, "carol")
-	create(t, bc)
+	s := &v3Story{bc: newV3Connection(ns, "carol")}
+	create(t, s.bc)
+	s.pending(t)
+	s.noHotLoop(t)
+	s.unearnedReturn(t)
+	s.consent(t)
+	s.deleteLeavesDataConnection(t)
+}
 
-	// 1. Pending: the hosted page behind the stable connect link, refs recorded once.
+// 1. Pending: the hosted page behind the stable connect link, refs recorded once.
+func (s *v3Story) pending(t *testing.T) {
+	t.Helper()
+	bc := s.bc
 	waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
 	refs := bc.Status.ProviderRefs
 	if refs == nil || refs.DataConnectionID == "" {
 		t.Fatalf("no data connection id in status: %+v", bc.Status)
 	}
-	id := refs.DataConnectionID
+	s.id = refs.DataConnectionID
+	id := s.id
 	if !isConnectLink(bc) ||
 		!strings.Contains(bc.Status.AuthorizationURL, "/hosted/data/"+id) {
 		t.Fatalf("links not published: connect=%q auth=%q", bc.Status.ConnectURL, bc.Status.AuthorizationURL)
@@ -49,33 +67,32 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 	if got := kstatusOf(t, bc); got != status.InProgressStatus {
 		t.Fatalf("pending: kstatus %s, want InProgress", got)
 	}
-	v3Calls := sandbox.CallFilter{Client: testClientID, Connection: id}
+	s.calls = sandbox.CallFilter{Client: testClientID, Connection: id}
+}
 
-	// 2. No hot loop: with the clock still, reconciles make no provider call and no
-	// write; one schedule step later exactly one check.
+// 2. No hot loop: with the clock still, reconciles make no provider call and no
+// write; one schedule step later exactly one check.
+func (s *v3Story) noHotLoop(t *testing.T) {
+	t.Helper()
+	bc, v3Calls := s.bc, s.calls
 	assertNoCalls(t, bc, v3Calls)
 	assertNoCalls(t, bc, v3Calls)
-	before := sb.CallTotal(v3Calls)
-	clk.Advance(31 * time.Second)
-	poke(t, bc)
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if got := sb.CallTotal(v3Calls); got != before+1 {
-			return fmt.Errorf("%d checks after one schedule step, want 1", got-before)
-		}
-		return nil
-	})
-	assertNoCalls(t, bc, v3Calls)
-	if got := sb.V3ConnectionsFor(ns, bc.Name); got != 1 {
+	assertOneCheckPerStep(t, bc, v3Calls)
+	if got := sb.V3ConnectionsFor(bc.Namespace, bc.Name); got != 1 {
 		t.Fatalf("%d data connections created, want 1", got)
 	}
+}
 
-	// 3. A return the user did not earn changes nothing: an unknown connection id is
-	// refused, and a known one only makes the reconciler ask the provider, which
-	// says the connection is still pending.
+// 3. A return the user did not earn changes nothing: an unknown connection id is
+// refused, and a known one only makes the reconciler ask the provider, which
+// says the connection is still pending.
+func (s *v3Story) unearnedReturn(t *testing.T) {
+	t.Helper()
+	bc, id, v3Calls := s.bc, s.id, s.calls
 	if code := getStatus(t, gatewayURL+"/callback?connection_id=00000000-0000-4000-8000-00000000dead"); code != http.StatusNotFound {
 		t.Fatalf("return for an unknown connection: HTTP %d, want 404", code)
 	}
-	before = sb.CallTotal(v3Calls)
+	before := sb.CallTotal(v3Calls)
 	if code := getStatus(t, gatewayURL+"/callback?connection_id="+url.QueryEscape(id)); code != http.StatusSeeOther {
 		t.Fatalf("early return: HTTP %d, want 303 to the return URL", code)
 	}
@@ -89,9 +106,13 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 	if got := sb.CallTotal(v3Calls) - before; got != 1 {
 		t.Fatalf("the early return caused %d checks, want 1", got)
 	}
+}
 
-	// 4. The user consents on the hosted page; the gateway's return makes the
-	// reconciler check at once (the clock has not moved).
+// 4. The user consents on the hosted page; the gateway's return makes the
+// reconciler check at once (the clock has not moved).
+func (s *v3Story) consent(t *testing.T) {
+	t.Helper()
+	bc, id, v3Calls := s.bc, s.id, s.calls
 	clk.Advance(11 * time.Second) // past the gateway's minimum interval between requests
 	page := consentJourney(t, bc, "doe")
 	if page.Status != http.StatusSeeOther || page.URL.Host != gatewayHost() || page.URL.Query().Get("connection_id") != id {
@@ -110,10 +131,14 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 	}
 	assertNoTokenSecret(t, bc)
 	assertNoCalls(t, bc, v3Calls)
+}
 
-	// 5. Delete: the v3 document has no endpoint to revoke a data connection, so
-	// nothing is sent (it is left to expire) and the finalizer goes.
-	before = sb.CallTotal(v3Calls)
+// 5. Delete: the v3 document has no endpoint to revoke a data connection, so
+// nothing is sent (it is left to expire) and the finalizer goes.
+func (s *v3Story) deleteLeavesDataConnection(t *testing.T) {
+	t.Helper()
+	bc, id, v3Calls := s.bc, s.id, s.calls
+	before := sb.CallTotal(v3Calls)
 	deleteAndWait(t, bc)
 	if got := sb.CallTotal(v3Calls) - before; got != 0 {
 		t.Fatalf("%d provider calls on delete, want none", got)
@@ -121,6 +146,16 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 	if c, ok := sb.Connection(id); !ok || c.Status != "Authorised" {
 		t.Fatalf("data connection after delete: %+v (found %v), want it left Authorised", c, ok)
 	}
+}
+
+// codatStory holds what the chapters of TestCodatLifecycle share: two connections of
+// one namespace (erin cancels, dave authorises) and the filter for dave's calls.
+type codatStory struct {
+	ns         string
+	dave, erin *bankingv1alpha1.BankConnection
+	daveCalls  sandbox.CallFilter
+	// refs are dave's provider refs once Ready, which re-consent must keep.
+	refs bankingv1alpha1.ProviderRefs
 }
 
 // TestCodatLifecycle: a Codat connection gets its company and data connection once,
@@ -139,12 +174,23 @@ func TestCodatLifecycle(t *testing.T) {
 	codatEmu.SetRedirectURL(gatewayURL + "/callback?state={state}&statusCode={statusCode}&errorMessage={errorMessage}")
 	t.Cleanup(func() { codatEmu.SetRedirectURL("") })
 
-	dave := newCodatConnection(ns, "dave")
-	erin := newCodatConnection(ns, "erin")
-	create(t, dave)
-	create(t, erin)
+	s := &codatStory{ns: ns, dave: newCodatConnection(ns, "dave"), erin: newCodatConnection(ns, "erin")}
+	create(t, s.dave)
+	create(t, s.erin)
 
-	// 1. Pending with the connection's linkUrl; one company each.
+	s.pending(t)
+	s.noHotLoop(t)
+	s.erinCancels(t)
+	s.daveAuthorises(t)
+	s.bankDeauthorises(t)
+	s.daveLinksAgain(t)
+	s.deleteBoth(t)
+}
+
+// 1. Pending with the connection's linkUrl; one company each.
+func (s *codatStory) pending(t *testing.T) {
+	t.Helper()
+	ns, dave, erin := s.ns, s.dave, s.erin
 	for _, bc := range []*bankingv1alpha1.BankConnection{dave, erin} {
 		waitFor(t, bc, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
 		refs := bc.Status.ProviderRefs
@@ -167,31 +213,34 @@ func TestCodatLifecycle(t *testing.T) {
 			t.Fatalf("%s: %d Codat companies, want 1", bc.Name, n)
 		}
 	}
-	daveCalls := sandbox.CallFilter{Client: "codat", Connection: dave.Status.ProviderRefs.CodatCompanyID}
+	s.daveCalls = sandbox.CallFilter{Client: "codat", Connection: dave.Status.ProviderRefs.CodatCompanyID}
+}
 
-	// 2. No hot loop while pending; one check per schedule step.
+// 2. No hot loop while pending; one check per schedule step.
+func (s *codatStory) noHotLoop(t *testing.T) {
+	t.Helper()
+	ns, dave, daveCalls := s.ns, s.dave, s.daveCalls
 	assertNoCalls(t, dave, daveCalls)
-	before := sb.CallTotal(daveCalls)
-	clk.Advance(31 * time.Second)
-	poke(t, dave)
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if got := sb.CallTotal(daveCalls); got != before+1 {
-			return fmt.Errorf("%d checks after one schedule step, want 1", got-before)
-		}
-		return nil
-	})
-	assertNoCalls(t, dave, daveCalls)
+	assertOneCheckPerStep(t, dave, daveCalls)
 	if n := companiesOf(ns, dave.Name); n != 1 {
 		t.Fatalf("%d Codat companies after reconciles, want 1", n)
 	}
+}
 
-	// 3. Erin cancels at Codat Link: a page says so and nothing changes.
+// 3. Erin cancels at Codat Link: a page says so and nothing changes.
+func (s *codatStory) erinCancels(t *testing.T) {
+	t.Helper()
+	erin := s.erin
 	if code, _ := codatLink(t, erin.Status.ConnectURL, "cancel"); code != http.StatusForbidden {
 		t.Fatalf("cancelled link: HTTP %d, want 403", code)
 	}
+}
 
-	// 4. Dave authorises at Codat Link; the redirect's state makes the reconciler
-	// check at once.
+// 4. Dave authorises at Codat Link; the redirect's state makes the reconciler
+// check at once.
+func (s *codatStory) daveAuthorises(t *testing.T) {
+	t.Helper()
+	dave, erin, daveCalls := s.dave, s.erin, s.daveCalls
 	clk.Advance(11 * time.Second)
 	code, final := codatLink(t, dave.Status.ConnectURL, "authorize")
 	if code != http.StatusSeeOther || final.Host != gatewayHost() {
@@ -207,10 +256,15 @@ func TestCodatLifecycle(t *testing.T) {
 	assertNoTokenSecret(t, dave)
 	assertNoCalls(t, dave, daveCalls)
 	waitFor(t, erin, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
+}
 
-	// 5. The bank deauthorises the connection: the hourly check stalls it with a
-	// re-consent link to the same connection.
-	refs := *dave.Status.ProviderRefs
+// 5. The bank deauthorises the connection: the hourly check stalls it with a
+// re-consent link to the same connection.
+func (s *codatStory) bankDeauthorises(t *testing.T) {
+	t.Helper()
+	dave, daveCalls := s.dave, s.daveCalls
+	s.refs = *dave.Status.ProviderRefs
+	refs := s.refs
 	if err := codatEmu.Deauthorize(refs.CodatCompanyID, refs.CodatConnectionID); err != nil {
 		t.Fatal(err)
 	}
@@ -230,8 +284,12 @@ func TestCodatLifecycle(t *testing.T) {
 			dave.Status.ReconsentURL, dave.Status.AuthorizationURL, dave.Status.ProviderRefs, dave.Status.Consent)
 	}
 	assertNoCalls(t, dave, daveCalls)
+}
 
-	// 6. The user links again through the re-consent link: Ready again.
+// 6. The user links again through the re-consent link: Ready again.
+func (s *codatStory) daveLinksAgain(t *testing.T) {
+	t.Helper()
+	ns, dave := s.ns, s.dave
 	clk.Advance(11 * time.Second)
 	if code, final := codatLink(t, dave.Status.ReconsentURL, "authorize"); code != http.StatusSeeOther || final.Host != gatewayHost() {
 		t.Fatalf("re-consent ended at %s with %d", final, code)
@@ -240,9 +298,13 @@ func TestCodatLifecycle(t *testing.T) {
 	if n := companiesOf(ns, dave.Name); n != 1 {
 		t.Fatalf("%d Codat companies after re-consent, want 1", n)
 	}
+}
 
-	// 7. Delete: erin's data connection goes (her company stays); dave asked for his
-	// whole company to go.
+// 7. Delete: erin's data connection goes (her company stays); dave asked for his
+// whole company to go.
+func (s *codatStory) deleteBoth(t *testing.T) {
+	t.Helper()
+	dave, erin, refs := s.dave, s.erin, s.refs
 	erinRefs := *erin.Status.ProviderRefs
 	deleteAndWait(t, erin)
 	co, err := codatEmu.Company(erinRefs.CodatCompanyID)
@@ -254,14 +316,7 @@ func TestCodatLifecycle(t *testing.T) {
 			t.Fatalf("erin's data connection survived the delete: %+v", c)
 		}
 	}
-	patch := client.MergeFrom(dave.DeepCopy())
-	if dave.Annotations == nil {
-		dave.Annotations = map[string]string{}
-	}
-	dave.Annotations[bankingv1alpha1.AnnotationCodatDeleteCompany] = "true"
-	if err := env.Client.Patch(context.Background(), dave, patch); err != nil {
-		t.Fatal(err)
-	}
+	annotate(t, dave, map[string]string{bankingv1alpha1.AnnotationCodatDeleteCompany: "true"})
 	deleteAndWait(t, dave)
 	if _, err := codatEmu.Company(refs.CodatCompanyID); err == nil {
 		t.Fatalf("dave's company survived the delete")
@@ -301,6 +356,22 @@ func assertNoCalls(t *testing.T, bc *bankingv1alpha1.BankConnection, f sandbox.C
 		}
 		return nil
 	})
+}
+
+// assertOneCheckPerStep moves the clock one schedule step (30s) and checks the
+// reconcile makes exactly one provider check, and then none while the clock stands.
+func assertOneCheckPerStep(t *testing.T, bc *bankingv1alpha1.BankConnection, calls sandbox.CallFilter) {
+	t.Helper()
+	before := sb.CallTotal(calls)
+	clk.Advance(31 * time.Second)
+	poke(t, bc)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := sb.CallTotal(calls); got != before+1 {
+			return fmt.Errorf("%d checks after one schedule step, want 1", got-before)
+		}
+		return nil
+	})
+	assertNoCalls(t, bc, calls)
 }
 
 func assertNoTokenSecret(t *testing.T, bc *bankingv1alpha1.BankConnection) {

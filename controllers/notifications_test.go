@@ -127,22 +127,41 @@ func outboxDrained(t *testing.T, bc *bankingv1alpha1.BankConnection, lastType ba
 	})
 }
 
+// tellStory holds what the chapters of TestNotificationsTellTheApplication share: the
+// application's receiver, the namespace and walt's connection, and the revocation's
+// event once it arrived.
+type tellStory struct {
+	app     *receiver
+	ns      string
+	walt    *bankingv1alpha1.BankConnection
+	want    bankingv1alpha1.NotificationType
+	revoked delivery
+}
+
 // TestNotificationsTellTheApplication: an application that names a URL and a
 // signing Secret hears, signed, that its user's connection is ready, that the
 // consent is about to end (with the link to renew it), that a sync stored data (with
 // counts) and that the bank revoked the consent (with the link to consent again),
 // each event once, under an id that stays the same however often it is observed.
 func TestNotificationsTellTheApplication(t *testing.T) {
-	ctx := context.Background()
-	app := newReceiver(t)
-	ns := newNamespace(t, "notify")
-	hooksSecret(t, ns)
+	s := &tellStory{app: newReceiver(t), ns: newNamespace(t, "notify")}
+	hooksSecret(t, s.ns)
+	s.connectionReady(t)
+	s.consentExpiring(t)
+	s.syncCompleted(t)
+	s.consentRevoked(t)
+	s.eachEventOnce(t)
+}
 
+// connectionReady: walt consents and the application hears connection.ready, signed.
+func (s *tellStory) connectionReady(t *testing.T) {
+	t.Helper()
+	app, ns := s.app, s.ns
 	// A connection whose warning window covers nearly the whole consent.
-	walt := notifyTo(newConnection(ns, "walt"), app.srv.URL+"/hooks")
-	walt.Spec.Reconsent = &bankingv1alpha1.ReconsentSpec{NotifyBefore: &metav1.Duration{Duration: 2136 * time.Hour}}
-	consented(t, walt)
-	waitFor(t, walt, isReady)
+	s.walt = notifyTo(newConnection(ns, "walt"), app.srv.URL+"/hooks")
+	s.walt.Spec.Reconsent = &bankingv1alpha1.ReconsentSpec{NotifyBefore: &metav1.Duration{Duration: 2136 * time.Hour}}
+	consented(t, s.walt)
+	waitFor(t, s.walt, isReady)
 
 	ready := app.waitFor(t, 30*time.Second, bankingv1alpha1.NotificationConnectionReady, "walt")
 	if d := ready.payload.Data; d.Namespace != ns || d.UserRef != "user-walt" || d.Provider != "TrueLayer" || d.Reason != bankingv1alpha1.ReasonAuthorized || d.SyncJob != "" {
@@ -151,6 +170,13 @@ func TestNotificationsTellTheApplication(t *testing.T) {
 	if ready.header.Get("Content-Type") != "application/json" || !strings.HasPrefix(ready.header.Get(notify.HeaderID), "msg_") {
 		t.Fatalf("connection.ready headers: %v", ready.header)
 	}
+}
+
+// consentExpiring: a day on, the application hears the consent is about to end, with
+// the link to renew it.
+func (s *tellStory) consentExpiring(t *testing.T) {
+	t.Helper()
+	app, walt := s.app, s.walt
 	// A day on, the warning window (89 days of a 90-day consent) begins.
 	clk.Advance(25 * time.Hour)
 	poke(t, walt)
@@ -165,8 +191,14 @@ func TestNotificationsTellTheApplication(t *testing.T) {
 		!d.ConsentExpiresAt.Equal(walt.Status.Consent.ExpiresAt.Time) || d.Reason != bankingv1alpha1.ReasonConsentExpiringSoon {
 		t.Fatalf("consent.expiring payload %s; status reconsentURL %q, consent %+v", expiring.body, walt.Status.ReconsentURL, walt.Status.Consent)
 	}
+}
 
+// syncCompleted: a sync tells the application what it fetched and stored.
+func (s *tellStory) syncCompleted(t *testing.T) {
+	t.Helper()
+	app, ns := s.app, s.ns
 	// A sync: completed, with what it fetched and stored.
+	ctx := context.Background()
 	sj := newSyncJob(ns, "walt-once", "walt", "", bankingv1alpha1.SyncModeSync)
 	create(t, sj)
 	waitForRuns(t, sj, 1)
@@ -197,26 +229,39 @@ func TestNotificationsTellTheApplication(t *testing.T) {
 		}
 		return nil
 	})
+}
 
+// consentRevoked: the bank revokes the consent and the application hears it must get
+// a new one.
+func (s *tellStory) consentRevoked(t *testing.T) {
+	t.Helper()
+	app, walt := s.app, s.walt
 	// The bank revokes the consent: the application is told to get a new one.
 	if err := sb.RevokeConnection(connectionID(t, walt)); err != nil {
 		t.Fatal(err)
 	}
 	forceRefresh(t, walt)
 	waitFor(t, walt, hasCondition(bankingv1alpha1.ConditionStalled, metav1.ConditionTrue, ""))
-	want := map[string]bankingv1alpha1.NotificationType{
+	s.want = map[string]bankingv1alpha1.NotificationType{
 		bankingv1alpha1.ReasonConsentRevoked:          bankingv1alpha1.NotificationConsentRevoked,
 		bankingv1alpha1.ReasonReauthorizationRequired: bankingv1alpha1.NotificationReauthorizationRequired,
 	}[conditionReason(walt, bankingv1alpha1.ConditionStalled)]
+	want := s.want
 	if want == "" {
 		t.Fatalf("a revoked consent stalled with %s", conditionReason(walt, bankingv1alpha1.ConditionStalled))
 	}
-	revoked := app.waitFor(t, 30*time.Second, want, "walt")
+	s.revoked = app.waitFor(t, 30*time.Second, want, "walt")
+	revoked := s.revoked
 	outboxDrained(t, walt, want)
 	if revoked.payload.Data.ReconsentURL == "" || revoked.payload.Data.ReconsentURL != walt.Status.ReconsentURL {
 		t.Fatalf("%s payload has no re-consent link: %s (status %q)", want, revoked.body, walt.Status.ReconsentURL)
 	}
+}
 
+// eachEventOnce: every event arrived once, under the id status reports.
+func (s *tellStory) eachEventOnce(t *testing.T) {
+	t.Helper()
+	app, ns, walt, want, revoked := s.app, s.ns, s.walt, s.want, s.revoked
 	// Each event arrived once, with an id of its own and the id status reports.
 	app.mu.Lock()
 	ids := map[string]int{}
@@ -273,16 +318,6 @@ func TestNotificationsDeadDestinationDelaysNothingElse(t *testing.T) {
 
 	// The dead ones are Ready too (their reconciles never waited), and retry.
 	waitFor(t, oscar, isReady)
-	failedOnce := func(bc *bankingv1alpha1.BankConnection) error {
-		if err := isReady(bc); err != nil {
-			return err
-		}
-		n := bc.Status.Notifications
-		if n == nil || len(n.Pending) != 1 || n.Delivery == nil || n.Delivery.Failures < 1 || n.Delivery.NextAttemptAt == nil {
-			return fmt.Errorf("no failed attempt recorded: %+v", n)
-		}
-		return nil
-	}
 	waitFor(t, oscar, failedOnce)
 	if !strings.Contains(oscar.Status.Notifications.Delivery.LastError, "connection refused") {
 		t.Fatalf("oscar's lastError %q does not say the connection was refused", oscar.Status.Notifications.Delivery.LastError)
@@ -297,7 +332,28 @@ func TestNotificationsDeadDestinationDelaysNothingElse(t *testing.T) {
 		t.Fatalf("mallory's lastError %q does not say the destination timed out", mallory.Status.Notifications.Delivery.LastError)
 	}
 
-	// Backoff: nothing is tried before nextAttemptAt; after it, the next wait doubles.
+	assertBackoffDoubles(t, oscar)
+	if notificationCount(t, dead, notify.OutcomeFailed) < 2 || notificationCount(t, dead, notify.OutcomeTimeout) < 1 {
+		t.Fatalf("failure metrics: failed %v, timeout %v", notificationCount(t, dead, notify.OutcomeFailed), notificationCount(t, dead, notify.OutcomeTimeout))
+	}
+}
+
+// failedOnce: bc is Ready with its one event pending after a failed attempt.
+func failedOnce(bc *bankingv1alpha1.BankConnection) error {
+	if err := isReady(bc); err != nil {
+		return err
+	}
+	n := bc.Status.Notifications
+	if n == nil || len(n.Pending) != 1 || n.Delivery == nil || n.Delivery.Failures < 1 || n.Delivery.NextAttemptAt == nil {
+		return fmt.Errorf("no failed attempt recorded: %+v", n)
+	}
+	return nil
+}
+
+// assertBackoffDoubles checks a failing delivery's backoff: nothing is tried before
+// nextAttemptAt; after it, the next wait doubles.
+func assertBackoffDoubles(t *testing.T, oscar *bankingv1alpha1.BankConnection) {
+	t.Helper()
 	d := oscar.Status.Notifications.Delivery
 	failures, next := d.Failures, d.NextAttemptAt.Time
 	clk.Advance(next.Sub(clk.Now()) + time.Second)
@@ -312,9 +368,6 @@ func TestNotificationsDeadDestinationDelaysNothingElse(t *testing.T) {
 	d = oscar.Status.Notifications.Delivery
 	if wait := d.NextAttemptAt.Sub(clk.Now().Truncate(time.Second)); wait != notify.Backoff(d.Failures) {
 		t.Fatalf("after %d failures the next attempt is in %s, want %s", d.Failures, wait, notify.Backoff(d.Failures))
-	}
-	if notificationCount(t, dead, notify.OutcomeFailed) < 2 || notificationCount(t, dead, notify.OutcomeTimeout) < 1 {
-		t.Fatalf("failure metrics: failed %v, timeout %v", notificationCount(t, dead, notify.OutcomeFailed), notificationCount(t, dead, notify.OutcomeTimeout))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
@@ -52,6 +53,21 @@ func transactionCounts(r bankingv1alpha1.RunRecord) bankingv1alpha1.ResourceCoun
 	return bankingv1alpha1.ResourceCount{}
 }
 
+// rekeyStory holds what the chapters of TestReconsentWithNewAccountIDsStoresNoDuplicate
+// share: the connection and its job, the first run and what it left (store counts,
+// watermarks, the bank's first ids), and the second run after the re-consent.
+type rekeyStory struct {
+	bc            *bankingv1alpha1.BankConnection
+	connID        string
+	sj            *bankingv1alpha1.SyncJob
+	key           store.ConnectionKey
+	first, second bankingv1alpha1.RunRecord
+	before        store.Counts
+	watermarks    []bankingv1alpha1.AccountWatermark
+	oldIDs        []string
+	newDS         *bankdata.Dataset
+}
+
 // TestReconsentWithNewAccountIDsStoresNoDuplicate: a connection syncs, its user
 // re-consents and the bank gives every account and card a new id (the sandbox's
 // option, for this connection only), and the job runs again. The store holds each
@@ -59,47 +75,67 @@ func transactionCounts(r bankingv1alpha1.RunRecord) bankingv1alpha1.ResourceCoun
 // under the ids the application already knows, and the second run reads only from
 // the watermarks, which stay under those ids.
 func TestReconsentWithNewAccountIDsStoresNoDuplicate(t *testing.T) {
-	ctx := context.Background()
 	ns := newNamespace(t, "rekey")
 	bc := newConnection(ns, "nora")
 	bc.Spec.Scopes = append(bc.Spec.Scopes, bankingv1alpha1.ScopeCards)
-	bc = connect(t, bc)
-	connID := connectionID(t, bc)
-	if err := sb.SetNewAccountIDsOnReconsent(connID, true); err != nil {
+	s := &rekeyStory{bc: connect(t, bc)}
+	s.connID = connectionID(t, s.bc)
+	if err := sb.SetNewAccountIDsOnReconsent(s.connID, true); err != nil {
 		t.Fatal(err)
 	}
-	sj := newSyncJob(ns, "nora-sync", "nora", "", bankingv1alpha1.SyncModeSync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceCards,
+	s.firstRun(t)
+	s.reconsentAndRunAgain(t)
+	s.accountsOnceUnderFirstIDs(t)
+	s.ledgerUnderFirstIDs(t)
+	s.watermarksContinued(t)
+}
+
+// firstRun syncs accounts, cards, balances and transactions once and records what
+// the store and the job hold before the re-consent.
+func (s *rekeyStory) firstRun(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	s.sj = newSyncJob(s.bc.Namespace, "nora-sync", "nora", "", bankingv1alpha1.SyncModeSync)
+	s.sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceCards,
 		bankingv1alpha1.ResourceBalance, bankingv1alpha1.ResourceTransactions}
-	create(t, sj)
-	waitForRuns(t, sj, 1)
-	first := sj.Status.RecentRuns[0]
-	if first.Result != bankingv1alpha1.RunSucceeded {
+	create(t, s.sj)
+	waitForRuns(t, s.sj, 1)
+	s.first = s.sj.Status.RecentRuns[0]
+	if first := s.first; first.Result != bankingv1alpha1.RunSucceeded {
 		t.Fatalf("first run: %+v", first)
 	}
-	key := storeKeyOf(t, ns, "nora")
-	before, err := testStore.Counts(ctx, key)
+	s.key = storeKeyOf(t, s.bc.Namespace, s.bc.Name)
+	var err error
+	s.before, err = testStore.Counts(ctx, s.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldDS, _ := sb.ConnectionDataset(connID)
-	watermarks := slices.Clone(sj.Status.Watermarks)
-	var oldIDs []string
+	oldDS, _ := sb.ConnectionDataset(s.connID)
+	s.watermarks = slices.Clone(s.sj.Status.Watermarks)
 	for _, a := range oldDS.Accounts() {
-		oldIDs = append(oldIDs, a.ID)
+		s.oldIDs = append(s.oldIDs, a.ID)
 	}
+}
 
+// reconsentAndRunAgain re-consents (the bank gives new ids) and runs the job again.
+func (s *rekeyStory) reconsentAndRunAgain(t *testing.T) {
+	t.Helper()
 	clk.Advance(2 * time.Hour) // new transactions may post meanwhile
-	reconsentThroughReauthentication(t, bc)
-	newDS, _ := sb.ConnectionDataset(connID)
-	requestRun(t, sj, "after-reconsent", "")
-	waitForRuns(t, sj, 2)
-	second := sj.Status.RecentRuns[0]
-	if second.Result != bankingv1alpha1.RunSucceeded {
+	reconsentThroughReauthentication(t, s.bc)
+	s.newDS, _ = sb.ConnectionDataset(s.connID)
+	requestRun(t, s.sj, "after-reconsent", "")
+	waitForRuns(t, s.sj, 2)
+	s.second = s.sj.Status.RecentRuns[0]
+	if second := s.second; second.Result != bankingv1alpha1.RunSucceeded {
 		t.Fatalf("run after the re-consent: %+v", second)
 	}
+}
 
-	// Each account and card once, under its first id, carrying the new provider id.
+// Each account and card once, under its first id, carrying the new provider id.
+func (s *rekeyStory) accountsOnceUnderFirstIDs(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	key, before, oldIDs, newDS, second := s.key, s.before, s.oldIDs, s.newDS, s.second
 	ids, err := testStore.AccountIdentities(ctx, key)
 	if err != nil {
 		t.Fatal(err)
@@ -130,27 +166,7 @@ func TestReconsentWithNewAccountIDsStoresNoDuplicate(t *testing.T) {
 		if at < 0 || ids[at].AccountID != oldIDs[i] {
 			t.Fatalf("the bank's new id %s is not recorded on the row of %s: %+v", a.ID, oldIDs[i], ids)
 		}
-		// Every transaction of both runs' windows, once, under the first id.
-		from, to := first.StartedAt.Add(-30*24*time.Hour), clk.Now()
-		want := map[string]bool{}
-		for _, tx := range newDS.Transactions(a.ID, from, to) {
-			if !tx.Timestamp.Before(from) && tx.Timestamp.Before(to) {
-				want[tx.NormalisedID] = true
-			}
-		}
-		got, err := testStore.ListTransactions(ctx, store.TransactionQuery{Key: key, AccountID: oldIDs[i], From: from, To: to})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tx := range got {
-			if !want[tx.NormalisedProviderTransactionID] {
-				t.Fatalf("account %s: stored transaction %s is not the bank's", oldIDs[i], tx.NormalisedProviderTransactionID)
-			}
-		}
-		if len(got) != len(want) {
-			t.Fatalf("account %s: %d transactions stored, the bank has %d", oldIDs[i], len(got), len(want))
-		}
-		wantTotal += int64(len(want))
+		wantTotal += s.transactionsOnceUnderFirstID(t, oldIDs[i], a.ID)
 	}
 	if after.Transactions != wantTotal {
 		t.Fatalf("%d transactions in the store, %d under the accounts' ids: rows under other ids", after.Transactions, wantTotal)
@@ -158,8 +174,41 @@ func TestReconsentWithNewAccountIDsStoresNoDuplicate(t *testing.T) {
 	if stored := transactionCounts(second).Stored; after.Transactions-before.Transactions != stored {
 		t.Fatalf("the second run counts %d new transactions, the store gained %d", stored, after.Transactions-before.Transactions)
 	}
+}
 
-	// The four-calls ledger counts the second run's calls on the accounts it already knew.
+// transactionsOnceUnderFirstID: every transaction of both runs' windows, once, under
+// the account's first id; it returns how many the bank has.
+func (s *rekeyStory) transactionsOnceUnderFirstID(t *testing.T, oldID, newID string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	key, newDS, first := s.key, s.newDS, s.first
+	from, to := first.StartedAt.Add(-30*24*time.Hour), clk.Now()
+	want := map[string]bool{}
+	for _, tx := range newDS.Transactions(newID, from, to) {
+		if !tx.Timestamp.Before(from) && tx.Timestamp.Before(to) {
+			want[tx.NormalisedID] = true
+		}
+	}
+	got, err := testStore.ListTransactions(ctx, store.TransactionQuery{Key: key, AccountID: oldID, From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tx := range got {
+		if !want[tx.NormalisedProviderTransactionID] {
+			t.Fatalf("account %s: stored transaction %s is not the bank's", oldID, tx.NormalisedProviderTransactionID)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("account %s: %d transactions stored, the bank has %d", oldID, len(got), len(want))
+	}
+	return int64(len(want))
+}
+
+// The four-calls ledger counts the second run's calls on the accounts it already knew.
+func (s *rekeyStory) ledgerUnderFirstIDs(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	bc, oldIDs := s.bc, s.oldIDs
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bc), bc); err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +217,12 @@ func TestReconsentWithNewAccountIDsStoresNoDuplicate(t *testing.T) {
 			t.Fatalf("ledger entry under the re-consent's id %s: the bank account's calls would be counted twice: %+v", e.AccountID, bc.Status.UnattendedCalls)
 		}
 	}
+}
 
-	// The watermarks continued under the same ids; the second run read only from them.
+// The watermarks continued under the same ids; the second run read only from them.
+func (s *rekeyStory) watermarksContinued(t *testing.T) {
+	t.Helper()
+	sj, watermarks, newDS, first, second := s.sj, s.watermarks, s.newDS, s.first, s.second
 	if len(sj.Status.Watermarks) != len(watermarks) {
 		t.Fatalf("watermarks after the re-consent %+v, before %+v", sj.Status.Watermarks, watermarks)
 	}

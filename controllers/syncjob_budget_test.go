@@ -23,14 +23,7 @@ const endpointV1Transactions = "GET /data/v1/accounts/{account_id}/transactions"
 // setRunRequest sets only run-requested-at, leaving psu-ip as it is.
 func setRunRequest(t *testing.T, sj *bankingv1alpha1.SyncJob, value string) {
 	t.Helper()
-	patch := client.MergeFrom(sj.DeepCopy())
-	if sj.Annotations == nil {
-		sj.Annotations = map[string]string{}
-	}
-	sj.Annotations[bankingv1alpha1.AnnotationRunRequestedAt] = value
-	if err := env.Client.Patch(context.Background(), sj, patch); err != nil {
-		t.Fatal(err)
-	}
+	annotate(t, sj, map[string]string{bankingv1alpha1.AnnotationRunRequestedAt: value})
 }
 
 func ledgerCalls(t *testing.T, bc *bankingv1alpha1.BankConnection) int {
@@ -52,8 +45,7 @@ func TestPSUIPMarksOneRun(t *testing.T) {
 	ns := newNamespace(t, "psuip")
 	bc := readyConnection(t, ns, "sami")
 	connID := connectionID(t, bc)
-	sj := newSyncJob(ns, "sami-once", "sami", "", bankingv1alpha1.SyncModeAsync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "sami-once", "sami", "", bankingv1alpha1.SyncModeAsync)
 	create(t, sj)
 	waitForRuns(t, sj, 1) // the single unattended run, asynchronous
 	if results := sb.CallTotal(sandbox.CallFilter{Connection: connID, Endpoint: "GET /data/v1/results/{task_id}"}); results == 0 {
@@ -165,10 +157,9 @@ func TestTwoJobsShareTheBudget(t *testing.T) {
 	ns := newNamespace(t, "shared")
 	bc := readyConnection(t, ns, "ulla")
 	connID := connectionID(t, bc)
-	a := newSyncJob(ns, "ulla-a", "ulla", "0 */6 * * *", bankingv1alpha1.SyncModeSync)
-	b := newSyncJob(ns, "ulla-b", "ulla", "30 */6 * * *", bankingv1alpha1.SyncModeSync)
+	a := newTransactionsJob(ns, "ulla-a", "ulla", "0 */6 * * *", bankingv1alpha1.SyncModeSync)
+	b := newTransactionsJob(ns, "ulla-b", "ulla", "30 */6 * * *", bankingv1alpha1.SyncModeSync)
 	for _, sj := range []*bankingv1alpha1.SyncJob{a, b} {
-		sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
 		createScheduled(t, sj)
 	}
 	// Each job's slots, from the one it published, over 24 hours, in time order.
@@ -243,8 +234,7 @@ func assertLedger(t *testing.T, bc *bankingv1alpha1.BankConnection, connID strin
 func TestDeepHistoryWhileSCAIsFresh(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, "deep")
-	sj := newSyncJob(ns, "vera-daily", "vera", "0 6 * * *", bankingv1alpha1.SyncModeSync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "vera-daily", "vera", "0 6 * * *", bankingv1alpha1.SyncModeSync)
 	sj.Spec.Transactions.Lookback = &metav1.Duration{Duration: 2 * 365 * 24 * time.Hour}
 	create(t, sj) // before the consent: it waits for the connection
 	bc := readyConnection(t, ns, "vera")
@@ -286,8 +276,7 @@ func TestSCAExceededFallsBackToNinetyDays(t *testing.T) {
 	if _, err := sb.InjectFault(sandbox.Fault{Kind: sandbox.FaultError, Error: "sca_exceeded", Endpoint: endpointV1Transactions, Connection: connID, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
-	sj := newSyncJob(ns, "wim-6h", "wim", "0 */6 * * *", bankingv1alpha1.SyncModeSync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "wim-6h", "wim", "0 */6 * * *", bankingv1alpha1.SyncModeSync)
 	sj.Spec.Transactions.Lookback = &metav1.Duration{Duration: 365 * 24 * time.Hour}
 	create(t, sj) // no schedule slot yet: the deep-history run goes at once
 	waitForRuns(t, sj, 1)

@@ -13,26 +13,14 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
-	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
 
 // requestRun sets the run-requested-at annotation (and psu-ip when the user is there).
 func requestRun(t *testing.T, sj *bankingv1alpha1.SyncJob, value, psuIP string) {
 	t.Helper()
-	patch := client.MergeFrom(sj.DeepCopy())
-	if sj.Annotations == nil {
-		sj.Annotations = map[string]string{}
-	}
-	sj.Annotations[bankingv1alpha1.AnnotationRunRequestedAt] = value
-	if psuIP != "" {
-		sj.Annotations[bankingv1alpha1.AnnotationPSUIP] = psuIP
-	} else {
-		delete(sj.Annotations, bankingv1alpha1.AnnotationPSUIP)
-	}
-	if err := env.Client.Patch(context.Background(), sj, patch); err != nil {
-		t.Fatal(err)
-	}
+	// An empty psuIP removes the annotation: the run is unattended.
+	annotate(t, sj, map[string]string{bankingv1alpha1.AnnotationRunRequestedAt: value, bankingv1alpha1.AnnotationPSUIP: psuIP})
 }
 
 // TestAttendedRunsAreNotCounted: with the user present (psu-ip), runs send X-PSU-IP
@@ -41,8 +29,7 @@ func TestAttendedRunsAreNotCounted(t *testing.T) {
 	ns := newNamespace(t, "attended")
 	bc := readyConnection(t, ns, "quinn")
 	connID := connectionID(t, bc)
-	sj := newSyncJob(ns, "quinn-once", "quinn", "", bankingv1alpha1.SyncModeSync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "quinn-once", "quinn", "", bankingv1alpha1.SyncModeSync)
 	create(t, sj)
 	waitForRuns(t, sj, 1) // the single unattended run
 	attended := true
@@ -116,17 +103,7 @@ func TestPartialRunResumesWithoutDuplicates(t *testing.T) {
 				want++
 			}
 		}
-		got, err := testStore.ListTransactions(ctx, store.TransactionQuery{Key: key, AccountID: a.ID, From: from, To: to})
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := map[string]bool{}
-		for _, tx := range got {
-			if seen[tx.NormalisedProviderTransactionID] {
-				t.Fatalf("duplicate transaction %s", tx.NormalisedProviderTransactionID)
-			}
-			seen[tx.NormalisedProviderTransactionID] = true
-		}
+		seen := storedTransactionIDs(t, key, a.ID, from, to)
 		if len(seen) != want {
 			t.Fatalf("account %s: %d transactions after the resumed run, dataset has %d", a.ID, len(seen), want)
 		}

@@ -49,30 +49,7 @@ func TestInvalidScheduleReportsEveryProblemOnce(t *testing.T) {
 	}
 	zoneOnly := `The schedule cannot be used: spec.timeZone "Mars/Olympus" is not a known IANA time zone`
 	waitForStalled(t, sj, zoneOnly)
-	var notes []string
-	testenv.Eventually(t, 30*time.Second, func() error {
-		notes = notes[:0]
-		evs := &eventsv1.EventList{}
-		if err := env.Client.List(ctx, evs, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		for _, ev := range evs.Items {
-			if ev.Reason != bankingv1alpha1.ReasonInvalidSchedule || ev.Regarding.Name != sj.Name {
-				continue
-			}
-			if ev.Type != "Warning" {
-				t.Errorf("event %q has type %s, want Warning", ev.Note, ev.Type)
-			}
-			if ev.Series != nil {
-				t.Errorf("event %q was recorded %d times", ev.Note, ev.Series.Count)
-			}
-			notes = append(notes, ev.Note)
-		}
-		if len(notes) < 2 {
-			return fmt.Errorf("InvalidSchedule events so far: %q", notes)
-		}
-		return nil
-	})
+	notes := invalidScheduleNotes(t, ns, sj.Name, 2)
 	if len(notes) != 2 || !slices.Contains(notes, both) || !slices.Contains(notes, zoneOnly) {
 		t.Fatalf("InvalidSchedule events %q, want one with %q and one with %q", notes, both, zoneOnly)
 	}
@@ -86,6 +63,38 @@ func TestInvalidScheduleReportsEveryProblemOnce(t *testing.T) {
 	if c := apimeta.FindStatusCondition(sj.Status.Conditions, bankingv1alpha1.ConditionStalled); c != nil {
 		t.Fatalf("still Stalled after the fix: %s", c.Message)
 	}
+}
+
+// invalidScheduleNotes waits for at least want InvalidSchedule events about job name
+// and returns their notes, checking that each is a Warning recorded once.
+func invalidScheduleNotes(t *testing.T, ns, name string, want int) []string {
+	t.Helper()
+	ctx := context.Background()
+	var notes []string
+	testenv.Eventually(t, 30*time.Second, func() error {
+		notes = notes[:0]
+		evs := &eventsv1.EventList{}
+		if err := env.Client.List(ctx, evs, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, ev := range evs.Items {
+			if ev.Reason != bankingv1alpha1.ReasonInvalidSchedule || ev.Regarding.Name != name {
+				continue
+			}
+			if ev.Type != "Warning" {
+				t.Errorf("event %q has type %s, want Warning", ev.Note, ev.Type)
+			}
+			if ev.Series != nil {
+				t.Errorf("event %q was recorded %d times", ev.Note, ev.Series.Count)
+			}
+			notes = append(notes, ev.Note)
+		}
+		if len(notes) < want {
+			return fmt.Errorf("InvalidSchedule events so far: %q", notes)
+		}
+		return nil
+	})
+	return notes
 }
 
 // waitReconciled waits until the job's status describes its current generation.

@@ -22,162 +22,45 @@ func jobConds(conds []metav1.Condition) []string {
 	return out
 }
 
-func TestUpdateJobConditions(t *testing.T) {
-	const gen = 4
-	ready := func(status metav1.ConditionStatus, reason string) metav1.Condition {
-		return metav1.Condition{Type: bankingv1alpha1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: 3}
-	}
-	readyTrue := ready(metav1.ConditionTrue, bankingv1alpha1.ReasonSucceeded)
-	readyFalse := ready(metav1.ConditionFalse, bankingv1alpha1.ReasonRunFailed)
-	readyUnknown := ready(metav1.ConditionUnknown, bankingv1alpha1.ReasonScheduled)
-	planRefused := ready(metav1.ConditionFalse, bankingv1alpha1.ReasonPlanExceedsBudget)
-	stalled := metav1.Condition{Type: bankingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonPlanExceedsBudget}
-	reconciling := metav1.Condition{Type: bankingv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonRunning}
+// jobCondGeneration is the generation every updateJobConditions case reconciles; the
+// fixtures below were observed at the one before.
+const jobCondGeneration = 4
 
-	const (
-		R  = bankingv1alpha1.ConditionReady + "="
-		S  = bankingv1alpha1.ConditionStalled + "="
-		RC = bankingv1alpha1.ConditionReconciling + "="
-	)
-	tests := []struct {
-		name   string
-		before []metav1.Condition
-		rep    jobReport
-		want   []string
-		// message, when set, is Ready's expected message.
-		message string
-	}{
-		{
-			name: "first reconcile with nothing to say: Ready Unknown, Progressing",
-			want: []string{R + "Unknown/" + bankingv1alpha1.ReasonProgressing},
-		},
-		{
-			name:   "nothing to say: Ready and Reconciling stand, Stalled goes",
-			before: []metav1.Condition{readyFalse, stalled, reconciling},
-			want:   []string{R + "False/" + bankingv1alpha1.ReasonRunFailed, RC + "True/" + bankingv1alpha1.ReasonRunning},
-		},
-		{
-			name:   "invalid schedule: Stalled and Ready False",
-			before: []metav1.Condition{readyTrue},
-			rep:    jobReport{scheduleProblem: "The schedule cannot be used: bad"},
-			want: []string{R + "False/" + bankingv1alpha1.ReasonInvalidSchedule,
-				S + "True/" + bankingv1alpha1.ReasonInvalidSchedule},
-			message: "The schedule cannot be used: bad",
-		},
-		{
-			name:    "a run in flight before any run said anything: Running",
-			rep:     jobReport{runInFlight: true},
-			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonRunning, RC + "True/" + bankingv1alpha1.ReasonRunning},
-			message: msgFirstRunInFlight,
-		},
-		{
-			name:   "a run in flight keeps what the last run said",
-			before: []metav1.Condition{readyTrue},
-			rep:    jobReport{runInFlight: true},
-			want:   []string{R + "True/" + bankingv1alpha1.ReasonSucceeded, RC + "True/" + bankingv1alpha1.ReasonRunning},
-		},
-		{
-			name:    "a run started once the plan was fixed: Running",
-			before:  []metav1.Condition{planRefused},
-			rep:     jobReport{planFits: true, runInFlight: true},
-			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonRunning, RC + "True/" + bankingv1alpha1.ReasonRunning},
-			message: msgFirstRunInFlight,
-		},
-		{
-			name:    "a scheduled run succeeded",
-			before:  []metav1.Condition{readyFalse, reconciling},
-			rep:     jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunSucceeded}},
-			want:    []string{R + "True/" + bankingv1alpha1.ReasonSucceeded},
-			message: msgLastRunStored,
-		},
-		{
-			name:    "the one run of a job without a schedule succeeded",
-			rep:     jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunSucceeded, oneShot: true}},
-			want:    []string{R + "True/" + bankingv1alpha1.ReasonCompleted},
-			message: msgRunStored,
-		},
-		{
-			name:    "a run failed",
-			before:  []metav1.Condition{readyTrue, reconciling},
-			rep:     jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunPartiallySucceeded, message: "accounts: down"}},
-			want:    []string{R + "False/" + bankingv1alpha1.ReasonRunFailed},
-			message: "The last run did not complete: accounts: down",
-		},
-		{
-			name: "a run the provider stopped because the consent needs a human",
-			rep: jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunFailed, message: "revoked",
-				needsHuman: bankingv1alpha1.ReasonConsentRevoked, connection: "bank"}},
-			want: []string{R + "False/" + bankingv1alpha1.ReasonConsentRevoked},
-			message: "The provider says the connection needs a human (" + bankingv1alpha1.ReasonConsentRevoked +
-				"); BankConnection bank was asked to check: revoked",
-		},
-		{
-			name:    "suspended keeps Ready's status and Reconciling",
-			before:  []metav1.Condition{readyFalse, reconciling},
-			rep:     jobReport{suspended: true},
-			want:    []string{R + "False/" + bankingv1alpha1.ReasonSuspended, RC + "True/" + bankingv1alpha1.ReasonRunning},
-			message: msgJobSuspended,
-		},
-		{
-			name: "suspended before any status: Ready Unknown",
-			rep:  jobReport{suspended: true},
-			want: []string{R + "Unknown/" + bankingv1alpha1.ReasonSuspended},
-		},
-		{
-			name:    "waiting for the connection: Ready False, no Reconciling",
-			before:  []metav1.Condition{readyTrue, reconciling},
-			rep:     jobReport{waitingForConnection: "BankConnection bank is not Ready yet"},
-			want:    []string{R + "False/" + bankingv1alpha1.ReasonWaitingForConnection},
-			message: "BankConnection bank is not Ready yet",
-		},
-		{
-			name:    "a plan that can never fit: Stalled and Ready False",
-			before:  []metav1.Condition{readyTrue},
-			rep:     jobReport{planProblem: "too many calls"},
-			want:    []string{R + "False/" + bankingv1alpha1.ReasonPlanExceedsBudget, S + "True/" + bankingv1alpha1.ReasonPlanExceedsBudget},
-			message: "too many calls",
-		},
-		{
-			name:    "the plan was fixed: Ready Unknown until the next run, Stalled goes",
-			before:  []metav1.Condition{planRefused, stalled},
-			rep:     jobReport{planFits: true},
-			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonScheduled},
-			message: msgPlanFixed,
-		},
-		{
-			name:   "a plan that fits and never was refused: Ready stands",
-			before: []metav1.Condition{readyTrue},
-			rep:    jobReport{planFits: true},
-			want:   []string{R + "True/" + bankingv1alpha1.ReasonSucceeded},
-		},
-		{
-			name:    "waiting for the first slot",
-			before:  []metav1.Condition{readyUnknown},
-			rep:     jobReport{planFits: true, awaitingFirstSlot: true},
-			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonScheduled},
-			message: msgAwaitingFirstSlot,
-		},
-		{
-			name:    "the plan was fixed and the first slot is ahead: the slot is what Ready says",
-			before:  []metav1.Condition{planRefused},
-			rep:     jobReport{planFits: true, awaitingFirstSlot: true},
-			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonScheduled},
-			message: msgAwaitingFirstSlot,
-		},
-		{
-			name:    "a deferred run keeps Ready's status",
-			before:  []metav1.Condition{readyTrue},
-			rep:     jobReport{planFits: true, deferred: true},
-			want:    []string{R + "True/" + bankingv1alpha1.ReasonBudgetExhausted},
-			message: msgRunDeferred,
-		},
-		{
-			name:   "a deferred run once the plan was fixed: Ready Unknown",
-			before: []metav1.Condition{planRefused},
-			rep:    jobReport{planFits: true, deferred: true},
-			want:   []string{R + "Unknown/" + bankingv1alpha1.ReasonBudgetExhausted},
-		},
-	}
+// Conditions a job may carry before a case's reconcile.
+var (
+	condReadyTrue    = priorReady(metav1.ConditionTrue, bankingv1alpha1.ReasonSucceeded)
+	condReadyFalse   = priorReady(metav1.ConditionFalse, bankingv1alpha1.ReasonRunFailed)
+	condReadyUnknown = priorReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonScheduled)
+	condPlanRefused  = priorReady(metav1.ConditionFalse, bankingv1alpha1.ReasonPlanExceedsBudget)
+	condStalled      = metav1.Condition{Type: bankingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonPlanExceedsBudget}
+	condReconciling  = metav1.Condition{Type: bankingv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonRunning}
+)
+
+func priorReady(status metav1.ConditionStatus, reason string) metav1.Condition {
+	return metav1.Condition{Type: bankingv1alpha1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: jobCondGeneration - 1}
+}
+
+// Prefixes of jobConds' rendering.
+const (
+	R  = bankingv1alpha1.ConditionReady + "="
+	S  = bankingv1alpha1.ConditionStalled + "="
+	RC = bankingv1alpha1.ConditionReconciling + "="
+)
+
+// jobCondCase is one row of the updateJobConditions tables.
+type jobCondCase struct {
+	name   string
+	before []metav1.Condition
+	rep    jobReport
+	want   []string
+	// message, when set, is Ready's expected message.
+	message string
+}
+
+// runJobCondCases checks that each case's reconcile leaves exactly the conditions it
+// wants, Ready's message, and the current generation on every condition it added.
+func runJobCondCases(t *testing.T, tests []jobCondCase) {
+	const gen = jobCondGeneration
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			conds := slices.Clone(tc.before)
@@ -199,6 +82,156 @@ func TestUpdateJobConditions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpdateJobConditionsWithoutRun: reconciles with no run to report: the schedule,
+// suspension and the connection decide.
+func TestUpdateJobConditionsWithoutRun(t *testing.T) {
+	runJobCondCases(t, []jobCondCase{
+		{
+			name: "first reconcile with nothing to say: Ready Unknown, Progressing",
+			want: []string{R + "Unknown/" + bankingv1alpha1.ReasonProgressing},
+		},
+		{
+			name:   "nothing to say: Ready and Reconciling stand, Stalled goes",
+			before: []metav1.Condition{condReadyFalse, condStalled, condReconciling},
+			want:   []string{R + "False/" + bankingv1alpha1.ReasonRunFailed, RC + "True/" + bankingv1alpha1.ReasonRunning},
+		},
+		{
+			name:   "invalid schedule: Stalled and Ready False",
+			before: []metav1.Condition{condReadyTrue},
+			rep:    jobReport{scheduleProblem: "The schedule cannot be used: bad"},
+			want: []string{R + "False/" + bankingv1alpha1.ReasonInvalidSchedule,
+				S + "True/" + bankingv1alpha1.ReasonInvalidSchedule},
+			message: "The schedule cannot be used: bad",
+		},
+		{
+			name:    "suspended keeps Ready's status and Reconciling",
+			before:  []metav1.Condition{condReadyFalse, condReconciling},
+			rep:     jobReport{suspended: true},
+			want:    []string{R + "False/" + bankingv1alpha1.ReasonSuspended, RC + "True/" + bankingv1alpha1.ReasonRunning},
+			message: msgJobSuspended,
+		},
+		{
+			name: "suspended before any status: Ready Unknown",
+			rep:  jobReport{suspended: true},
+			want: []string{R + "Unknown/" + bankingv1alpha1.ReasonSuspended},
+		},
+		{
+			name:    "waiting for the connection: Ready False, no Reconciling",
+			before:  []metav1.Condition{condReadyTrue, condReconciling},
+			rep:     jobReport{waitingForConnection: "BankConnection bank is not Ready yet"},
+			want:    []string{R + "False/" + bankingv1alpha1.ReasonWaitingForConnection},
+			message: "BankConnection bank is not Ready yet",
+		},
+	})
+}
+
+// TestUpdateJobConditionsRuns: a run in flight and the ways a run ends.
+func TestUpdateJobConditionsRuns(t *testing.T) {
+	runJobCondCases(t, []jobCondCase{
+		{
+			name:    "a run in flight before any run said anything: Running",
+			rep:     jobReport{runInFlight: true},
+			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonRunning, RC + "True/" + bankingv1alpha1.ReasonRunning},
+			message: msgFirstRunInFlight,
+		},
+		{
+			name:   "a run in flight keeps what the last run said",
+			before: []metav1.Condition{condReadyTrue},
+			rep:    jobReport{runInFlight: true},
+			want:   []string{R + "True/" + bankingv1alpha1.ReasonSucceeded, RC + "True/" + bankingv1alpha1.ReasonRunning},
+		},
+		{
+			name:    "a run started once the plan was fixed: Running",
+			before:  []metav1.Condition{condPlanRefused},
+			rep:     jobReport{planFits: true, runInFlight: true},
+			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonRunning, RC + "True/" + bankingv1alpha1.ReasonRunning},
+			message: msgFirstRunInFlight,
+		},
+		{
+			name:    "a scheduled run succeeded",
+			before:  []metav1.Condition{condReadyFalse, condReconciling},
+			rep:     jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunSucceeded}},
+			want:    []string{R + "True/" + bankingv1alpha1.ReasonSucceeded},
+			message: msgLastRunStored,
+		},
+		{
+			name:    "the one run of a job without a schedule succeeded",
+			rep:     jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunSucceeded, oneShot: true}},
+			want:    []string{R + "True/" + bankingv1alpha1.ReasonCompleted},
+			message: msgRunStored,
+		},
+		{
+			name:    "a run failed",
+			before:  []metav1.Condition{condReadyTrue, condReconciling},
+			rep:     jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunPartiallySucceeded, message: "accounts: down"}},
+			want:    []string{R + "False/" + bankingv1alpha1.ReasonRunFailed},
+			message: "The last run did not complete: accounts: down",
+		},
+		{
+			name: "a run the provider stopped because the consent needs a human",
+			rep: jobReport{runInFlight: true, runEnded: &runEnd{result: bankingv1alpha1.RunFailed, message: "revoked",
+				needsHuman: bankingv1alpha1.ReasonConsentRevoked, connection: "bank"}},
+			want: []string{R + "False/" + bankingv1alpha1.ReasonConsentRevoked},
+			message: "The provider says the connection needs a human (" + bankingv1alpha1.ReasonConsentRevoked +
+				"); BankConnection bank was asked to check: revoked",
+		},
+	})
+}
+
+// TestUpdateJobConditionsPlan: a plan refused, fixed, waiting for its first slot or
+// deferred by the budget.
+func TestUpdateJobConditionsPlan(t *testing.T) {
+	runJobCondCases(t, []jobCondCase{
+		{
+			name:    "a plan that can never fit: Stalled and Ready False",
+			before:  []metav1.Condition{condReadyTrue},
+			rep:     jobReport{planProblem: "too many calls"},
+			want:    []string{R + "False/" + bankingv1alpha1.ReasonPlanExceedsBudget, S + "True/" + bankingv1alpha1.ReasonPlanExceedsBudget},
+			message: "too many calls",
+		},
+		{
+			name:    "the plan was fixed: Ready Unknown until the next run, Stalled goes",
+			before:  []metav1.Condition{condPlanRefused, condStalled},
+			rep:     jobReport{planFits: true},
+			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonScheduled},
+			message: msgPlanFixed,
+		},
+		{
+			name:   "a plan that fits and never was refused: Ready stands",
+			before: []metav1.Condition{condReadyTrue},
+			rep:    jobReport{planFits: true},
+			want:   []string{R + "True/" + bankingv1alpha1.ReasonSucceeded},
+		},
+		{
+			name:    "waiting for the first slot",
+			before:  []metav1.Condition{condReadyUnknown},
+			rep:     jobReport{planFits: true, awaitingFirstSlot: true},
+			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonScheduled},
+			message: msgAwaitingFirstSlot,
+		},
+		{
+			name:    "the plan was fixed and the first slot is ahead: the slot is what Ready says",
+			before:  []metav1.Condition{condPlanRefused},
+			rep:     jobReport{planFits: true, awaitingFirstSlot: true},
+			want:    []string{R + "Unknown/" + bankingv1alpha1.ReasonScheduled},
+			message: msgAwaitingFirstSlot,
+		},
+		{
+			name:    "a deferred run keeps Ready's status",
+			before:  []metav1.Condition{condReadyTrue},
+			rep:     jobReport{planFits: true, deferred: true},
+			want:    []string{R + "True/" + bankingv1alpha1.ReasonBudgetExhausted},
+			message: msgRunDeferred,
+		},
+		{
+			name:   "a deferred run once the plan was fixed: Ready Unknown",
+			before: []metav1.Condition{condPlanRefused},
+			rep:    jobReport{planFits: true, deferred: true},
+			want:   []string{R + "Unknown/" + bankingv1alpha1.ReasonBudgetExhausted},
+		},
+	})
 }
 
 // TestRunEndReadyTruncatesTheCause: Ready's message keeps at most 500 characters of

@@ -15,6 +15,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/testenv"
 )
@@ -36,6 +37,14 @@ func newSyncJob(ns, name, connection, schedule string, mode bankingv1alpha1.Sync
 	}
 }
 
+// newTransactionsJob is newSyncJob for accounts and transactions only, the resources
+// most job tests count calls and rows of.
+func newTransactionsJob(ns, name, connection, schedule string, mode bankingv1alpha1.SyncMode) *bankingv1alpha1.SyncJob {
+	sj := newSyncJob(ns, name, connection, schedule, mode)
+	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	return sj
+}
+
 // createScheduled creates a scheduled job and waits until it published its first slot,
 // so moving the shared clock afterwards cannot skip that slot.
 func createScheduled(t *testing.T, sj *bankingv1alpha1.SyncJob) {
@@ -54,14 +63,7 @@ func createScheduled(t *testing.T, sj *bankingv1alpha1.SyncJob) {
 
 func pokeJob(t *testing.T, sj *bankingv1alpha1.SyncJob) {
 	t.Helper()
-	patch := client.MergeFrom(sj.DeepCopy())
-	if sj.Annotations == nil {
-		sj.Annotations = map[string]string{}
-	}
-	sj.Annotations["test.consent-operator.dev/poke"] = fmt.Sprint(pokes.Add(1))
-	if err := env.Client.Patch(context.Background(), sj, patch); err != nil {
-		t.Fatal(err)
-	}
+	annotate(t, sj, map[string]string{"test.consent-operator.dev/poke": fmt.Sprint(pokes.Add(1))})
 }
 
 // waitForRuns waits until the job has recorded n runs and none is in flight.
@@ -130,6 +132,16 @@ func TestScheduledSyncFillsTheStore(t *testing.T) {
 	}
 	firstRun := nextSlot(start, 6*time.Hour).Add(time.Minute)
 	from, to := firstRun.Add(-30*24*time.Hour), clk.Now()
+	assertTransactionsMatchDataset(t, storeKeyOf(t, ns, "mia"), ds, from, to)
+	if len(sj.Status.Watermarks) == 0 {
+		t.Fatal("no watermarks recorded")
+	}
+}
+
+// assertTransactionsMatchDataset checks that the store holds each of the dataset's
+// non-card transactions in [from, to) once, and nothing else for those accounts.
+func assertTransactionsMatchDataset(t *testing.T, key store.ConnectionKey, ds *bankdata.Dataset, from, to time.Time) {
+	t.Helper()
 	for _, a := range ds.Accounts() {
 		if a.IsCard() {
 			continue
@@ -140,17 +152,7 @@ func TestScheduledSyncFillsTheStore(t *testing.T) {
 				want[tx.NormalisedID] = true
 			}
 		}
-		got, err := testStore.ListTransactions(ctx, store.TransactionQuery{Key: storeKeyOf(t, ns, "mia"), AccountID: a.ID, From: from, To: to})
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := map[string]bool{}
-		for _, tx := range got {
-			if seen[tx.NormalisedProviderTransactionID] {
-				t.Fatalf("account %s: duplicate transaction %s", a.ID, tx.NormalisedProviderTransactionID)
-			}
-			seen[tx.NormalisedProviderTransactionID] = true
-		}
+		seen := storedTransactionIDs(t, key, a.ID, from, to)
 		if len(seen) != len(want) {
 			t.Fatalf("account %s: %d transactions stored, dataset has %d", a.ID, len(seen), len(want))
 		}
@@ -160,9 +162,24 @@ func TestScheduledSyncFillsTheStore(t *testing.T) {
 			}
 		}
 	}
-	if len(sj.Status.Watermarks) == 0 {
-		t.Fatal("no watermarks recorded")
+}
+
+// storedTransactionIDs returns the normalised IDs of the account's stored
+// transactions in [from, to), failing on one stored twice.
+func storedTransactionIDs(t *testing.T, key store.ConnectionKey, accountID string, from, to time.Time) map[string]bool {
+	t.Helper()
+	got, err := testStore.ListTransactions(context.Background(), store.TransactionQuery{Key: key, AccountID: accountID, From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
 	}
+	seen := map[string]bool{}
+	for _, tx := range got {
+		if seen[tx.NormalisedProviderTransactionID] {
+			t.Fatalf("account %s: duplicate transaction %s", accountID, tx.NormalisedProviderTransactionID)
+		}
+		seen[tx.NormalisedProviderTransactionID] = true
+	}
+	return seen
 }
 
 // TestHourlyScheduleIsDeferredNotSent: an hourly schedule asks for 24 runs a day; only
@@ -172,8 +189,7 @@ func TestHourlyScheduleIsDeferredNotSent(t *testing.T) {
 	bc := readyConnection(t, ns, "noah")
 	connID := connectionID(t, bc)
 	start := clk.Now()
-	sj := newSyncJob(ns, "noah-hourly", "noah", "@hourly", bankingv1alpha1.SyncModeSync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "noah-hourly", "noah", "@hourly", bankingv1alpha1.SyncModeSync)
 	createScheduled(t, sj)
 
 	slots := 0

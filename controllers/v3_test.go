@@ -150,45 +150,28 @@ func TestV3Webhooks(t *testing.T) {
 	waitFor(t, bc, isReady)
 
 	// transactions_request_completed wakes the run that waits for it.
-	sj := newSyncJob(ns, "cleo-once", "cleo", "", bankingv1alpha1.SyncModeAsync)
-	sj.Spec.Resources = []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceAccounts, bankingv1alpha1.ResourceTransactions}
+	sj := newTransactionsJob(ns, "cleo-once", "cleo", "", bankingv1alpha1.SyncModeAsync)
 	create(t, sj)
 	waitForRuns(t, sj, 1)
 	if r := sj.Status.RecentRuns[0]; r.Result != bankingv1alpha1.RunSucceeded {
 		t.Fatalf("run woken by the v3 webhook: %+v", r)
 	}
 
-	// connection_failed: the user gets a new data connection's link.
+	connectionFailedGetsANewLink(t, ns)
+	assertOnlyDocumentedV3(t)
+}
+
+// connectionFailedGetsANewLink: on connection_failed the user gets a new data
+// connection's link; a malformed body is refused, an unknown connection changes
+// nothing, and an unsigned or altered webhook wakes nothing.
+func connectionFailedGetsANewLink(t *testing.T, ns string) {
+	t.Helper()
 	dora := newV3Connection(ns, "dora")
 	create(t, dora)
 	waitFor(t, dora, hasCondition(bankingv1alpha1.ConditionReady, metav1.ConditionUnknown, bankingv1alpha1.ReasonAwaitingAuthorization))
 	failed := dora.Status.ProviderRefs.DataConnectionID
-	// send posts sent as a webhook, signed over signed when sign is set (an
-	// attacker edits the body after signing when the two differ).
-	send := func(signed, sent string, sign bool) int {
-		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, gatewayURL+gateway.V3WebhookPath, strings.NewReader(sent))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sign {
-			if err := sb.SignWebhook(req, []byte(signed), sbURL+sandbox.WebhookJWKSPath); err != nil {
-				t.Fatal(err)
-			}
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode
-	}
-	post := func(body string) int { t.Helper(); return send(body, body, true) }
-	event := func(typ, connID, extra string) string {
-		return fmt.Sprintf(`{"type":%q,"event_version":1,"event_id":"%s","connection_id":%q,"metadata":{"namespace":%q,"name":"dora"},%s}`,
-			typ, "ev-"+connID[:8], connID, ns, extra)
-	}
+	post := func(body string) int { t.Helper(); return sendV3Webhook(t, body, body, true) }
+	event := func(typ, connID, extra string) string { return v3WebhookEvent(ns, "dora", typ, connID, extra) }
 	if code := post(`{"type":"connection_failed"}`); code != http.StatusBadRequest {
 		t.Fatalf("malformed webhook: HTTP %d, want 400", code)
 	}
@@ -197,10 +180,10 @@ func TestV3Webhooks(t *testing.T) {
 	}
 	// Unsigned, or signed over another body: 401, and nothing wakes.
 	failedEvent := event("connection_failed", failed, `"failed_at":"2026-01-05T09:00:00.000Z","failure_stage":"authorizing","failure_reason":"provider_rejected"`)
-	if code := send("", failedEvent, false); code != http.StatusUnauthorized {
+	if code := sendV3Webhook(t, "", failedEvent, false); code != http.StatusUnauthorized {
 		t.Fatalf("unsigned webhook: HTTP %d, want 401", code)
 	}
-	if code := send(event("connection_authorized", failed, `"authorized_at":"2026-01-05T09:00:00.000Z"`), failedEvent, true); code != http.StatusUnauthorized {
+	if code := sendV3Webhook(t, event("connection_authorized", failed, `"authorized_at":"2026-01-05T09:00:00.000Z"`), failedEvent, true); code != http.StatusUnauthorized {
 		t.Fatalf("webhook replayed with a modified body: HTTP %d, want 401", code)
 	}
 	assertNoCalls(t, dora, sandbox.CallFilter{Client: testClientID, Endpoint: "POST /v3/data-connections"})
@@ -225,5 +208,33 @@ func TestV3Webhooks(t *testing.T) {
 		}
 		return fmt.Errorf("no AuthorizationFailed event naming the reason")
 	})
-	assertOnlyDocumentedV3(t)
+}
+
+// sendV3Webhook posts sent as a webhook to the gateway, signed over signed when sign
+// is set (an attacker edits the body after signing when the two differ).
+func sendV3Webhook(t *testing.T, signed, sent string, sign bool) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, gatewayURL+gateway.V3WebhookPath, strings.NewReader(sent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sign {
+		if err := sb.SignWebhook(req, []byte(signed), sbURL+sandbox.WebhookJWKSPath); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// v3WebhookEvent is a documented webhook body of type typ about the data connection
+// connID of BankConnection ns/name; extra holds the type's own fields.
+func v3WebhookEvent(ns, name, typ, connID, extra string) string {
+	return fmt.Sprintf(`{"type":%q,"event_version":1,"event_id":"%s","connection_id":%q,"metadata":{"namespace":%q,"name":%q},%s}`,
+		typ, "ev-"+connID[:8], connID, ns, name, extra)
 }
