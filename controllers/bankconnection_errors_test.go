@@ -54,7 +54,7 @@ func forceRefresh(t *testing.T, bc *bankingv1alpha1.BankConnection) string {
 	t.Helper()
 	refreshRequests++
 	v := "req-" + strconv.Itoa(refreshRequests)
-	setAnnotation(t, bc, bankingv1alpha1.AnnotationRefreshRequestedAt, v)
+	annotate(t, bc, map[string]string{bankingv1alpha1.AnnotationRefreshRequestedAt: v})
 	return v
 }
 

@@ -110,22 +110,7 @@ var pokes atomic.Int64
 // the timer would have caused.
 func poke(t *testing.T, bc *bankingv1alpha1.BankConnection) {
 	t.Helper()
-	setAnnotation(t, bc, "test.consent-operator.dev/poke", strconv.FormatInt(pokes.Add(1), 10))
-}
-
-// setAnnotation sets one annotation of obj with a merge patch, leaving the others.
-func setAnnotation(t *testing.T, obj client.Object, key, value string) {
-	t.Helper()
-	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
-	a := obj.GetAnnotations()
-	if a == nil {
-		a = map[string]string{}
-	}
-	a[key] = value
-	obj.SetAnnotations(a)
-	if err := env.Client.Patch(context.Background(), obj, patch); err != nil {
-		t.Fatalf("annotating %s with %s: %v", obj.GetName(), key, err)
-	}
+	annotate(t, bc, map[string]string{"test.consent-operator.dev/poke": strconv.FormatInt(pokes.Add(1), 10)})
 }
 
 // consentJourney plays the user: opens status.connectURL and completes the mock

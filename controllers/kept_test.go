@@ -324,16 +324,9 @@ func (s *codatStory) deleteBoth(t *testing.T) {
 }
 
 func newCodatConnection(ns, name string) *bankingv1alpha1.BankConnection {
-	return &bankingv1alpha1.BankConnection{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: bankingv1alpha1.BankConnectionSpec{
-			Provider:        bankingv1alpha1.ProviderCodat,
-			ClientSecretRef: bankingv1alpha1.SecretReference{Name: "codat-client"},
-			ProviderID:      "mock",
-			UserRef:         "user-" + name,
-			Redirect:        &bankingv1alpha1.RedirectSpec{ReturnURL: "http://localhost:3000/done"},
-		},
-	}
+	bc := providerConnection(ns, name, bankingv1alpha1.ProviderCodat, "codat-client")
+	bc.Spec.ProviderID = "mock"
+	return bc
 }
 
 // assertNoCalls pokes bc and checks that the reconcile makes no provider call (of

@@ -28,15 +28,15 @@ const jobCondGeneration = 4
 
 // Conditions a job may carry before a case's reconcile.
 var (
-	condReadyTrue    = priorReady(metav1.ConditionTrue, bankingv1alpha1.ReasonSucceeded)
-	condReadyFalse   = priorReady(metav1.ConditionFalse, bankingv1alpha1.ReasonRunFailed)
-	condReadyUnknown = priorReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonScheduled)
-	condPlanRefused  = priorReady(metav1.ConditionFalse, bankingv1alpha1.ReasonPlanExceedsBudget)
+	condReadyTrue    = priorJobReady(metav1.ConditionTrue, bankingv1alpha1.ReasonSucceeded)
+	condReadyFalse   = priorJobReady(metav1.ConditionFalse, bankingv1alpha1.ReasonRunFailed)
+	condReadyUnknown = priorJobReady(metav1.ConditionUnknown, bankingv1alpha1.ReasonScheduled)
+	condPlanRefused  = priorJobReady(metav1.ConditionFalse, bankingv1alpha1.ReasonPlanExceedsBudget)
 	condStalled      = metav1.Condition{Type: bankingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonPlanExceedsBudget}
 	condReconciling  = metav1.Condition{Type: bankingv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: bankingv1alpha1.ReasonRunning}
 )
 
-func priorReady(status metav1.ConditionStatus, reason string) metav1.Condition {
+func priorJobReady(status metav1.ConditionStatus, reason string) metav1.Condition {
 	return metav1.Condition{Type: bankingv1alpha1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: jobCondGeneration - 1}
 }
 
