@@ -13,6 +13,7 @@ import (
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	emu "github.com/consent-operator/consent-operator/internal/sandbox/codat"
 )
 
@@ -111,8 +112,8 @@ func TestErrorClassification(t *testing.T) {
 			}))
 			defer hs.Close()
 			sleeps := &sleepRecorder{}
-			c, err := codat.New(codat.Options{BaseURL: hs.URL, MaxRetries: 2, Sleep: sleeps.sleep,
-				RateLimit: codat.RateLimit{PerSecond: -1}, RetryMaxDelay: time.Second})
+			c, err := codat.New(codat.Options{BaseURL: hs.URL, HTTP: httpx.Options{MaxRetries: 2, Sleep: sleeps.sleep,
+				RateLimit: httpx.RateLimit{PerSecond: -1}, Backoff: httpx.Backoff{Max: time.Second}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +203,7 @@ func TestPullFailures(t *testing.T) {
 				}
 			}))
 			defer hs.Close()
-			c, err := codat.New(codat.Options{BaseURL: hs.URL, RateLimit: codat.RateLimit{PerSecond: -1}})
+			c, err := codat.New(codat.Options{BaseURL: hs.URL, HTTP: httpx.Options{RateLimit: httpx.RateLimit{PerSecond: -1}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
 	emu "github.com/consent-operator/consent-operator/internal/sandbox/codat"
@@ -109,12 +110,14 @@ func newEnv(t *testing.T, emuOpts func(*emu.Options), clientOpts func(*codat.Opt
 func (e *env) newClient(baseURL string, mutate func(*codat.Options)) *codat.Client {
 	e.t.Helper()
 	o := codat.Options{
-		BaseURL:   baseURL,
-		Clock:     e.clk.Now,
-		Sleep:     e.sleeps.sleep,
-		Rand:      func() float64 { return 0.5 },
-		RateLimit: codat.RateLimit{PerSecond: -1},
-		Observer:  e.obs.observe,
+		BaseURL: baseURL,
+		HTTP: httpx.Options{
+			Now:       e.clk.Now,
+			Sleep:     e.sleeps.sleep,
+			Backoff:   httpx.Backoff{Rand: func() float64 { return 0.5 }},
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Observer:  e.obs.observe,
+		},
 	}
 	if mutate != nil {
 		mutate(&o)

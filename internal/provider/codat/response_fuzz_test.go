@@ -12,6 +12,7 @@ import (
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 )
 
 const (
@@ -84,9 +85,10 @@ func FuzzProviderResponse(f *testing.F) {
 	hs := httptest.NewServer(answer)
 	f.Cleanup(hs.Close)
 	client, err := codat.New(codat.Options{
-		BaseURL: hs.URL, MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
-		RateLimit: codat.RateLimit{PerSecond: -1},
-		Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		BaseURL: hs.URL, HTTP: httpx.Options{MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		},
 	})
 	if err != nil {
 		f.Fatal(err)

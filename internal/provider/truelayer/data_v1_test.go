@@ -441,7 +441,7 @@ func TestDataV1Errors(t *testing.T) {
 		{"invalid_token", provider.ClassRetryLater, provider.ReasonAccessTokenRejected},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
-			e := newEnv(t, noLimit, func(o *truelayer.Options) { o.MaxRetries = -1 })
+			e := newEnv(t, noLimit, func(o *truelayer.Options) { o.HTTP.MaxRetries = -1 })
 			conn := dataConn(e, truelayer.DataAPIV1)
 			s, id := e.connectAs(conn, "john", "doe")
 			acct := accountsOf(e.dataset(id), false)[0]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 )
@@ -67,7 +68,7 @@ func retriedStatus(s int) bool { return s == 500 || s == 502 || s == 503 || s ==
 // /data/v1/me and checks the class, the status, the code and how often the
 // client called (5xx answers to a GET are retried, nothing else).
 func TestDataAPIErrorCatalogue(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 2 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 2 })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, id := e.connectV1(conn)
 	for _, code := range sandbox.ErrorCodes() {
@@ -109,7 +110,7 @@ func TestDataAPIErrorCatalogue(t *testing.T) {
 // TestTokenEndpointErrorCatalogue injects every catalogued error into the
 // refresh grant: it is never repeated, and the refresh token stays usable.
 func TestTokenEndpointErrorCatalogue(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 3 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 3 })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, id := e.connectV1(conn)
 	refreshWant := func(code string) want {
@@ -154,7 +155,7 @@ func TestTokenEndpointErrorCatalogue(t *testing.T) {
 // their status (§4.3). The probe is a data call the bank may count, so a 5xx is
 // not repeated.
 func TestV3ProblemTypes(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 2 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 2 })
 	conn := v3Conn(e)
 	auth, err := e.client.BeginAuthorization(context.Background(), conn, "")
 	if err != nil {
@@ -197,7 +198,7 @@ func TestV3ProblemTypes(t *testing.T) {
 // TestExtendProblems injects errors into POST /connections/extend, whose
 // problems share one type: the status and detail decide. It is never retried.
 func TestExtendProblems(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 3 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 3 })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, _ := e.connectV1(conn)
 	for _, tc := range []struct {
@@ -251,8 +252,8 @@ func TestTransportFaults(t *testing.T) {
 			// Without keep-alive, net/http cannot silently resend a GET on a
 			// reused connection, so the attempts are exactly the client's.
 			e := newEnv(t, nil, func(o *truelayer.Options) {
-				o.MaxRetries = 2
-				o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+				o.HTTP.MaxRetries = 2
+				o.HTTP.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 			})
 			ctx := context.Background()
 			conn := e.conn(truelayer.DataAPIV1)
@@ -305,7 +306,7 @@ func TestTransportFaults(t *testing.T) {
 }
 
 func TestRateLimiterBoundsProviderCalls(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.RateLimit = truelayer.RateLimit{PerSecond: 2, Burst: 1} })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.RateLimit = httpx.RateLimit{PerSecond: 2, Burst: 1} })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, id := e.connectV1(conn) // one token call: the burst
 	before := e.sleeps.total()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
@@ -110,9 +111,11 @@ func (e *env) newClient(mutate func(*truelayer.Options)) *truelayer.Client {
 	e.t.Helper()
 	o := truelayer.Options{
 		AuthURL: e.hs.URL, APIURL: e.hs.URL,
-		Clock: e.clk.Now, Sleep: e.sleeps.sleep, Rand: func() float64 { return 0.5 },
-		RateLimit: truelayer.RateLimit{PerSecond: -1},
-		Observer:  e.obs.observe,
+		HTTP: httpx.Options{
+			Now: e.clk.Now, Sleep: e.sleeps.sleep, Backoff: httpx.Backoff{Rand: func() float64 { return 0.5 }},
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Observer:  e.obs.observe,
+		},
 	}
 	if mutate != nil {
 		mutate(&o)

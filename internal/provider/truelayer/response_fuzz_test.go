@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 )
 
@@ -99,10 +100,11 @@ func FuzzProviderResponse(f *testing.F) {
 	hs := httptest.NewServer(answer)
 	f.Cleanup(hs.Close)
 	client, err := truelayer.New(truelayer.Options{
-		AuthURL: hs.URL, APIURL: hs.URL, MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
-		RateLimit: truelayer.RateLimit{PerSecond: -1},
-		Clock:     func() time.Time { return fuzzNow },
-		Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		AuthURL: hs.URL, APIURL: hs.URL, HTTP: httpx.Options{MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Now:       func() time.Time { return fuzzNow },
+			Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		},
 	})
 	if err != nil {
 		f.Fatal(err)
