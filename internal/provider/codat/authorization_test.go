@@ -229,7 +229,7 @@ func TestUnsupportedOperations(t *testing.T) {
 	if pe := mustProviderError(t, err, provider.ClassInvalidRequest, ""); !strings.Contains(pe.Description, "unknown pull operation") {
 		t.Fatalf("description %q", pe.Description)
 	}
-	if n := e.obs.count("POST /companies/{companyId}/data/queue/banking-accounts"); n != 0 {
+	if n := e.obs.Count("POST /companies/{companyId}/data/queue/banking-accounts"); n != 0 {
 		t.Fatalf("%d pulls queued by rejected fetches", n)
 	}
 }

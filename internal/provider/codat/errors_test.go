@@ -14,6 +14,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
 	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 	emu "github.com/consent-operator/consent-operator/internal/sandbox/codat"
 )
 
@@ -111,8 +112,8 @@ func TestErrorClassification(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			}))
 			defer hs.Close()
-			sleeps := &sleepRecorder{}
-			c, err := codat.New(codat.Options{BaseURL: hs.URL, HTTP: httpx.Options{MaxRetries: 2, Sleep: sleeps.sleep,
+			sleeps := &providertest.Sleeps{}
+			c, err := codat.New(codat.Options{BaseURL: hs.URL, HTTP: httpx.Options{MaxRetries: 2, Sleep: sleeps.Sleep,
 				RateLimit: httpx.RateLimit{PerSecond: -1}, Backoff: httpx.Backoff{Max: time.Second}}})
 			if err != nil {
 				t.Fatal(err)
@@ -122,7 +123,7 @@ func TestErrorClassification(t *testing.T) {
 			if n := hits.Load(); n != tc.attempts {
 				t.Fatalf("%d attempts, want %d", n, tc.attempts)
 			}
-			if n := sleeps.count(); n != int(tc.attempts)-1 {
+			if n := sleeps.Count(); n != int(tc.attempts)-1 {
 				t.Fatalf("%d waits between %d attempts", n, tc.attempts)
 			}
 			if pe.RetryAfter != tc.retryIn {

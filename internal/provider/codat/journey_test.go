@@ -196,9 +196,9 @@ func checkTransactions(t *testing.T, e *env, conn provider.Connection, s provide
 	if res2.Task == nil || res2.Task.ID != res.Task.ID {
 		t.Fatalf("a second fetch while the pull runs got task %+v, want %+v", res2.Task, res.Task)
 	}
-	before := e.obs.count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions")
+	before := e.obs.Count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions")
 	data := e.collect(conn, s, res.Task, f)
-	pages := e.obs.count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions") - before
+	pages := e.obs.Count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions") - before
 	if pages < 2 {
 		t.Fatalf("read transactions in %d page(s); the test wants several", pages)
 	}
