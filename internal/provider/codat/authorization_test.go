@@ -66,12 +66,7 @@ func TestBankingSources(t *testing.T) {
 func TestBeginAuthorizationRecreatesWhatWasDeleted(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil, nil)
-	conn := testConn()
-	first, err := e.client.BeginAuthorization(ctx, conn, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Refs = first.Refs
+	conn, first := e.begin(testConn(), "")
 
 	// The connection is deleted: a new one in the same company.
 	if err := e.client.Revoke(ctx, conn, provider.Session{Refs: conn.Refs}); err != nil {

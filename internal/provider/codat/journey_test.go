@@ -325,12 +325,7 @@ func checkBalances(t *testing.T, e *env, conn provider.Connection, s provider.Se
 func TestReconsentAfterDeauthorization(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	ctx := context.Background()
-	conn := testConn()
-	auth, err := e.client.BeginAuthorization(ctx, conn, "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Refs = auth.Refs
+	conn, auth := e.begin(testConn(), "s1")
 	if err := e.emu.CompleteLink(auth.Refs.CodatCompanyID, auth.Refs.CodatConnectionID); err != nil {
 		t.Fatal(err)
 	}
@@ -359,16 +354,11 @@ func TestReconsentAfterDeauthorization(t *testing.T) {
 func TestCancelledLinkStaysPending(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	ctx := context.Background()
-	conn := testConn()
-	auth, err := e.client.BeginAuthorization(ctx, conn, "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Refs = auth.Refs
+	conn, auth := e.begin(testConn(), "s1")
 	if page := authorizeLink(t, auth.URL, "cancel"); !strings.Contains(page, "User cancelled") {
 		t.Fatalf("final page: %s", page)
 	}
-	_, err = e.client.CompleteAuthorization(ctx, conn, provider.Callback{})
+	_, err := e.client.CompleteAuthorization(ctx, conn, provider.Callback{})
 	mustProviderError(t, err, provider.ClassRetryLater, "")
 }
 
