@@ -187,3 +187,18 @@ func (w *webhookReceiver) next(t *testing.T) map[string]string {
 		return nil
 	}
 }
+
+// matchDataset fails t unless got holds one entry per entry of want, which is
+// not empty, in the same order and each the same as its dataset entry by same.
+// what names the entries (plural) in messages.
+func matchDataset[G, W any](t *testing.T, what string, got []G, want []W, same func(G, W) bool) {
+	t.Helper()
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%d %s, dataset %d", len(got), what, len(want))
+	}
+	for i, w := range want {
+		if !same(got[i], w) {
+			t.Fatalf("%s[%d]: %+v, dataset %+v", what, i, got[i], w)
+		}
+	}
+}
