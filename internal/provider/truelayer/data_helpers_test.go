@@ -26,6 +26,17 @@ func dataConn(e *env, api string) provider.Connection {
 	return c
 }
 
+// johnOnV1 is the setup of most v1 data tests: the sandbox user john
+// connected over Data API v1, on a sandbox without rate limits; id is his
+// credentials id (the key of his dataset).
+func johnOnV1(t *testing.T) (e *env, conn provider.Connection, s provider.Session, id string) {
+	t.Helper()
+	e = newEnv(t, noLimit, nil)
+	conn = dataConn(e, truelayer.DataAPIV1)
+	s, id = e.connectAs(conn, "john", "doe")
+	return e, conn, s, id
+}
+
 // connectAs completes a V1/SignupPlus journey as a given mock-bank user.
 func (e *env) connectAs(conn provider.Connection, user, password string) (provider.Session, string) {
 	e.t.Helper()

@@ -22,9 +22,7 @@ func noLimit(o *sandbox.Options) { o.UnattendedLimit = -1 }
 // TestDataV1Resources reads every v1 resource synchronously and compares it
 // with the sandbox's dataset.
 func TestDataV1Resources(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	ds := e.dataset(id)
 	now := e.clk.Now()
 
@@ -129,9 +127,7 @@ func TestDataV1Resources(t *testing.T) {
 // and overlapping windows, and stores everything in a real SQLite store:
 // the rows equal the dataset's window, the ids are stable.
 func TestDataV1TransactionsStoreWithoutDuplicates(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	ds := e.dataset(id)
 	now := e.clk.Now()
 	acct := accountsOf(ds, false)[0]
@@ -179,9 +175,7 @@ func TestDataV1TransactionsStoreWithoutDuplicates(t *testing.T) {
 // TestDataV1Async: every resource fetched with async=true is collected from
 // results_uri and equals the synchronous answer.
 func TestDataV1Async(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	ds := e.dataset(id)
 	now := e.clk.Now()
 	acct, card := accountsOf(ds, false)[0], accountsOf(ds, true)[0]
@@ -224,10 +218,8 @@ func TestDataV1Async(t *testing.T) {
 // TestDataV1AsyncWebhook: with a webhook URI the sandbox posts the webhook
 // to a real receiver; its results_uri is then collected.
 func TestDataV1AsyncWebhook(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
+	e, conn, s, id := johnOnV1(t)
 	hook := newWebhookReceiver(t)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
 	ds := e.dataset(id)
 	now := e.clk.Now()
 	acct := accountsOf(ds, false)[0]
@@ -370,9 +362,7 @@ func (e *env) refreshed(conn provider.Connection, s provider.Session) provider.S
 // repeated by the client (the bank counts failed calls too); an attended
 // call is.
 func TestDataV1UnattendedNotRetried(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	acct := accountsOf(e.dataset(id), false)[0]
 	ctx := context.Background()
 	endpoint := "GET /data/v1/accounts/{account_id}/balance"
@@ -436,9 +426,7 @@ func TestDataV1Errors(t *testing.T) {
 	}
 
 	t.Run("real", func(t *testing.T) {
-		e := newEnv(t, noLimit, nil)
-		conn := dataConn(e, truelayer.DataAPIV1)
-		s, id := e.connectAs(conn, "john", "doe")
+		e, conn, s, id := johnOnV1(t)
 		acct := accountsOf(e.dataset(id), false)[0]
 		ctx := context.Background()
 		now := e.clk.Now()
