@@ -66,12 +66,7 @@ func TestBankingSources(t *testing.T) {
 func TestBeginAuthorizationRecreatesWhatWasDeleted(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil, nil)
-	conn := testConn()
-	first, err := e.client.BeginAuthorization(ctx, conn, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Refs = first.Refs
+	conn, first := e.begin(testConn(), "")
 
 	// The connection is deleted: a new one in the same company.
 	if err := e.client.Revoke(ctx, conn, provider.Session{Refs: conn.Refs}); err != nil {
@@ -229,7 +224,7 @@ func TestUnsupportedOperations(t *testing.T) {
 	if pe := mustProviderError(t, err, provider.ClassInvalidRequest, ""); !strings.Contains(pe.Description, "unknown pull operation") {
 		t.Fatalf("description %q", pe.Description)
 	}
-	if n := e.obs.count("POST /companies/{companyId}/data/queue/banking-accounts"); n != 0 {
+	if n := e.obs.Count("POST /companies/{companyId}/data/queue/banking-accounts"); n != 0 {
 		t.Fatalf("%d pulls queued by rejected fetches", n)
 	}
 }

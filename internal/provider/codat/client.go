@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,17 +36,7 @@ func New(o Options) (*Client, error) {
 	return &Client{
 		opts: o,
 		log:  o.Logger,
-		http: httpx.New(httpx.Options{
-			HTTPClient:       o.HTTPClient,
-			Timeout:          o.Timeout,
-			RateLimit:        o.RateLimit,
-			MaxRetries:       o.MaxRetries,
-			Backoff:          httpx.Backoff{Base: o.RetryBaseDelay, Max: o.RetryMaxDelay, Rand: o.Rand},
-			Now:              o.Clock,
-			Sleep:            o.Sleep,
-			MaxResponseBytes: o.MaxResponseBytes,
-			Observer:         o.Observer,
-		}),
+		http: httpx.New(o.HTTP),
 	}, nil
 }
 
@@ -120,7 +109,7 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	pe.Op = cl.op + ": " + req.Endpoint
 	pe.Description = httpx.Redact(pe.Description, secrets)
 	pe.TraceID = httpx.Redact(pe.TraceID, secrets)
-	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
+	if ra := resp.RetryAfter(c.opts.HTTP.Now()); ra > 0 {
 		pe.RetryAfter = ra
 	}
 	c.log.V(1).Info("Codat error", "op", cl.op, "endpoint", req.Endpoint, "status", pe.Status,
@@ -137,47 +126,18 @@ func (c *Client) sendJSON(ctx context.Context, conn provider.Connection, cl call
 	if err := json.Unmarshal(resp.Body, v); err != nil {
 		return &provider.Error{Class: provider.ClassRetryLater, Op: cl.op + ": " + cl.method + " " + cl.endpoint,
 			Status: resp.Status, Code: "malformed_response",
-			Description: "the response is not the expected JSON: " + jsonErrorSummary(err)}
+			Description: "the response is not the expected JSON: " + httpx.JSONErrorSummary(err)}
 	}
 	return nil
 }
 
 func transportError(cl call, req httpx.Request, err error, secrets []string) *provider.Error {
-	pe := &provider.Error{Class: provider.ClassRetryLater, Op: cl.op + ": " + req.Endpoint, Err: httpx.RedactErr(err, secrets)}
-	var he *httpx.Error
-	if errors.As(err, &he) {
-		switch {
-		case errors.Is(err, httpx.ErrBodyTooLarge):
-			pe.Description = "response body too large"
-		case he.Timeout:
-			pe.Description = "timed out"
-		case !he.MayHaveReachedServer:
-			pe.Description = "connection failed"
-		default:
-			pe.Description = "connection dropped"
-		}
-		if he.MayHaveReachedServer && !req.Idempotent {
-			pe.Description += "; not retried because the request may have reached Codat"
-		}
-	}
-	return pe
+	return &provider.Error{Class: provider.ClassRetryLater, Op: cl.op + ": " + req.Endpoint, Err: httpx.RedactErr(err, secrets),
+		Description: httpx.FailureDescription(err, req.Idempotent, "Codat")}
 }
 
 func invalidRequest(op, desc string) *provider.Error {
 	return &provider.Error{Class: provider.ClassInvalidRequest, Op: op, Description: desc}
-}
-
-// jsonErrorSummary describes a JSON error without quoting the document.
-func jsonErrorSummary(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
-	}
-	return "invalid JSON"
 }
 
 // companyPath is /companies/{companyId} with the id escaped.

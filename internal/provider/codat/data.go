@@ -307,7 +307,7 @@ func (r reader) accountCond(field string) string {
 }
 
 func (r reader) accounts(ctx context.Context) (*provider.Data, error) {
-	now := r.c.opts.Clock().UTC()
+	now := r.c.opts.HTTP.Now().UTC()
 	seen := map[string]bool{}
 	data := &provider.Data{}
 	err := listAll(ctx, r.c, r.conn, r.list(dataTypeAccounts, r.accountCond("id")), func(a accountJSON) error {

@@ -48,11 +48,11 @@ func TestAllDataIsOneRefreshTrackedByDataStatus(t *testing.T) {
 		"POST /companies/{companyId}/data/queue/banking-transactions":    0,
 		"GET /companies/{companyId}/data/history/{datasetId}":            0,
 	} {
-		if got := e.obs.count(endpoint); got != want {
+		if got := e.obs.Count(endpoint); got != want {
 			t.Errorf("%s: %d calls, want %d", endpoint, got, want)
 		}
 	}
-	if e.obs.count("GET /companies/{companyId}/dataStatus") == 0 {
+	if e.obs.Count("GET /companies/{companyId}/dataStatus") == 0 {
 		t.Error("the pulls were not tracked through dataStatus")
 	}
 }

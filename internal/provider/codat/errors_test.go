@@ -13,6 +13,8 @@ import (
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 	emu "github.com/consent-operator/consent-operator/internal/sandbox/codat"
 )
 
@@ -110,9 +112,9 @@ func TestErrorClassification(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			}))
 			defer hs.Close()
-			sleeps := &sleepRecorder{}
-			c, err := codat.New(codat.Options{BaseURL: hs.URL, MaxRetries: 2, Sleep: sleeps.sleep,
-				RateLimit: codat.RateLimit{PerSecond: -1}, RetryMaxDelay: time.Second})
+			sleeps := &providertest.Sleeps{}
+			c, err := codat.New(codat.Options{BaseURL: hs.URL, HTTP: httpx.Options{MaxRetries: 2, Sleep: sleeps.Sleep,
+				RateLimit: httpx.RateLimit{PerSecond: -1}, Backoff: httpx.Backoff{Max: time.Second}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +123,7 @@ func TestErrorClassification(t *testing.T) {
 			if n := hits.Load(); n != tc.attempts {
 				t.Fatalf("%d attempts, want %d", n, tc.attempts)
 			}
-			if n := sleeps.count(); n != int(tc.attempts)-1 {
+			if n := sleeps.Count(); n != int(tc.attempts)-1 {
 				t.Fatalf("%d waits between %d attempts", n, tc.attempts)
 			}
 			if pe.RetryAfter != tc.retryIn {
@@ -202,7 +204,7 @@ func TestPullFailures(t *testing.T) {
 				}
 			}))
 			defer hs.Close()
-			c, err := codat.New(codat.Options{BaseURL: hs.URL, RateLimit: codat.RateLimit{PerSecond: -1}})
+			c, err := codat.New(codat.Options{BaseURL: hs.URL, HTTP: httpx.Options{RateLimit: httpx.RateLimit{PerSecond: -1}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,12 +10,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/sandbox/clock"
 	emu "github.com/consent-operator/consent-operator/internal/sandbox/codat"
@@ -36,50 +37,8 @@ type env struct {
 	hs     *httptest.Server
 	clk    *clock.Manual
 	client *codat.Client
-	sleeps *sleepRecorder
-	obs    *observations
-}
-
-type sleepRecorder struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-// sleep records the wait instead of waiting: tests never sleep.
-func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleepRecorder) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.d)
-}
-
-type observations struct {
-	mu  sync.Mutex
-	all []string
-}
-
-func (o *observations) observe(endpoint string, status int, _ time.Duration) {
-	o.mu.Lock()
-	o.all = append(o.all, endpoint)
-	o.mu.Unlock()
-}
-
-func (o *observations) count(endpoint string) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := 0
-	for _, e := range o.all {
-		if e == endpoint {
-			n++
-		}
-	}
-	return n
+	sleeps *providertest.Sleeps
+	obs    *providertest.Observations
 }
 
 func newEnv(t *testing.T, emuOpts func(*emu.Options), clientOpts func(*codat.Options)) *env {
@@ -101,7 +60,7 @@ func newEnv(t *testing.T, emuOpts func(*emu.Options), clientOpts func(*codat.Opt
 	}
 	hs := httptest.NewServer(e.Handler())
 	t.Cleanup(hs.Close)
-	en := &env{t: t, emu: e, hs: hs, clk: clk, sleeps: &sleepRecorder{}, obs: &observations{}}
+	en := &env{t: t, emu: e, hs: hs, clk: clk, sleeps: &providertest.Sleeps{}, obs: &providertest.Observations{}}
 	en.client = en.newClient(hs.URL, clientOpts)
 	return en
 }
@@ -109,12 +68,14 @@ func newEnv(t *testing.T, emuOpts func(*emu.Options), clientOpts func(*codat.Opt
 func (e *env) newClient(baseURL string, mutate func(*codat.Options)) *codat.Client {
 	e.t.Helper()
 	o := codat.Options{
-		BaseURL:   baseURL,
-		Clock:     e.clk.Now,
-		Sleep:     e.sleeps.sleep,
-		Rand:      func() float64 { return 0.5 },
-		RateLimit: codat.RateLimit{PerSecond: -1},
-		Observer:  e.obs.observe,
+		BaseURL: baseURL,
+		HTTP: httpx.Options{
+			Now:       e.clk.Now,
+			Sleep:     e.sleeps.Sleep,
+			Backoff:   httpx.Backoff{Rand: func() float64 { return 0.5 }},
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Observer:  e.obs.Observe,
+		},
 	}
 	if mutate != nil {
 		mutate(&o)
@@ -127,6 +88,18 @@ func (e *env) newClient(baseURL string, mutate func(*codat.Options)) *codat.Clie
 }
 
 // conn is a BankConnection for the emulator's mock bank.
+// begin starts a consent journey for conn with state and returns conn with
+// the refs Codat gave it, and the authorization.
+func (e *env) begin(conn provider.Connection, state string) (provider.Connection, provider.Authorization) {
+	e.t.Helper()
+	auth, err := e.client.BeginAuthorization(context.Background(), conn, state)
+	if err != nil {
+		e.t.Fatalf("BeginAuthorization: %v", err)
+	}
+	conn.Refs = auth.Refs
+	return conn, auth
+}
+
 func testConn() provider.Connection {
 	return provider.Connection{
 		Namespace: "team-a", Name: "acme-current", UID: "9b1c0d7e-2f4a-4c6b-8d3e-5a7f9e1b2c3d",

@@ -196,9 +196,9 @@ func checkTransactions(t *testing.T, e *env, conn provider.Connection, s provide
 	if res2.Task == nil || res2.Task.ID != res.Task.ID {
 		t.Fatalf("a second fetch while the pull runs got task %+v, want %+v", res2.Task, res.Task)
 	}
-	before := e.obs.count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions")
+	before := e.obs.Count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions")
 	data := e.collect(conn, s, res.Task, f)
-	pages := e.obs.count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions") - before
+	pages := e.obs.Count("GET /companies/{companyId}/connections/{connectionId}/data/banking-transactions") - before
 	if pages < 2 {
 		t.Fatalf("read transactions in %d page(s); the test wants several", pages)
 	}
@@ -325,12 +325,7 @@ func checkBalances(t *testing.T, e *env, conn provider.Connection, s provider.Se
 func TestReconsentAfterDeauthorization(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	ctx := context.Background()
-	conn := testConn()
-	auth, err := e.client.BeginAuthorization(ctx, conn, "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Refs = auth.Refs
+	conn, auth := e.begin(testConn(), "s1")
 	if err := e.emu.CompleteLink(auth.Refs.CodatCompanyID, auth.Refs.CodatConnectionID); err != nil {
 		t.Fatal(err)
 	}
@@ -359,16 +354,11 @@ func TestReconsentAfterDeauthorization(t *testing.T) {
 func TestCancelledLinkStaysPending(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	ctx := context.Background()
-	conn := testConn()
-	auth, err := e.client.BeginAuthorization(ctx, conn, "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Refs = auth.Refs
+	conn, auth := e.begin(testConn(), "s1")
 	if page := authorizeLink(t, auth.URL, "cancel"); !strings.Contains(page, "User cancelled") {
 		t.Fatalf("final page: %s", page)
 	}
-	_, err = e.client.CompleteAuthorization(ctx, conn, provider.Callback{})
+	_, err := e.client.CompleteAuthorization(ctx, conn, provider.Callback{})
 	mustProviderError(t, err, provider.ClassRetryLater, "")
 }
 

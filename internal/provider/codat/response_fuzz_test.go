@@ -3,15 +3,15 @@ package codat_test
 import (
 	"context"
 	"encoding/base64"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 )
 
 const (
@@ -21,31 +21,6 @@ const (
 	// fuzzMaxBody is the client's response bound; seeds go over it.
 	fuzzMaxBody = 4096
 )
-
-// fuzzAnswer is what the fake Codat answers to every request.
-type fuzzAnswer struct {
-	mu          sync.Mutex
-	status      int
-	contentType string
-	body        []byte
-}
-
-func (a *fuzzAnswer) set(status int, contentType string, body []byte) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.status, a.contentType, a.body = status, contentType, body
-}
-
-func (a *fuzzAnswer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	a.mu.Lock()
-	status, ct, body := a.status, a.contentType, a.body
-	a.mu.Unlock()
-	if ct != "" {
-		w.Header().Set("Content-Type", ct)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body) // the client may hang up on an oversized body
-}
 
 // FuzzProviderResponse feeds arbitrary answers (status, content type, body,
 // including malformed and oversized bodies) to the Codat client's authorization
@@ -80,13 +55,14 @@ func FuzzProviderResponse(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.status, s.ct, []byte(s.body), s.op)
 	}
-	answer := &fuzzAnswer{}
+	answer := &providertest.Answer{}
 	hs := httptest.NewServer(answer)
 	f.Cleanup(hs.Close)
 	client, err := codat.New(codat.Options{
-		BaseURL: hs.URL, MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
-		RateLimit: codat.RateLimit{PerSecond: -1},
-		Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		BaseURL: hs.URL, HTTP: httpx.Options{MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		},
 	})
 	if err != nil {
 		f.Fatal(err)
@@ -100,16 +76,11 @@ func FuzzProviderResponse(f *testing.F) {
 	secrets := []string{fuzzAPIKey, base64.StdEncoding.EncodeToString([]byte(fuzzAPIKey))}
 
 	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte, op uint8) {
-		if status < 0 {
-			status = -(status + 1)
+		status = providertest.Status(status)
+		if !providertest.ValidHeader(contentType) {
+			t.Skip("not a header value a server can send")
 		}
-		status = 200 + status%400 // net/http refuses codes outside [100, 999]; 1xx are not answers
-		for i := 0; i < len(contentType); i++ {
-			if c := contentType[i]; c < 0x20 && c != '\t' || c == 0x7f {
-				t.Skip("not a header value a server can send")
-			}
-		}
-		answer.set(status, contentType, body)
+		answer.Set(status, contentType, "", body)
 		var err error
 		ctx := context.Background()
 		switch op % 3 {
@@ -129,27 +100,9 @@ func FuzzProviderResponse(f *testing.F) {
 			}
 		}
 		if err != nil {
-			pe, ok := provider.AsError(err)
-			if !ok {
-				t.Fatalf("unclassified error %T: %v", err, err)
-			}
-			switch pe.Class {
-			case provider.ClassNeedsHuman, provider.ClassRetryLater, provider.ClassRateLimited, provider.ClassInvalidRequest:
-			default:
-				t.Fatalf("error with unknown class %q: %v", pe.Class, err)
-			}
-			for _, s := range secrets {
-				if strings.Contains(err.Error(), s) {
-					t.Fatalf("error text carries the API key: %v", err)
-				}
-			}
+			providertest.CheckError(t, err, secrets)
 			return
 		}
-		if status > 299 {
-			t.Fatalf("HTTP %d accepted as a success", status)
-		}
-		if len(body) > fuzzMaxBody {
-			t.Fatalf("a %d-byte body was read past the %d-byte bound", len(body), fuzzMaxBody)
-		}
+		providertest.CheckSuccess(t, status, body, fuzzMaxBody)
 	})
 }

@@ -10,7 +10,6 @@ package truelayer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -47,17 +46,7 @@ func New(o Options) (*Client, error) {
 	return &Client{
 		opts: o,
 		log:  o.Logger,
-		http: httpx.New(httpx.Options{
-			HTTPClient:       o.HTTPClient,
-			Timeout:          o.Timeout,
-			RateLimit:        o.RateLimit,
-			MaxRetries:       o.MaxRetries,
-			Backoff:          httpx.Backoff{Base: o.RetryBaseDelay, Max: o.RetryMaxDelay, Rand: o.Rand},
-			Now:              o.Clock,
-			Sleep:            o.Sleep,
-			MaxResponseBytes: o.MaxResponseBytes,
-			Observer:         o.Observer,
-		}),
+		http: httpx.New(o.HTTP),
 	}, nil
 }
 
@@ -167,14 +156,14 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 	if resp.Status >= 200 && resp.Status < 300 {
 		return resp, nil
 	}
-	pe := classify(cl.kind, parseErrorBody(resp), conn, c.opts.Clock())
+	pe := classify(cl.kind, parseErrorBody(resp), conn, c.opts.HTTP.Now())
 	pe.Op = cl.op
 	// The code is the provider's text too: a provider (or an attacker in between)
 	// echoing a secret there must not carry it into errors, status or logs.
 	pe.Code = httpx.Redact(pe.Code, cl.secrets)
 	pe.Description = httpx.Redact(pe.Description, cl.secrets)
 	pe.TraceID = httpx.Redact(pe.TraceID, cl.secrets)
-	if ra := resp.RetryAfter(c.opts.Clock()); ra > 0 {
+	if ra := resp.RetryAfter(c.opts.HTTP.Now()); ra > 0 {
 		pe.RetryAfter = ra
 	}
 	c.log.V(1).Info("TrueLayer error", "op", cl.op, "status", pe.Status, "code", pe.Code, "class", pe.Class, "reason", pe.Reason,
@@ -183,24 +172,8 @@ func (c *Client) send(ctx context.Context, conn provider.Connection, cl call) (*
 }
 
 func transportError(cl call, err error) *provider.Error {
-	pe := &provider.Error{Class: provider.ClassRetryLater, Op: cl.op, Err: httpx.RedactErr(err, cl.secrets)}
-	var he *httpx.Error
-	if errors.As(err, &he) {
-		switch {
-		case errors.Is(err, httpx.ErrBodyTooLarge):
-			pe.Description = "response body too large"
-		case he.Timeout:
-			pe.Description = "timed out"
-		case !he.MayHaveReachedServer:
-			pe.Description = "connection failed"
-		default:
-			pe.Description = "connection dropped"
-		}
-		if he.MayHaveReachedServer && !cl.req.Idempotent {
-			pe.Description += "; not retried because the request may have reached TrueLayer"
-		}
-	}
-	return pe
+	return &provider.Error{Class: provider.ClassRetryLater, Op: cl.op, Err: httpx.RedactErr(err, cl.secrets),
+		Description: httpx.FailureDescription(err, cl.req.Idempotent, "TrueLayer")}
 }
 
 // decode parses a 2xx JSON body into v; a body that is not the expected JSON
@@ -209,23 +182,10 @@ func decode(cl call, resp *httpx.Response, v any) error {
 	if err := json.Unmarshal(resp.Body, v); err != nil {
 		return &provider.Error{
 			Class: provider.ClassRetryLater, Op: cl.op, Status: resp.Status, Code: "malformed_response",
-			Description: "the response is not the expected JSON: " + httpx.Redact(jsonErrorSummary(err), cl.secrets),
+			Description: "the response is not the expected JSON: " + httpx.Redact(httpx.JSONErrorSummary(err), cl.secrets),
 		}
 	}
 	return nil
-}
-
-// jsonErrorSummary describes a JSON error without quoting the document.
-func jsonErrorSummary(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
-	}
-	return "invalid JSON"
 }
 
 func bearerHeader(token string) http.Header {

@@ -83,7 +83,7 @@ func (c *Client) clientToken(ctx context.Context, conn provider.Connection, reje
 		if err != nil {
 			return "", err
 		}
-		t := tr.tokens(c.opts.Clock())
+		t := tr.tokens(c.opts.HTTP.Now())
 		t.RefreshToken = ""
 		if err := c.opts.TokenCache.Put(flightCtx, key, t); err != nil {
 			// The token works without the cache; the next call fetches again.
@@ -106,7 +106,7 @@ func (c *Client) cachedClientToken(ctx context.Context, key, rejected string) (s
 	if !ok || t.AccessToken == "" || t.AccessToken == rejected {
 		return "", false
 	}
-	if !c.opts.Clock().Add(c.opts.ClientTokenRenewBefore).Before(t.ExpiresAt) {
+	if !c.opts.HTTP.Now().Add(c.opts.ClientTokenRenewBefore).Before(t.ExpiresAt) {
 		return "", false
 	}
 	return t.AccessToken, true

@@ -125,10 +125,10 @@ func checkFetch(f provider.Fetch) error {
 
 func asyncRequested(f provider.Fetch) bool { return f.Async || f.WebhookURI != "" }
 
-// sleep waits d (Options.Sleep in tests) or until ctx ends.
+// sleep waits d (Options.HTTP.Sleep in tests) or until ctx ends.
 func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.opts.Sleep != nil {
-		return c.opts.Sleep(ctx, d)
+	if c.opts.HTTP.Sleep != nil {
+		return c.opts.HTTP.Sleep(ctx, d)
 	}
 	return httpx.SleepContext(ctx, d)
 }

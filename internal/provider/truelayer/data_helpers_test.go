@@ -26,6 +26,17 @@ func dataConn(e *env, api string) provider.Connection {
 	return c
 }
 
+// johnOnV1 is the setup of most v1 data tests: the sandbox user john
+// connected over Data API v1, on a sandbox without rate limits; id is his
+// credentials id (the key of his dataset).
+func johnOnV1(t *testing.T) (e *env, conn provider.Connection, s provider.Session, id string) {
+	t.Helper()
+	e = newEnv(t, noLimit, nil)
+	conn = dataConn(e, truelayer.DataAPIV1)
+	s, id = e.connectAs(conn, "john", "doe")
+	return e, conn, s, id
+}
+
 // connectAs completes a V1/SignupPlus journey as a given mock-bank user.
 func (e *env) connectAs(conn provider.Connection, user, password string) (provider.Session, string) {
 	e.t.Helper()
@@ -185,5 +196,20 @@ func (w *webhookReceiver) next(t *testing.T) map[string]string {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no webhook arrived")
 		return nil
+	}
+}
+
+// matchDataset fails t unless got holds one entry per entry of want, which is
+// not empty, in the same order and each the same as its dataset entry by same.
+// what names the entries (plural) in messages.
+func matchDataset[G, W any](t *testing.T, what string, got []G, want []W, same func(G, W) bool) {
+	t.Helper()
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%d %s, dataset %d", len(got), what, len(want))
+	}
+	for i, w := range want {
+		if !same(got[i], w) {
+			t.Fatalf("%s[%d]: %+v, dataset %+v", what, i, got[i], w)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/store"
 )
 
@@ -215,7 +216,7 @@ func mapV1(op string, f provider.Fetch, raw json.RawMessage, now time.Time) (*pr
 		return nil, invalidRequest(op, "Data API v1 does not serve "+string(f.Resource))
 	}
 	if err != nil {
-		return nil, malformed(op, 0, "the results are not the expected JSON: "+jsonErrorSummary(err))
+		return nil, malformed(op, 0, "the results are not the expected JSON: "+httpx.JSONErrorSummary(err))
 	}
 	if m.err != nil {
 		return nil, malformed(op, 0, truncate(m.err.Error()))

@@ -122,7 +122,7 @@ func TestDataSignupErrors(t *testing.T) {
 		{"validation_error", provider.ClassInvalidRequest, ""},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
-			e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = -1 })
+			e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = -1 })
 			conn := dataConn(e, truelayer.DataAPISignupPlus)
 			s, _ := e.connectAs(conn, "error."+tc.code, "error")
 			_, err := e.client.Fetch(context.Background(), conn, s, provider.Fetch{Resource: provider.ResourceIdentity})

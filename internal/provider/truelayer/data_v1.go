@@ -81,7 +81,7 @@ func (c *Client) fetchV1(ctx context.Context, conn provider.Connection, s provid
 	}
 	q := url.Values{}
 	if rt.window {
-		w := toDateWindow(f, c.opts.Clock())
+		w := toDateWindow(f, c.opts.HTTP.Now())
 		if w.future {
 			return provider.FetchResult{Data: &provider.Data{}}, nil
 		}
@@ -128,7 +128,7 @@ func (c *Client) fetchV1(ctx context.Context, conn provider.Connection, s provid
 	if err := decode(cl, resp, &env); err != nil {
 		return provider.FetchResult{}, err
 	}
-	d, err := mapV1(op, f, env.Results, c.opts.Clock())
+	d, err := mapV1(op, f, env.Results, c.opts.HTTP.Now())
 	if err != nil {
 		return provider.FetchResult{}, err
 	}
@@ -173,7 +173,7 @@ func (c *Client) collectV1(ctx context.Context, conn provider.Connection, s prov
 			return nil, &provider.Error{Class: provider.ClassRetryLater, Op: op, Status: resp.Status, Code: "task_failed",
 				Description: "the async task failed without an error code"}
 		}
-		pe := classify(opData, apiError{status: resp.Status, code: env.Error, description: truncate(env.ErrorDescription)}, conn, c.opts.Clock())
+		pe := classify(opData, apiError{status: resp.Status, code: env.Error, description: truncate(env.ErrorDescription)}, conn, c.opts.HTTP.Now())
 		pe.Op = op
 		pe.Description = httpx.Redact(pe.Description, cl.secrets)
 		return nil, pe
@@ -181,7 +181,7 @@ func (c *Client) collectV1(ctx context.Context, conn provider.Connection, s prov
 		if resp.Status == http.StatusAccepted && len(env.Results) == 0 {
 			return nil, nil // accepted, nothing yet
 		}
-		return mapV1(op, f, env.Results, c.opts.Clock())
+		return mapV1(op, f, env.Results, c.opts.HTTP.Now())
 	}
 	return nil, malformed(op, resp.Status, "unknown task status "+truncate(env.Status))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
+	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/store/sqlite"
 )
@@ -21,9 +22,7 @@ func noLimit(o *sandbox.Options) { o.UnattendedLimit = -1 }
 // TestDataV1Resources reads every v1 resource synchronously and compares it
 // with the sandbox's dataset.
 func TestDataV1Resources(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	ds := e.dataset(id)
 	now := e.clk.Now()
 
@@ -40,30 +39,18 @@ func TestDataV1Resources(t *testing.T) {
 
 	d = e.fetchData(conn, s, provider.Fetch{Resource: provider.ResourceAccounts})
 	accts := accountsOf(ds, false)
-	if len(d.Accounts) != len(accts) || len(accts) == 0 {
-		t.Fatalf("%d accounts, dataset %d", len(d.Accounts), len(accts))
-	}
-	for i, a := range accts {
-		g := d.Accounts[i]
-		if g.AccountID != a.ID || g.DisplayName != a.DisplayName || g.Currency != a.Currency || g.Number.IBAN != a.IBAN ||
-			g.Number.Number != a.AccountNumber || g.Number.SwiftBIC != a.SwiftBIC || g.InstitutionID != "mock" ||
-			!g.FetchedAt.Equal(now) || !g.UpdatedAt.Equal(now) || (g.Type != "TRANSACTION" && g.Type != "SAVINGS") {
-			t.Fatalf("account %d: %+v, dataset %+v", i, g, a)
-		}
-	}
+	matchDataset(t, "accounts", d.Accounts, accts, func(g store.Account, a bankdata.Account) bool {
+		return g.AccountID == a.ID && g.DisplayName == a.DisplayName && g.Currency == a.Currency && g.Number.IBAN == a.IBAN &&
+			g.Number.Number == a.AccountNumber && g.Number.SwiftBIC == a.SwiftBIC && g.InstitutionID == "mock" &&
+			g.FetchedAt.Equal(now) && g.UpdatedAt.Equal(now) && (g.Type == "TRANSACTION" || g.Type == "SAVINGS")
+	})
 
 	d = e.fetchData(conn, s, provider.Fetch{Resource: provider.ResourceCards})
 	cards := accountsOf(ds, true)
-	if len(d.Cards) != len(cards) || len(cards) == 0 {
-		t.Fatalf("%d cards, dataset %d", len(d.Cards), len(cards))
-	}
-	for i, c := range cards {
-		g := d.Cards[i]
-		if g.AccountID != c.ID || g.PartialCardNumber != c.PartialCardNumber || g.CardNetwork != c.CardNetwork ||
-			g.ValidTo != c.ValidTo || g.NameOnCard != c.NameOnCard || !g.FetchedAt.Equal(now) {
-			t.Fatalf("card %d: %+v, dataset %+v", i, g, c)
-		}
-	}
+	matchDataset(t, "cards", d.Cards, cards, func(g store.Card, c bankdata.Account) bool {
+		return g.AccountID == c.ID && g.PartialCardNumber == c.PartialCardNumber && g.CardNetwork == c.CardNetwork &&
+			g.ValidTo == c.ValidTo && g.NameOnCard == c.NameOnCard && g.FetchedAt.Equal(now)
+	})
 
 	for _, a := range ds.Accounts() {
 		b, err := ds.BalanceAt(a.ID, now)
@@ -115,29 +102,17 @@ func TestDataV1Resources(t *testing.T) {
 	main := accts[0]
 	d = e.fetchData(conn, s, provider.Fetch{Resource: provider.ResourceStandingOrders, AccountID: main.ID})
 	wantSO := ds.StandingOrders(main.ID, now)
-	if len(d.StandingOrders) != len(wantSO) || len(wantSO) == 0 {
-		t.Fatalf("%d standing orders, dataset %d", len(d.StandingOrders), len(wantSO))
-	}
-	for i, w := range wantSO {
-		g := d.StandingOrders[i]
-		if g.AccountID != main.ID || g.Payee != w.Payee || g.Reference != w.Reference || g.Frequency != w.Frequency ||
-			minor(t, g.NextPaymentAmount) != w.Amount || !g.NextPaymentDate.Equal(w.NextPaymentDate) ||
-			(w.FinalPaymentDate.IsZero() != g.FinalPaymentDate.IsZero()) || len(g.Meta) == 0 {
-			t.Fatalf("standing order %d: %+v, dataset %+v", i, g, w)
-		}
-	}
+	matchDataset(t, "standing orders", d.StandingOrders, wantSO, func(g store.StandingOrder, w bankdata.StandingOrder) bool {
+		return g.AccountID == main.ID && g.Payee == w.Payee && g.Reference == w.Reference && g.Frequency == w.Frequency &&
+			minor(t, g.NextPaymentAmount) == w.Amount && g.NextPaymentDate.Equal(w.NextPaymentDate) &&
+			(w.FinalPaymentDate.IsZero() == g.FinalPaymentDate.IsZero()) && len(g.Meta) != 0
+	})
 	d = e.fetchData(conn, s, provider.Fetch{Resource: provider.ResourceDirectDebits, AccountID: main.ID})
 	wantDD := ds.DirectDebits(main.ID, now)
-	if len(d.DirectDebits) != len(wantDD) || len(wantDD) == 0 {
-		t.Fatalf("%d direct debits, dataset %d", len(d.DirectDebits), len(wantDD))
-	}
-	for i, w := range wantDD {
-		g := d.DirectDebits[i]
-		if g.AccountID != main.ID || g.DirectDebitID != w.ID || g.Name != w.Name || g.Status != w.Status ||
-			(w.PreviousPaymentTime.IsZero() != (g.PreviousPaymentAmount == "")) {
-			t.Fatalf("direct debit %d: %+v, dataset %+v", i, g, w)
-		}
-	}
+	matchDataset(t, "direct debits", d.DirectDebits, wantDD, func(g store.DirectDebit, w bankdata.DirectDebit) bool {
+		return g.AccountID == main.ID && g.DirectDebitID == w.ID && g.Name == w.Name && g.Status == w.Status &&
+			(w.PreviousPaymentTime.IsZero() == (g.PreviousPaymentAmount == ""))
+	})
 
 	// Cards have no standing orders: refused before any call.
 	before := e.calls(id, "")
@@ -152,9 +127,7 @@ func TestDataV1Resources(t *testing.T) {
 // and overlapping windows, and stores everything in a real SQLite store:
 // the rows equal the dataset's window, the ids are stable.
 func TestDataV1TransactionsStoreWithoutDuplicates(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	ds := e.dataset(id)
 	now := e.clk.Now()
 	acct := accountsOf(ds, false)[0]
@@ -202,9 +175,7 @@ func TestDataV1TransactionsStoreWithoutDuplicates(t *testing.T) {
 // TestDataV1Async: every resource fetched with async=true is collected from
 // results_uri and equals the synchronous answer.
 func TestDataV1Async(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	ds := e.dataset(id)
 	now := e.clk.Now()
 	acct, card := accountsOf(ds, false)[0], accountsOf(ds, true)[0]
@@ -247,10 +218,8 @@ func TestDataV1Async(t *testing.T) {
 // TestDataV1AsyncWebhook: with a webhook URI the sandbox posts the webhook
 // to a real receiver; its results_uri is then collected.
 func TestDataV1AsyncWebhook(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
+	e, conn, s, id := johnOnV1(t)
 	hook := newWebhookReceiver(t)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
 	ds := e.dataset(id)
 	now := e.clk.Now()
 	acct := accountsOf(ds, false)[0]
@@ -393,9 +362,7 @@ func (e *env) refreshed(conn provider.Connection, s provider.Session) provider.S
 // repeated by the client (the bank counts failed calls too); an attended
 // call is.
 func TestDataV1UnattendedNotRetried(t *testing.T) {
-	e := newEnv(t, noLimit, nil)
-	conn := dataConn(e, truelayer.DataAPIV1)
-	s, id := e.connectAs(conn, "john", "doe")
+	e, conn, s, id := johnOnV1(t)
 	acct := accountsOf(e.dataset(id), false)[0]
 	ctx := context.Background()
 	endpoint := "GET /data/v1/accounts/{account_id}/balance"
@@ -441,7 +408,7 @@ func TestDataV1Errors(t *testing.T) {
 		{"invalid_token", provider.ClassRetryLater, provider.ReasonAccessTokenRejected},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
-			e := newEnv(t, noLimit, func(o *truelayer.Options) { o.MaxRetries = -1 })
+			e := newEnv(t, noLimit, func(o *truelayer.Options) { o.HTTP.MaxRetries = -1 })
 			conn := dataConn(e, truelayer.DataAPIV1)
 			s, id := e.connectAs(conn, "john", "doe")
 			acct := accountsOf(e.dataset(id), false)[0]
@@ -459,9 +426,7 @@ func TestDataV1Errors(t *testing.T) {
 	}
 
 	t.Run("real", func(t *testing.T) {
-		e := newEnv(t, noLimit, nil)
-		conn := dataConn(e, truelayer.DataAPIV1)
-		s, id := e.connectAs(conn, "john", "doe")
+		e, conn, s, id := johnOnV1(t)
 		acct := accountsOf(e.dataset(id), false)[0]
 		ctx := context.Background()
 		now := e.clk.Now()

@@ -143,7 +143,7 @@ func (c *Client) v3ConnectedAccounts(ctx context.Context, conn provider.Connecti
 	if f.Resource == provider.ResourceCards {
 		typ = "card"
 	}
-	now := c.opts.Clock().UTC()
+	now := c.opts.HTTP.Now().UTC()
 	d := &provider.Data{}
 	cursor := ""
 	for page := 0; ; page++ {
@@ -285,9 +285,9 @@ func (c *Client) v3Window(op string, f provider.Fetch) (dateWindow, error) {
 	if f.From.IsZero() {
 		return dateWindow{}, invalidRequest(op, "Data API v3 transaction requests need a window start (Fetch.From)")
 	}
-	w := toDateWindow(f, c.opts.Clock())
+	w := toDateWindow(f, c.opts.HTTP.Now())
 	if w.to == "" && !w.future {
-		w.to = utcDate(c.opts.Clock()).Format(dateLayout)
+		w.to = utcDate(c.opts.HTTP.Now()).Format(dateLayout)
 	}
 	return w, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 )
 
 // The bank sandbox completes every v3 transaction request at once, so the
@@ -120,14 +121,14 @@ func TestV3TransactionRequestPolling(t *testing.T) {
 			t.Cleanup(hs.Close)
 			var mu sync.Mutex
 			var sleeps []time.Duration
-			c, err := New(Options{AuthURL: hs.URL, APIURL: hs.URL, Clock: func() time.Time { return now },
-				RateLimit: RateLimit{PerSecond: -1},
+			c, err := New(Options{AuthURL: hs.URL, APIURL: hs.URL, HTTP: httpx.Options{Now: func() time.Time { return now },
+				RateLimit: httpx.RateLimit{PerSecond: -1},
 				Sleep: func(ctx context.Context, d time.Duration) error {
 					mu.Lock()
 					sleeps = append(sleeps, d)
 					mu.Unlock()
 					return ctx.Err()
-				}})
+				}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 )
 
@@ -170,8 +171,8 @@ func TestDocumentedErrorBodies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := docServer(t, tc.a)
-			c, err := truelayer.New(truelayer.Options{AuthURL: s.URL, APIURL: s.URL, Clock: func() time.Time { return now },
-				MaxRetries: -1, RateLimit: truelayer.RateLimit{PerSecond: -1}})
+			c, err := truelayer.New(truelayer.Options{AuthURL: s.URL, APIURL: s.URL, HTTP: httpx.Options{Now: func() time.Time { return now },
+				MaxRetries: -1, RateLimit: httpx.RateLimit{PerSecond: -1}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,7 +214,7 @@ func TestErrorsNeverCarrySecrets(t *testing.T) {
 		_, _ = w.Write([]byte(`{"error":"invalid_request","error_description":"you sent ` + echoed + `"}`))
 	}))
 	defer echo.Close()
-	c, err := truelayer.New(truelayer.Options{AuthURL: echo.URL, APIURL: echo.URL, MaxRetries: -1})
+	c, err := truelayer.New(truelayer.Options{AuthURL: echo.URL, APIURL: echo.URL, HTTP: httpx.Options{MaxRetries: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +253,7 @@ func TestErrorsNeverCarrySecrets(t *testing.T) {
 func TestOversizedResponse(t *testing.T) {
 	big := strings.Repeat("x", 11<<20)
 	s := docServer(t, answer{200, jsonCT, `{"results":[{"consent_status":"` + big + `"}]}`, nil})
-	c, err := truelayer.New(truelayer.Options{AuthURL: s.URL, APIURL: s.URL, MaxRetries: -1})
+	c, err := truelayer.New(truelayer.Options{AuthURL: s.URL, APIURL: s.URL, HTTP: httpx.Options{MaxRetries: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 )
@@ -67,7 +68,7 @@ func retriedStatus(s int) bool { return s == 500 || s == 502 || s == 503 || s ==
 // /data/v1/me and checks the class, the status, the code and how often the
 // client called (5xx answers to a GET are retried, nothing else).
 func TestDataAPIErrorCatalogue(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 2 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 2 })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, id := e.connectV1(conn)
 	for _, code := range sandbox.ErrorCodes() {
@@ -109,7 +110,7 @@ func TestDataAPIErrorCatalogue(t *testing.T) {
 // TestTokenEndpointErrorCatalogue injects every catalogued error into the
 // refresh grant: it is never repeated, and the refresh token stays usable.
 func TestTokenEndpointErrorCatalogue(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 3 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 3 })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, id := e.connectV1(conn)
 	refreshWant := func(code string) want {
@@ -154,7 +155,7 @@ func TestTokenEndpointErrorCatalogue(t *testing.T) {
 // their status (§4.3). The probe is a data call the bank may count, so a 5xx is
 // not repeated.
 func TestV3ProblemTypes(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 2 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 2 })
 	conn := v3Conn(e)
 	auth, err := e.client.BeginAuthorization(context.Background(), conn, "")
 	if err != nil {
@@ -197,7 +198,7 @@ func TestV3ProblemTypes(t *testing.T) {
 // TestExtendProblems injects errors into POST /connections/extend, whose
 // problems share one type: the status and detail decide. It is never retried.
 func TestExtendProblems(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.MaxRetries = 3 })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.MaxRetries = 3 })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, _ := e.connectV1(conn)
 	for _, tc := range []struct {
@@ -231,17 +232,6 @@ func TestExtendProblems(t *testing.T) {
 	}
 }
 
-// attempts counts the client's requests to endpoint seen by its observer.
-func (e *env) attempts(endpoint string) int {
-	n := 0
-	for _, o := range e.obs.list() {
-		if o.endpoint == endpoint {
-			n++
-		}
-	}
-	return n
-}
-
 // TestTransportFaults: HTML 504 pages and dropped connections. Attempts are
 // counted by the client's observer: the sandbox records a dropped call only
 // after it closed the connection, so its count may lag behind the client.
@@ -251,8 +241,8 @@ func TestTransportFaults(t *testing.T) {
 			// Without keep-alive, net/http cannot silently resend a GET on a
 			// reused connection, so the attempts are exactly the client's.
 			e := newEnv(t, nil, func(o *truelayer.Options) {
-				o.MaxRetries = 2
-				o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+				o.HTTP.MaxRetries = 2
+				o.HTTP.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 			})
 			ctx := context.Background()
 			conn := e.conn(truelayer.DataAPIV1)
@@ -265,7 +255,7 @@ func TestTransportFaults(t *testing.T) {
 			if _, err := e.client.Consent(ctx, conn, provider.Session{Tokens: &tok}); err != nil {
 				t.Fatalf("consent after two faults: %v", err)
 			}
-			if got := e.attempts("GET /data/v1/me"); got != 3 {
+			if got := e.obs.Count("GET /data/v1/me"); got != 3 {
 				t.Fatalf("%d attempts, want 3", got)
 			}
 
@@ -280,19 +270,19 @@ func TestTransportFaults(t *testing.T) {
 			if kind == sandbox.FaultHTML504 && (pe.Status != http.StatusGatewayTimeout || pe.Code != "") {
 				t.Fatalf("HTML 504: %v", pe)
 			}
-			if got := e.attempts("GET /data/v1/me"); got != 6 {
+			if got := e.obs.Count("GET /data/v1/me"); got != 6 {
 				t.Fatalf("%d attempts in all, want 6", got)
 			}
 
 			// A refresh is sent once and never repeated.
-			tokenBefore := e.attempts("POST /connect/token")
+			tokenBefore := e.obs.Count("POST /connect/token")
 			if _, err := e.srv.InjectFault(sandbox.Fault{Kind: kind, Endpoint: "POST /connect/token", Count: 1}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = e.client.Refresh(ctx, conn, tok.RefreshToken)
 			wantErr(t, err, provider.ClassRetryLater, "")
 			noSecrets(t, err, tok.RefreshToken, testSecret)
-			if got := e.attempts("POST /connect/token") - tokenBefore; got != 1 {
+			if got := e.obs.Count("POST /connect/token") - tokenBefore; got != 1 {
 				t.Fatalf("refresh sent %d times", got)
 			}
 			// The fault answered before the sandbox handled the grant, so the
@@ -305,17 +295,17 @@ func TestTransportFaults(t *testing.T) {
 }
 
 func TestRateLimiterBoundsProviderCalls(t *testing.T) {
-	e := newEnv(t, nil, func(o *truelayer.Options) { o.RateLimit = truelayer.RateLimit{PerSecond: 2, Burst: 1} })
+	e := newEnv(t, nil, func(o *truelayer.Options) { o.HTTP.RateLimit = httpx.RateLimit{PerSecond: 2, Burst: 1} })
 	conn := e.conn(truelayer.DataAPIV1)
 	tok, id := e.connectV1(conn) // one token call: the burst
-	before := e.sleeps.total()
+	before := e.sleeps.Total()
 	for i := 0; i < 6; i++ {
 		if _, err := e.client.Consent(context.Background(), conn, provider.Session{Tokens: &tok}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The clock stands still, so six calls after the burst queue 0.5s apart.
-	waited := e.sleeps.total() - before
+	waited := e.sleeps.Total() - before
 	var want float64
 	for i := 1; i <= 6; i++ {
 		want += 0.5 * float64(i)
@@ -348,7 +338,7 @@ func TestGetRetriedThroughProviderErrors(t *testing.T) {
 		t.Fatalf("%d provider_error answers, want 2", got)
 	}
 	// Full jitter with rand 0.5 over a 200ms base: 100ms, then 200ms.
-	if got := e.sleeps.total(); got != 300*time.Millisecond {
+	if got := e.sleeps.Total(); got != 300*time.Millisecond {
 		t.Fatalf("backoff slept %v, want 300ms", got)
 	}
 }

@@ -7,11 +7,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/sandbox"
 	"github.com/consent-operator/consent-operator/internal/sandbox/bankdata"
@@ -34,53 +35,8 @@ type env struct {
 	hs     *httptest.Server
 	clk    *clock.Manual
 	client *truelayer.Client
-	sleeps *sleepRecorder
-	obs    *observations
-}
-
-type sleepRecorder struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-// sleep records the wait instead of waiting: tests never sleep.
-func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleepRecorder) total() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var t time.Duration
-	for _, d := range s.d {
-		t += d
-	}
-	return t
-}
-
-type observation struct {
-	endpoint string
-	status   int
-}
-
-type observations struct {
-	mu  sync.Mutex
-	all []observation
-}
-
-func (o *observations) observe(endpoint string, status int, _ time.Duration) {
-	o.mu.Lock()
-	o.all = append(o.all, observation{endpoint, status})
-	o.mu.Unlock()
-}
-
-func (o *observations) list() []observation {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]observation(nil), o.all...)
+	sleeps *providertest.Sleeps
+	obs    *providertest.Observations
 }
 
 func newEnv(t *testing.T, sandboxOpts func(*sandbox.Options), clientOpts func(*truelayer.Options)) *env {
@@ -101,7 +57,7 @@ func newEnv(t *testing.T, sandboxOpts func(*sandbox.Options), clientOpts func(*t
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	e := &env{t: t, srv: srv, hs: hs, clk: clk, sleeps: &sleepRecorder{}, obs: &observations{}}
+	e := &env{t: t, srv: srv, hs: hs, clk: clk, sleeps: &providertest.Sleeps{}, obs: &providertest.Observations{}}
 	e.client = e.newClient(clientOpts)
 	return e
 }
@@ -110,9 +66,11 @@ func (e *env) newClient(mutate func(*truelayer.Options)) *truelayer.Client {
 	e.t.Helper()
 	o := truelayer.Options{
 		AuthURL: e.hs.URL, APIURL: e.hs.URL,
-		Clock: e.clk.Now, Sleep: e.sleeps.sleep, Rand: func() float64 { return 0.5 },
-		RateLimit: truelayer.RateLimit{PerSecond: -1},
-		Observer:  e.obs.observe,
+		HTTP: httpx.Options{
+			Now: e.clk.Now, Sleep: e.sleeps.Sleep, Backoff: httpx.Backoff{Rand: func() float64 { return 0.5 }},
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Observer:  e.obs.Observe,
+		},
 	}
 	if mutate != nil {
 		mutate(&o)

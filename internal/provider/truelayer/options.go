@@ -1,9 +1,7 @@
 package truelayer
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -19,9 +17,6 @@ const (
 	LiveAuthURL    = "https://auth.truelayer.com"
 	LiveAPIURL     = "https://api.truelayer.com"
 )
-
-// RateLimit bounds the requests per second to each provider host.
-type RateLimit = httpx.RateLimit
 
 // V3Flow selects how a Data API v3 journey is presented.
 type V3Flow string
@@ -41,25 +36,11 @@ type Options struct {
 	// bank sandbox); empty selects TrueLayer's Sandbox or Live hosts by
 	// Connection.Environment.
 	AuthURL, APIURL string
-	// HTTPClient is reused for every request; default one that does not
-	// follow redirects.
-	HTTPClient *http.Client
-	// Timeout bounds each HTTP attempt; default 30s.
-	Timeout time.Duration
-	// RateLimit bounds requests per second to each provider host; default 20/s, burst 40.
-	RateLimit RateLimit
-	// MaxRetries is the number of retries of a safe request; 0 means 3,
-	// negative disables retries.
-	MaxRetries int
-	// RetryBaseDelay and RetryMaxDelay shape the full-jitter backoff between
-	// retries; defaults 200ms and 5s.
-	RetryBaseDelay, RetryMaxDelay time.Duration
-	// Rand is the jitter source, returning [0, 1); default math/rand/v2.
-	Rand func() float64
-	// Sleep waits between retries and for the rate limiter; default a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Clock is the time source (token expiry, rate limiter); default time.Now.
-	Clock func() time.Time
+	// HTTP configures the requests to TrueLayer: client, timeout, rate limit
+	// (per host), retries, body bound and observer. Its Now is the Client's
+	// time source too (token expiry); its Sleep paces v3 polling. Default
+	// clock time.Now.
+	HTTP httpx.Options
 	// TokenCache holds the Data API v3 client-credentials tokens; default an
 	// in-memory cache private to this Client.
 	TokenCache ClientTokenCache
@@ -71,12 +52,6 @@ type Options struct {
 	ResponseMode string
 	// V3Flow selects the v3 journey; default V3HostedPage.
 	V3Flow V3Flow
-	// MaxResponseBytes bounds response bodies; default 10 MiB.
-	MaxResponseBytes int64
-	// Observer, when set, is called after every HTTP request with the route
-	// pattern (e.g. "POST /connect/token"), the status (0 when no response
-	// arrived) and the duration.
-	Observer func(endpoint string, status int, d time.Duration)
 	// Logger receives debug lines; never token values.
 	Logger logr.Logger
 }
@@ -97,8 +72,8 @@ func (o *Options) validate() error {
 	for _, u := range []*string{&o.AuthURL, &o.APIURL} {
 		*u = strings.TrimRight(*u, "/")
 	}
-	if o.Clock == nil {
-		o.Clock = time.Now
+	if o.HTTP.Now == nil {
+		o.HTTP.Now = time.Now
 	}
 	if o.TokenCache == nil {
 		o.TokenCache = NewMemoryTokenCache()

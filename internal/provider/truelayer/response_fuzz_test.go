@@ -2,14 +2,14 @@ package truelayer_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/consent-operator/consent-operator/internal/provider"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 )
 
@@ -24,35 +24,6 @@ const (
 )
 
 var fuzzNow = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-
-// fuzzAnswer is what the fake TrueLayer answers to every request.
-type fuzzAnswer struct {
-	mu          sync.Mutex
-	status      int
-	contentType string
-	retryAfter  string
-	body        []byte
-}
-
-func (a *fuzzAnswer) set(status int, contentType, retryAfter string, body []byte) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.status, a.contentType, a.retryAfter, a.body = status, contentType, retryAfter, body
-}
-
-func (a *fuzzAnswer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	a.mu.Lock()
-	status, ct, ra, body := a.status, a.contentType, a.retryAfter, a.body
-	a.mu.Unlock()
-	if ct != "" {
-		w.Header().Set("Content-Type", ct)
-	}
-	if ra != "" {
-		w.Header().Set("Retry-After", ra)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body) // the client may hang up on an oversized body
-}
 
 // FuzzProviderResponse feeds arbitrary answers (status, content type, Retry-After,
 // body, including malformed and oversized bodies) to the TrueLayer client's code
@@ -95,14 +66,15 @@ func FuzzProviderResponse(f *testing.F) {
 		f.Add(s.status, s.ct, s.ra, []byte(s.body), s.op)
 	}
 
-	answer := &fuzzAnswer{}
+	answer := &providertest.Answer{}
 	hs := httptest.NewServer(answer)
 	f.Cleanup(hs.Close)
 	client, err := truelayer.New(truelayer.Options{
-		AuthURL: hs.URL, APIURL: hs.URL, MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
-		RateLimit: truelayer.RateLimit{PerSecond: -1},
-		Clock:     func() time.Time { return fuzzNow },
-		Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		AuthURL: hs.URL, APIURL: hs.URL, HTTP: httpx.Options{MaxResponseBytes: fuzzMaxBody, MaxRetries: -1, Timeout: 5 * time.Second,
+			RateLimit: httpx.RateLimit{PerSecond: -1},
+			Now:       func() time.Time { return fuzzNow },
+			Sleep:     func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		},
 	})
 	if err != nil {
 		f.Fatal(err)
@@ -115,11 +87,11 @@ func FuzzProviderResponse(f *testing.F) {
 	secrets := []string{fuzzClientSecret, fuzzRefreshToken, fuzzAccessToken, fuzzCode}
 
 	f.Fuzz(func(t *testing.T, status int, contentType, retryAfter string, body []byte, op uint8) {
-		status = 200 + abs(status)%400 // net/http refuses to send codes outside [100, 999]; 1xx are not answers
-		if !validHeader(contentType) || !validHeader(retryAfter) {
+		status = providertest.Status(status)
+		if !providertest.ValidHeader(contentType) || !providertest.ValidHeader(retryAfter) {
 			t.Skip("not a header value a server can send")
 		}
-		answer.set(status, contentType, retryAfter, body)
+		answer.Set(status, contentType, retryAfter, body)
 		var err error
 		ctx := context.Background()
 		var tokens *provider.Tokens
@@ -138,53 +110,14 @@ func FuzzProviderResponse(f *testing.F) {
 			}
 		}
 		if err != nil {
-			pe, ok := provider.AsError(err)
-			if !ok {
-				t.Fatalf("unclassified error %T: %v", err, err)
-			}
-			switch pe.Class {
-			case provider.ClassNeedsHuman, provider.ClassRetryLater, provider.ClassRateLimited, provider.ClassInvalidRequest:
-			default:
-				t.Fatalf("error with unknown class %q: %v", pe.Class, err)
-			}
-			for _, s := range secrets {
-				if strings.Contains(err.Error(), s) {
-					t.Fatalf("error text carries a secret the client sent: %v", err)
-				}
-			}
-			if pe.RetryAfter < 0 {
+			if pe := providertest.CheckError(t, err, secrets); pe.RetryAfter < 0 {
 				t.Fatalf("negative Retry-After %s", pe.RetryAfter)
 			}
 			return
 		}
-		if status < 200 || status > 299 {
-			t.Fatalf("HTTP %d accepted as a success", status)
-		}
-		if len(body) > fuzzMaxBody {
-			t.Fatalf("a %d-byte body was read past the %d-byte bound", len(body), fuzzMaxBody)
-		}
+		providertest.CheckSuccess(t, status, body, fuzzMaxBody)
 		if tokens != nil && (tokens.AccessToken == "" || !tokens.ExpiresAt.After(fuzzNow)) {
 			t.Fatalf("success without a usable token: expires %s, access token set: %v", tokens.ExpiresAt, tokens.AccessToken != "")
 		}
 	})
-}
-
-func abs(v int) int {
-	if v < 0 {
-		if v == -v { // the most negative int
-			return 0
-		}
-		return -v
-	}
-	return v
-}
-
-// validHeader reports whether net/http would send v as a header value.
-func validHeader(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -97,7 +97,7 @@ func (c *Client) exchangeCode(ctx context.Context, conn provider.Connection, cod
 	if err != nil {
 		return provider.Tokens{}, err
 	}
-	t := tr.tokens(c.opts.Clock())
+	t := tr.tokens(c.opts.HTTP.Now())
 	if recurring(conn) && t.RefreshToken == "" {
 		c.log.Info("TrueLayer issued no refresh token for a recurring connection (offline_access not granted)",
 			"namespace", conn.Namespace, "name", conn.Name)
@@ -118,7 +118,7 @@ func (c *Client) refresh(ctx context.Context, conn provider.Connection, refreshT
 	if err != nil {
 		return provider.Tokens{}, err
 	}
-	t := tr.tokens(c.opts.Clock())
+	t := tr.tokens(c.opts.HTTP.Now())
 	if t.RefreshToken == "" {
 		t.RefreshToken = refreshToken
 	}

@@ -79,7 +79,7 @@ func (c *Client) meWithToken(ctx context.Context, conn provider.Connection, op, 
 		CreatedAt: created, ExpiresAt: expires,
 		ProviderID: m.Provider.ProviderID, ProviderName: m.Provider.DisplayName,
 	}
-	out.Status = consentStatus(m.ConsentStatus, out, c.opts.Clock)
+	out.Status = consentStatus(m.ConsentStatus, out, c.opts.HTTP.Now)
 	return out, nil
 }
 
@@ -179,7 +179,7 @@ func (c *Client) extend(ctx context.Context, conn provider.Connection, s provide
 			return provider.Extension{}, &provider.Error{Class: provider.ClassRetryLater, Op: op, Status: resp.Status,
 				Code: "malformed_response", Description: "no_action_needed without access_token and refresh_token"}
 		}
-		t := er.tokens(c.opts.Clock())
+		t := er.tokens(c.opts.HTTP.Now())
 		ext := provider.Extension{Outcome: provider.ExtendNoActionNeeded, Tokens: &t}
 		if ts, err := parseTimestamp(er.ConsentExpiresAt); err == nil && !ts.IsZero() {
 			ext.ExpiresAt = ts

@@ -141,14 +141,14 @@ func TestV1Journey(t *testing.T) {
 	if got := e.calls("", "POST /connect/token"); got != 5 {
 		t.Errorf("POST /connect/token: %d calls in all, want 5", got)
 	}
-	for _, o := range e.obs.list() {
-		if strings.ContainsAny(o.endpoint, "?=") || !strings.Contains(o.endpoint, " /") {
-			t.Errorf("observer endpoint %q is not a route pattern", o.endpoint)
+	for _, o := range e.obs.List() {
+		if strings.ContainsAny(o.Endpoint, "?=") || !strings.Contains(o.Endpoint, " /") {
+			t.Errorf("observer endpoint %q is not a route pattern", o.Endpoint)
 		}
 	}
 	// Every API request was observed (the test itself opened the dialog once).
 	apiCalls := e.srv.CallTotal(sandbox.CallFilter{}) - e.calls("", "GET /{$}")
-	if n := len(e.obs.list()); int64(n) != apiCalls {
+	if n := len(e.obs.List()); int64(n) != apiCalls {
 		t.Errorf("observer saw %d requests, the sandbox %d", n, apiCalls)
 	}
 }
