@@ -20,6 +20,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/codat"
+	"github.com/consent-operator/consent-operator/internal/provider/httpx"
 	"github.com/consent-operator/consent-operator/internal/provider/truelayer"
 	"github.com/consent-operator/consent-operator/internal/scheme"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
@@ -100,27 +101,17 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		TokenCache:   &tokensecret.ClientTokenCache{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: o.OperatorNamespace, Name: o.StateKeySecret + "-client-tokens"},
 		AuthURL:      o.TrueLayerAuthURL,
 		APIURL:       o.TrueLayerAPIURL,
-		Timeout:      o.ProviderTimeout,
-		RateLimit:    truelayer.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
-		Clock:        o.Clock.Now,
+		HTTP:         providerHTTP(o, bankingv1alpha1.ProviderTrueLayer),
 		ResponseMode: responseMode(o.TrueLayerResponseMode),
-		Observer: func(endpoint string, status int, d time.Duration) {
-			connectionMetrics.ProviderRequest(string(bankingv1alpha1.ProviderTrueLayer), endpoint, status, d)
-		},
-		Logger: ctrl.Log.WithName("truelayer"),
+		Logger:       ctrl.Log.WithName("truelayer"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating TrueLayer client: %w", err)
 	}
 	cd, err := codat.New(codat.Options{
-		BaseURL:   o.CodatURL,
-		Timeout:   o.ProviderTimeout,
-		RateLimit: codat.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
-		Clock:     o.Clock.Now,
-		Observer: func(endpoint string, status int, d time.Duration) {
-			connectionMetrics.ProviderRequest(string(bankingv1alpha1.ProviderCodat), endpoint, status, d)
-		},
-		Logger: ctrl.Log.WithName("codat"),
+		BaseURL: o.CodatURL,
+		HTTP:    providerHTTP(o, bankingv1alpha1.ProviderCodat),
+		Logger:  ctrl.Log.WithName("codat"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating Codat client: %w", err)
@@ -226,4 +217,17 @@ func responseMode(mode string) string {
 		return ""
 	}
 	return mode
+}
+
+// providerHTTP is the HTTP settings of provider p's client: the flags' timeout
+// and rate limit, the manager's clock, and the request-duration metric.
+func providerHTTP(o Options, p bankingv1alpha1.Provider) httpx.Options {
+	return httpx.Options{
+		Timeout:   o.ProviderTimeout,
+		RateLimit: httpx.RateLimit{PerSecond: o.ProviderQPS, Burst: o.ProviderBurst},
+		Now:       o.Clock.Now,
+		Observer: func(endpoint string, status int, d time.Duration) {
+			connectionMetrics.ProviderRequest(string(p), endpoint, status, d)
+		},
+	}
 }
