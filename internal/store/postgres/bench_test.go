@@ -14,7 +14,7 @@ import (
 )
 
 const plainInsertSQL = "INSERT INTO transactions (" + storetest.PlainInsertColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11, $12, $13,
- $14::jsonb, $15, $16::numeric, $17, $18::jsonb)
+ $14::jsonb, $15, $16::numeric, $17, $18::jsonb, $19)
  ON CONFLICT DO NOTHING`
 
 // plainPostgres inserts through one pgx connection (pgx prepares and
@@ -26,7 +26,7 @@ func plainArgs(o store.Owner, t store.Transaction) []any {
 	return []any{o.Namespace, o.Connection, o.UserRef, o.Provider, t.AccountID,
 		t.NormalisedProviderTransactionID, t.ProviderTransactionID, t.Timestamp, t.Description,
 		string(t.Amount), t.Currency, t.Type, t.Category, string(cls), t.MerchantName,
-		string(t.RunningBalance.Amount), t.RunningBalance.Currency, string(t.Meta)}
+		string(t.RunningBalance.Amount), t.RunningBalance.Currency, string(t.Meta), o.UID}
 }
 
 func (p plainPostgres) InsertEach(ctx context.Context, o store.Owner, txs []store.Transaction) error {

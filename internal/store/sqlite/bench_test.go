@@ -13,7 +13,7 @@ import (
 	"github.com/consent-operator/consent-operator/internal/store/storetest"
 )
 
-const plainInsertSQL = "INSERT INTO transactions (" + storetest.PlainInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const plainInsertSQL = "INSERT INTO transactions (" + storetest.PlainInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT DO NOTHING`
 
 // plainSQLite inserts with the same driver and pragmas as the store.
@@ -25,7 +25,7 @@ func plainArgs(o store.Owner, t store.Transaction) []any {
 		t.NormalisedProviderTransactionID, t.ProviderTransactionID,
 		t.Timestamp.UTC().Format("2006-01-02T15:04:05.000000Z"), t.Description, string(t.Amount), t.Currency,
 		t.Type, t.Category, string(cls), t.MerchantName, string(t.RunningBalance.Amount),
-		t.RunningBalance.Currency, string(t.Meta)}
+		t.RunningBalance.Currency, string(t.Meta), o.UID}
 }
 
 func (p plainSQLite) InsertEach(ctx context.Context, o store.Owner, txs []store.Transaction) error {

@@ -14,7 +14,7 @@ import (
 const PlainInsertColumns = `namespace, connection, user_ref, provider, account_id,
  normalised_provider_transaction_id, provider_transaction_id, "timestamp", description, amount, currency,
  transaction_type, transaction_category, transaction_classification, merchant_name, running_balance,
- running_balance_currency, meta`
+ running_balance_currency, meta, connection_uid`
 
 // PlainInserter is the comparison of the ingest benchmark: a loop of
 // single-row INSERTs of the same transactions, as code without batching
@@ -77,7 +77,7 @@ func BenchIngest(b *testing.B, s store.Store, plain PlainInserter, rowsPerOp, ba
 	// The loops must have written what the store wrote, or the comparison
 	// compares different work.
 	for _, conn := range []string{"batched", "plain", "plain-one-tx"} {
-		n, err := s.CountTransactions(ctx, store.TransactionQuery{Key: store.ConnectionKey{Namespace: "bench", Connection: conn}})
+		n, err := s.CountTransactions(ctx, store.TransactionQuery{Key: Owner("bench", conn, "user").Key()})
 		if err != nil {
 			b.Fatal(err)
 		}
