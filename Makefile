@@ -79,6 +79,9 @@ postgres: ## Start a private PostgreSQL on 127.0.0.1 for the store tests (instal
 .PHONY: test
 test: verify-provider-docs envtest postgres ## Run all tests: envtest suites on a real kube-apiserver, store tests on PostgreSQL and SQLite.
 	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test $(TEST_FLAGS) $(TEST_PKGS)
+	@# Every benchmark once, for its checks (not its figures): one that stops working is
+	@# caught here, not on the day someone measures.
+	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(TEST_PKGS)
 
 .PHONY: test-chart
 test-chart: envtest ## Render and check the Helm chart and config/default (server-side dry runs on envtest) and the Argo CD health checks.
