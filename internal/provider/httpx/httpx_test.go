@@ -12,39 +12,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 )
 
-// fakeTime is a clock whose Sleep advances it instead of waiting.
-type fakeTime struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept []time.Duration
-}
-
-func newFakeTime() *fakeTime { return &fakeTime{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (f *fakeTime) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeTime) Sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.slept = append(f.slept, d)
-	f.mu.Unlock()
-	return ctx.Err()
-}
-
-func (f *fakeTime) total() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var t time.Duration
-	for _, d := range f.slept {
-		t += d
-	}
-	return t
+func newFakeTime() *providertest.Sleeps {
+	return &providertest.Sleeps{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
 func TestBackoffFullJitter(t *testing.T) {
@@ -134,8 +107,8 @@ func TestRetries(t *testing.T) {
 			for i := int64(0); i < tc.wantHits-1; i++ {
 				want += (100 * time.Millisecond << i) / 2
 			}
-			if ft.total() != want {
-				t.Fatalf("slept %v, want %v", ft.total(), want)
+			if ft.Total() != want {
+				t.Fatalf("slept %v, want %v", ft.Total(), want)
 			}
 		})
 	}
@@ -156,8 +129,8 @@ func TestRetryAfter(t *testing.T) {
 	c := New(Options{Now: ft.Now, Sleep: ft.Sleep, RateLimit: RateLimit{PerSecond: -1},
 		Backoff: Backoff{Base: 10 * time.Millisecond, Max: 5 * time.Second, Rand: func() float64 { return 0 }}})
 	resp, err := c.Do(context.Background(), Request{Method: "GET", URL: srv.URL + "?ra=2", Endpoint: "GET /", Idempotent: true})
-	if err != nil || resp.Status != 200 || ft.total() != 2*time.Second {
-		t.Fatalf("short Retry-After: err %v resp %+v slept %v", err, resp, ft.total())
+	if err != nil || resp.Status != 200 || ft.Total() != 2*time.Second {
+		t.Fatalf("short Retry-After: err %v resp %+v slept %v", err, resp, ft.Total())
 	}
 	// A Retry-After beyond the backoff cap is not waited for in process.
 	hits.Store(0)
@@ -294,18 +267,18 @@ func TestRateLimiterBoundsEachHost(t *testing.T) {
 		}
 	}
 	// Burst 2, then one request per 100ms: 10 waits of 100ms.
-	if got := ft.total(); got != time.Second {
+	if got := ft.Total(); got != time.Second {
 		t.Fatalf("waited %v for %d requests at 10/s burst 2, want 1s", got, n)
 	}
 	// Another host has its own bucket: its burst goes without waiting.
-	before := ft.total()
+	before := ft.Total()
 	for i := 0; i < 2; i++ {
 		if _, err := c.Do(context.Background(), Request{Method: "GET", URL: b.URL, Endpoint: "GET /", Idempotent: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if ft.total() != before {
-		t.Fatalf("second host waited %v", ft.total()-before)
+	if ft.Total() != before {
+		t.Fatalf("second host waited %v", ft.Total()-before)
 	}
 }
 

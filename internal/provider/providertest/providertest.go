@@ -10,10 +10,15 @@ import (
 )
 
 // Sleeps records the waits asked of an httpx.Options.Sleep: tests never sleep.
+// It is a clock too (Now, for httpx.Options.Now): a wait moves it on, from Start.
 type Sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
+	Start time.Time
+	mu    sync.Mutex
+	d     []time.Duration
 }
+
+// Now is Start plus every wait so far.
+func (s *Sleeps) Now() time.Time { return s.Start.Add(s.Total()) }
 
 // Sleep records d and returns at once (ctx's error if it has ended).
 func (s *Sleeps) Sleep(ctx context.Context, d time.Duration) error {
