@@ -1,7 +1,5 @@
 package controllers
 
-// The steps both kinds of consent take (consentKind), and what they share.
-
 import (
 	"context"
 	"errors"
