@@ -50,20 +50,32 @@ func TestMayCall(t *testing.T) {
 	}
 }
 
-// TestRecordFailure: each failure counts once, at the reconcile's time, and the
-// requeue honours the provider's Retry-After when that is later than the backoff.
+// TestRecordFailure: each failure counts once, at the reconcile's time, whether or not
+// one was recorded before, and the requeue honours the provider's Retry-After when that
+// is later than the backoff.
 func TestRecordFailure(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	bc := &bankingv1alpha1.BankConnection{ObjectMeta: metav1.ObjectMeta{UID: types.UID("uid-record")}}
-	bc.Status.Token = &bankingv1alpha1.TokenStatus{FailedAttempts: 1}
-	s := &connectionScope{bc: bc, now: now}
-	recordFailure(s, &provider.Error{RetryAfter: 6 * time.Hour})
-	tok := bc.Status.Token
-	if tok.FailedAttempts != 2 || tok.LastFailureAt == nil || !tok.LastFailureAt.Time.Equal(now) {
-		t.Fatalf("token status = %+v, want 2 attempts at %v", tok, now)
-	}
-	if len(s.deadlines) != 1 || !s.deadlines[0].Equal(now.Add(6*time.Hour)) {
-		t.Fatalf("requeue at %v, want the Retry-After %v", s.deadlines, now.Add(6*time.Hour))
+	for _, tc := range []struct {
+		name  string
+		token *bankingv1alpha1.TokenStatus
+		want  int32
+	}{
+		{name: "first failure", want: 1},
+		{name: "after one", token: &bankingv1alpha1.TokenStatus{FailedAttempts: 1}, want: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bc := &bankingv1alpha1.BankConnection{ObjectMeta: metav1.ObjectMeta{UID: types.UID("uid-record")}}
+			bc.Status.Token = tc.token
+			s := &connectionScope{bc: bc, now: now}
+			recordFailure(s, &provider.Error{RetryAfter: 6 * time.Hour})
+			tok := bc.Status.Token
+			if tok == nil || tok.FailedAttempts != tc.want || tok.LastFailureAt == nil || !tok.LastFailureAt.Time.Equal(now) {
+				t.Fatalf("token status = %+v, want %d attempts at %v", tok, tc.want, now)
+			}
+			if len(s.deadlines) != 1 || !s.deadlines[0].Equal(now.Add(6*time.Hour)) {
+				t.Fatalf("requeue at %v, want the Retry-After %v", s.deadlines, now.Add(6*time.Hour))
+			}
+		})
 	}
 }
 

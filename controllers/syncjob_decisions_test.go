@@ -169,3 +169,50 @@ func TestAttendedRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestWantsAllData: only a Codat job reading both balances and transactions refreshes
+// every data type at once.
+func TestWantsAllData(t *testing.T) {
+	both := []bankingv1alpha1.SyncResource{bankingv1alpha1.ResourceBalance, bankingv1alpha1.ResourceTransactions}
+	cases := []struct {
+		name      string
+		provider  bankingv1alpha1.Provider
+		resources []bankingv1alpha1.SyncResource
+		want      bool
+	}{
+		{name: "codat, balances and transactions", provider: bankingv1alpha1.ProviderCodat, resources: both, want: true},
+		{name: "codat, transactions only", provider: bankingv1alpha1.ProviderCodat, resources: both[1:]},
+		{name: "codat, balances only", provider: bankingv1alpha1.ProviderCodat, resources: both[:1]},
+		{name: "truelayer", provider: bankingv1alpha1.ProviderTrueLayer, resources: both},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bc, sj := &bankingv1alpha1.BankConnection{}, &bankingv1alpha1.SyncJob{}
+			bc.Spec.Provider, sj.Spec.Resources = tc.provider, tc.resources
+			if got := wantsAllData(bc, sj); got != tc.want {
+				t.Fatalf("wantsAllData = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestTaskRoundTrip: a queued fetch recorded in status as a ProviderTask comes back as
+// the same fetch, so a run resumed by another replica or after a restart collects
+// exactly what was asked.
+func TestTaskRoundTrip(t *testing.T) {
+	from := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	for _, f := range []provider.Fetch{
+		{Resource: provider.ResourceTransactions, AccountID: "acc", From: from, To: from.AddDate(0, 1, 0)},
+		{Resource: provider.ResourceBalance, AccountID: "card", Card: true},
+	} {
+		task := taskOf(f, &provider.Task{ID: "task-1", ResultsURI: "https://results"})
+		if task.TaskID != "task-1" || task.ResultsURI != "https://results" {
+			t.Fatalf("taskOf(%+v) = %+v, want the provider's task id and results URI", f, task)
+		}
+		back := fetchOf(task)
+		if back.Resource != f.Resource || back.AccountID != f.AccountID || back.Card != f.Card ||
+			!back.From.Equal(f.From) || !back.To.Equal(f.To) {
+			t.Fatalf("fetchOf(taskOf(%+v)) = %+v", f, back)
+		}
+	}
+}
