@@ -42,11 +42,11 @@ func TestDataAPIV3Lifecycle(t *testing.T) {
 	ns := newNamespace(t, "v3")
 	s := &v3Story{bc: newV3Connection(ns, "carol")}
 	create(t, s.bc)
-	s.pending(t)
-	s.noHotLoop(t)
-	s.unearnedReturn(t)
-	s.consent(t)
-	s.deleteLeavesDataConnection(t)
+	chapter(t, "1 pending", s.pending)
+	chapter(t, "2 no hot loop", s.noHotLoop)
+	chapter(t, "3 unearned return", s.unearnedReturn)
+	chapter(t, "4 consent", s.consent)
+	chapter(t, "5 delete leaves data connection", s.deleteLeavesDataConnection)
 }
 
 // 1. Pending: the hosted page behind the stable connect link, refs recorded once.
@@ -178,13 +178,13 @@ func TestCodatLifecycle(t *testing.T) {
 	create(t, s.dave)
 	create(t, s.erin)
 
-	s.pending(t)
-	s.noHotLoop(t)
-	s.erinCancels(t)
-	s.daveAuthorises(t)
-	s.bankDeauthorises(t)
-	s.daveLinksAgain(t)
-	s.deleteBoth(t)
+	chapter(t, "1 pending", s.pending)
+	chapter(t, "2 no hot loop", s.noHotLoop)
+	chapter(t, "3 erin cancels", s.erinCancels)
+	chapter(t, "4 dave authorises", s.daveAuthorises)
+	chapter(t, "5 bank deauthorises", s.bankDeauthorises)
+	chapter(t, "6 dave links again", s.daveLinksAgain)
+	chapter(t, "7 delete both", s.deleteBoth)
 }
 
 // 1. Pending with the connection's linkUrl; one company each.

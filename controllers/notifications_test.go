@@ -146,11 +146,11 @@ type tellStory struct {
 func TestNotificationsTellTheApplication(t *testing.T) {
 	s := &tellStory{app: newReceiver(t), ns: newNamespace(t, "notify")}
 	hooksSecret(t, s.ns)
-	s.connectionReady(t)
-	s.consentExpiring(t)
-	s.syncCompleted(t)
-	s.consentRevoked(t)
-	s.eachEventOnce(t)
+	chapter(t, "1 connection ready", s.connectionReady)
+	chapter(t, "2 consent expiring", s.consentExpiring)
+	chapter(t, "3 sync completed", s.syncCompleted)
+	chapter(t, "4 consent revoked", s.consentRevoked)
+	chapter(t, "5 each event once", s.eachEventOnce)
 }
 
 // connectionReady: walt consents and the application hears connection.ready, signed.

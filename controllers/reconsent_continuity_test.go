@@ -83,11 +83,11 @@ func TestReconsentWithNewAccountIDsStoresNoDuplicate(t *testing.T) {
 	if err := sb.SetNewAccountIDsOnReconsent(s.connID, true); err != nil {
 		t.Fatal(err)
 	}
-	s.firstRun(t)
-	s.reconsentAndRunAgain(t)
-	s.accountsOnceUnderFirstIDs(t)
-	s.ledgerUnderFirstIDs(t)
-	s.watermarksContinued(t)
+	chapter(t, "1 first run", s.firstRun)
+	chapter(t, "2 reconsent and run again", s.reconsentAndRunAgain)
+	chapter(t, "3 accounts once under first IDs", s.accountsOnceUnderFirstIDs)
+	chapter(t, "4 ledger under first IDs", s.ledgerUnderFirstIDs)
+	chapter(t, "5 watermarks continued", s.watermarksContinued)
 }
 
 // firstRun syncs accounts, cards, balances and transactions once and records what
