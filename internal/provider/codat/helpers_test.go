@@ -87,7 +87,6 @@ func (e *env) newClient(baseURL string, mutate func(*codat.Options)) *codat.Clie
 	return c
 }
 
-// conn is a BankConnection for the emulator's mock bank.
 // begin starts a consent journey for conn with state and returns conn with
 // the refs Codat gave it, and the authorization.
 func (e *env) begin(conn provider.Connection, state string) (provider.Connection, provider.Authorization) {
@@ -100,6 +99,7 @@ func (e *env) begin(conn provider.Connection, state string) (provider.Connection
 	return conn, auth
 }
 
+// testConn is a BankConnection for the emulator's mock bank.
 func testConn() provider.Connection {
 	return provider.Connection{
 		Namespace: "team-a", Name: "acme-current", UID: "9b1c0d7e-2f4a-4c6b-8d3e-5a7f9e1b2c3d",

@@ -367,15 +367,7 @@ func TestCancelledLinkStaysPending(t *testing.T) {
 func TestConsentExpiry(t *testing.T) {
 	e2 := newEnvWithTTL(t, 90*day)
 	ctx := context.Background()
-	conn := testConn()
-	auth, err := e2.client.BeginAuthorization(ctx, conn, "s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Refs = auth.Refs
-	if err := e2.emu.CompleteLink(auth.Refs.CodatCompanyID, auth.Refs.CodatConnectionID); err != nil {
-		t.Fatal(err)
-	}
+	conn := linkedConn(t, e2)
 	e2.clk.Advance(90 * day)
 	sess := provider.Session{Refs: conn.Refs}
 	cons, err := e2.client.Consent(ctx, conn, sess)
@@ -452,12 +444,7 @@ func TestConcurrentFetches(t *testing.T) {
 // linkedConn starts a journey and completes the link at the emulator.
 func linkedConn(t *testing.T, e *env) provider.Connection {
 	t.Helper()
-	conn := testConn()
-	auth, err := e.client.BeginAuthorization(context.Background(), conn, "")
-	if err != nil {
-		t.Fatalf("BeginAuthorization: %v", err)
-	}
-	conn.Refs = auth.Refs
+	conn, auth := e.begin(testConn(), "")
 	if err := e.emu.CompleteLink(auth.Refs.CodatCompanyID, auth.Refs.CodatConnectionID); err != nil {
 		t.Fatal(err)
 	}

@@ -287,15 +287,8 @@ func TestRateLimiterConcurrent(t *testing.T) {
 	// The clock stands still, so every reservation is made at the same
 	// instant and each request's wait is its place in the queue.
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	var waits []time.Duration
-	c := New(Options{Now: func() time.Time { return now }, RateLimit: RateLimit{PerSecond: 5, Burst: 1},
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			mu.Unlock()
-			return nil
-		}})
+	sleeps := &providertest.Sleeps{}
+	c := New(Options{Now: func() time.Time { return now }, RateLimit: RateLimit{PerSecond: 5, Burst: 1}, Sleep: sleeps.Sleep})
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -311,6 +304,7 @@ func TestRateLimiterConcurrent(t *testing.T) {
 		t.Fatalf("hits %d", s.hits.Load())
 	}
 	// One request goes at once (burst 1); the other 19 wait 200ms, 400ms, … 3.8s.
+	waits := sleeps.List()
 	slices.Sort(waits)
 	if len(waits) != 19 {
 		t.Fatalf("%d requests waited, want 19: %v", len(waits), waits)

@@ -52,8 +52,8 @@ func ValidHeader(v string) bool {
 }
 
 // CheckError fails t unless err is a *provider.Error of a known class whose
-// text carries none of secrets; it returns that error.
-func CheckError(t testing.TB, err error, secrets []string) *provider.Error {
+// text carries none of secrets and whose Retry-After is not negative.
+func CheckError(t testing.TB, err error, secrets []string) {
 	t.Helper()
 	pe, ok := provider.AsError(err)
 	if !ok {
@@ -69,7 +69,9 @@ func CheckError(t testing.TB, err error, secrets []string) *provider.Error {
 			t.Fatalf("error text carries a secret the client sent: %v", err)
 		}
 	}
-	return pe
+	if pe.RetryAfter < 0 {
+		t.Fatalf("negative Retry-After %s", pe.RetryAfter)
+	}
 }
 
 // CheckSuccess fails t when a client reported success for an answer with a

@@ -1,6 +1,7 @@
-// Package providertest holds the test doubles that the tests of every
-// provider client share: a Sleep that records instead of waiting and an
-// Observer that records each request. Only tests import it.
+// Package providertest holds what the tests of every provider client share:
+// a Sleep that records instead of waiting (and is a clock), an Observer that
+// records each request, and the response fuzz tests' fake answer and checks
+// (fuzz.go). Only tests import it.
 package providertest
 
 import (
@@ -26,6 +27,13 @@ func (s *Sleeps) Sleep(ctx context.Context, d time.Duration) error {
 	s.d = append(s.d, d)
 	s.mu.Unlock()
 	return ctx.Err()
+}
+
+// List is the waits asked for, in order.
+func (s *Sleeps) List() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
 }
 
 // Count is how many waits were asked for.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/provider/httpx"
+	"github.com/consent-operator/consent-operator/internal/provider/providertest"
 )
 
 // The bank sandbox completes every v3 transaction request at once, so the
@@ -119,16 +120,9 @@ func TestV3TransactionRequestPolling(t *testing.T) {
 			}
 			hs := httptest.NewServer(sc.handler())
 			t.Cleanup(hs.Close)
-			var mu sync.Mutex
-			var sleeps []time.Duration
+			sleeps := &providertest.Sleeps{}
 			c, err := New(Options{AuthURL: hs.URL, APIURL: hs.URL, HTTP: httpx.Options{Now: func() time.Time { return now },
-				RateLimit: httpx.RateLimit{PerSecond: -1},
-				Sleep: func(ctx context.Context, d time.Duration) error {
-					mu.Lock()
-					sleeps = append(sleeps, d)
-					mu.Unlock()
-					return ctx.Err()
-				}}})
+				RateLimit: httpx.RateLimit{PerSecond: -1}, Sleep: sleeps.Sleep}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,8 +137,8 @@ func TestV3TransactionRequestPolling(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(sleeps, tc.wantSleeps) {
-				t.Fatalf("sleeps %v, want %v", sleeps, tc.wantSleeps)
+			if got := sleeps.List(); !reflect.DeepEqual(got, tc.wantSleeps) {
+				t.Fatalf("sleeps %v, want %v", got, tc.wantSleeps)
 			}
 			if tc.wantTask {
 				if res.Task == nil || res.Task.ID != "req-first" || res.Data != nil {
