@@ -11,6 +11,8 @@ export KUBEBUILDER_ASSETS ?= $(BIN)/k8s
 # Packages under test: everything, including the store contract tests on PostgreSQL.
 TEST_PKGS ?= ./...
 TEST_FLAGS ?= -race -count=1 -timeout 20m
+# The packages with benchmarks (the others' TestMain would start control planes for nothing).
+BENCH_PKGS ?= $(shell grep -rl --include='*_test.go' '^func Benchmark' . | xargs -n1 dirname | sort -u)
 
 .PHONY: help
 help: ## Show the targets.
@@ -81,7 +83,7 @@ test: verify-provider-docs envtest postgres ## Run all tests: envtest suites on 
 	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test $(TEST_FLAGS) $(TEST_PKGS)
 	@# Every benchmark once, for its checks (not its figures): one that stops working is
 	@# caught here, not on the day someone measures.
-	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(TEST_PKGS)
+	CONSENT_OPERATOR_TEST_POSTGRES_DSN="$$(hack/postgres.sh dsn)" $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(BENCH_PKGS)
 
 .PHONY: test-chart
 test-chart: envtest ## Render and check the Helm chart and config/default (server-side dry runs on envtest) and the Argo CD health checks.

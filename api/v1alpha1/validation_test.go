@@ -371,7 +371,6 @@ func TestStatusIsASubresource(t *testing.T) {
 	}
 }
 
-// TestSyncJobPrinterColumns: `kubectl get sj` shows why a job is not Ready.
 // writeAndRead writes bc with write (the main resource's Update or the status
 // subresource's) and returns the BankConnection as the apiserver then stores it.
 func writeAndRead[O any](ctx context.Context, t *testing.T, write func(context.Context, client.Object, ...O) error, bc *bankingv1alpha1.BankConnection) *bankingv1alpha1.BankConnection {
@@ -386,6 +385,7 @@ func writeAndRead[O any](ctx context.Context, t *testing.T, write func(context.C
 	return stored
 }
 
+// TestSyncJobPrinterColumns: `kubectl get sj` shows why a job is not Ready.
 func TestSyncJobPrinterColumns(t *testing.T) {
 	ns := newNamespace(t)
 	ctx := context.Background()

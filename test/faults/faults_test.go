@@ -86,7 +86,7 @@ func storm(t *testing.T, mode sandbox.RefreshMode) {
 	}
 	logf("seed %d, %d connections, %d kills, refresh tokens %s", seed, n, *flagKills, mode)
 
-	stage := harness.StartStage(t, ctx, harness.StageOptions{
+	stage := harness.StartStage(ctx, t, harness.StageOptions{
 		Dir: dir, Binary: *flagBinary, OperatorNamespace: operatorNS, Namespaces: []string{testNS},
 		Sandbox: sandbox.Options{TokenAlgorithm: sandbox.AlgES256, RefreshMode: mode, RefreshGrace: refreshGrace},
 	})

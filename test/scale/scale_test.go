@@ -236,7 +236,7 @@ func TestScale(t *testing.T) {
 		fmt.Printf("[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 
-	stage := harness.StartStage(t, ctx, harness.StageOptions{
+	stage := harness.StartStage(ctx, t, harness.StageOptions{
 		Dir: dir, Binary: *flagBinary, OperatorNamespace: operatorNS, Namespaces: []string{scaleNS, floorNS, fairFloorNS},
 		Sandbox: sandbox.Options{TokenAlgorithm: sandbox.AlgES256, AccessTokenTTL: accessTokenTTL},
 	})

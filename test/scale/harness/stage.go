@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -45,7 +46,7 @@ type StageOptions struct {
 // the test function's defers, so after the caller's context is cancelled (the
 // apiserver waits for open watches when it stops), and after any cleanup registered
 // later, such as the gateway's (RunUntilCleanup).
-func StartStage(t testing.TB, ctx context.Context, o StageOptions) *Stage {
+func StartStage(ctx context.Context, t testing.TB, o StageOptions) *Stage {
 	t.Helper()
 	s, err := startStage(ctx, o)
 	if err != nil {
@@ -72,8 +73,7 @@ func startStage(ctx context.Context, o StageOptions) (*Stage, error) {
 		return nil, err
 	}
 	if err := s.start(ctx, o); err != nil {
-		_ = s.stop()
-		return nil, err
+		return nil, errors.Join(err, s.stop())
 	}
 	return s, nil
 }
