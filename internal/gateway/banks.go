@@ -22,9 +22,6 @@ type banksResponse struct {
 // provider. It is guarded like the link itself and answers the same neutral 404.
 // The application's origin (that of spec.redirect.returnURL) may read it (CORS).
 func (s *Server) banks(w http.ResponseWriter, r *http.Request) {
-	if !s.allowClient(w, r) {
-		return
-	}
 	secret := r.PathValue("secret")
 	if len(secret) > maxSecretLength {
 		s.refuse(w, r, "malformed link", pageInvalidLink)

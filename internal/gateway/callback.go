@@ -27,9 +27,6 @@ const maxCodeLength = 2048
 // callback ends a journey at the gateway: it checks the state and the browser, then
 // hands the code to the reconciler. Nothing here calls the provider or writes a Secret.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
-	if !s.allowClient(w, r) {
-		return
-	}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	}

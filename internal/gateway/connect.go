@@ -34,9 +34,6 @@ const maxSecretLength = 128
 // provider's link with a sealed state naming that browser. Opening a link consumes
 // nothing (link previewers and a user's second try open it too); the callback does.
 func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
-	if !s.allowClient(w, r) {
-		return
-	}
 	secret := r.PathValue("secret")
 	if len(secret) == 0 || len(secret) > maxSecretLength {
 		s.refuse(w, r, "malformed link", pageInvalidLink)

@@ -110,6 +110,15 @@ func (s bucketSet) dropOldest() {
 	delete(s, oldest)
 }
 
+// limited serves h only to a client within its per-address bucket (allowClient).
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.allowClient(w, r) {
+			h(w, r)
+		}
+	}
+}
+
 // allowClient applies the per-address bucket; it answers 429 itself when empty.
 func (s *Server) allowClient(w http.ResponseWriter, r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

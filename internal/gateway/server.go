@@ -84,15 +84,16 @@ func (s *Server) Handler() http.Handler {
 		s.limiter = newLimiter(s.Limits)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /connect/{secret}", s.connect)
-	mux.HandleFunc("GET /connect/{secret}/banks", s.banks)
+	// Every page a browser opens is under the per-client rate limit (limited).
+	mux.HandleFunc("GET /connect/{secret}", s.limited(s.connect))
+	mux.HandleFunc("GET /connect/{secret}/banks", s.limited(s.banks))
 	// Any other shape of connect link (the old /connect/{namespace}/{name} included)
 	// gets the same neutral page as an unknown secret.
 	mux.HandleFunc("GET /connect/", func(w http.ResponseWriter, r *http.Request) { s.refuse(w, r, "malformed link", pageInvalidLink) })
-	mux.HandleFunc("GET /callback", s.callback)
-	mux.HandleFunc("POST /callback", s.callback)
-	mux.HandleFunc("GET /outcome/{ticket}", s.outcome)
-	mux.HandleFunc("GET /reauth/{ticket}", s.reauth)
+	mux.HandleFunc("GET /callback", s.limited(s.callback))
+	mux.HandleFunc("POST /callback", s.limited(s.callback))
+	mux.HandleFunc("GET /outcome/{ticket}", s.limited(s.outcome))
+	mux.HandleFunc("GET /reauth/{ticket}", s.limited(s.reauth))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	for p, h := range s.extra {
 		mux.Handle(p, h)

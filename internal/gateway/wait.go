@@ -14,13 +14,10 @@ import (
 // outcomePoll is how often a waiting page looks at the cache.
 const outcomePoll = 50 * time.Millisecond
 
-// waitingBrowser admits a request for a page a browser waits on (the outcome, or a
-// re-authentication link) past the per-client rate limit, opens its ticket and checks
-// it is the browser the ticket was sealed for. It answers the request itself when not.
+// waitingBrowser opens the ticket of a page a browser waits on (the outcome, or a
+// re-authentication link) and checks it is the browser the ticket was sealed for.
+// It answers the request itself when not.
 func (s *Server) waitingBrowser(w http.ResponseWriter, r *http.Request, what string) (journey.State, bool) {
-	if !s.allowClient(w, r) {
-		return journey.State{}, false
-	}
 	st, err := s.Journeys.OpenTicket(r.PathValue("ticket"), s.Clock.Now())
 	if err != nil {
 		s.refuse(w, r, "invalid or expired "+what+" ticket", pageInvalidLink)
