@@ -17,14 +17,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/index"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/provider"
 	"github.com/consent-operator/consent-operator/internal/store"
 	"github.com/consent-operator/consent-operator/internal/tokensecret"
 )
-
-// connectionRefIndex indexes SyncJobs by the BankConnection they read.
-const connectionRefIndex = "spec.connectionRef.name"
 
 // SyncLinks is what the SyncJob reconciler needs from the gateway.
 type SyncLinks interface {
@@ -121,8 +119,8 @@ func (r *SyncJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.PollInterval <= 0 {
 		r.PollInterval = 15 * time.Second
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &bankingv1alpha1.SyncJob{}, connectionRefIndex,
-		func(o client.Object) []string { return []string{o.(*bankingv1alpha1.SyncJob).Spec.ConnectionRef.Name} }); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &bankingv1alpha1.SyncJob{}, index.SyncJobConnection,
+		index.SyncJobConnectionOf); err != nil {
 		return fmt.Errorf("indexing SyncJobs by connection: %w", err)
 	}
 	if err := ctrl.NewControllerManagedBy(mgr).
@@ -139,7 +137,7 @@ func (r *SyncJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 func (r *SyncJobReconciler) jobsOfConnection(ctx context.Context, o client.Object) []reconcile.Request {
 	var jobs bankingv1alpha1.SyncJobList
-	if err := r.List(ctx, &jobs, client.InNamespace(o.GetNamespace()), client.MatchingFields{connectionRefIndex: o.GetName()}); err != nil {
+	if err := r.List(ctx, &jobs, client.InNamespace(o.GetNamespace()), client.MatchingFields{index.SyncJobConnection: o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "Listing SyncJobs of a connection", "bankconnection", client.ObjectKeyFromObject(o))
 		return nil
 	}

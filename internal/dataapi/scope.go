@@ -12,6 +12,7 @@ import (
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/connection"
+	"github.com/consent-operator/consent-operator/internal/index"
 	"github.com/consent-operator/consent-operator/internal/store"
 )
 
@@ -20,7 +21,7 @@ import (
 const IndexUserRef = "spec.userRef"
 
 // UserRefOf is the indexer function of IndexUserRef.
-var UserRefOf = connection.Indexer(func(bc *bankingv1alpha1.BankConnection) string { return bc.Spec.UserRef })
+var UserRefOf = index.Field(func(bc *bankingv1alpha1.BankConnection) string { return bc.Spec.UserRef })
 
 // scope is whose rows a request reads: one connection as it exists now (its
 // current UID, never an earlier connection of the name), or every connection a

@@ -10,8 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
-	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
+	"github.com/consent-operator/consent-operator/internal/index"
 	"github.com/consent-operator/consent-operator/internal/journey"
 )
 
@@ -20,7 +20,7 @@ import (
 const IndexJourneyNonce = "status.authorization.nonce"
 
 // JourneyNonceOf is the indexer function of IndexJourneyNonce.
-var JourneyNonceOf = connection.Indexer(func(bc *bankingv1alpha1.BankConnection) string {
+var JourneyNonceOf = index.Field(func(bc *bankingv1alpha1.BankConnection) string {
 	if a := bc.Status.Authorization; a != nil {
 		return a.Nonce
 	}

@@ -11,8 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
-	"github.com/consent-operator/consent-operator/internal/connection"
 	"github.com/consent-operator/consent-operator/internal/consent"
+	"github.com/consent-operator/consent-operator/internal/index"
 )
 
 // Returns from providers that keep the consent server-side (TrueLayer Data API v3,
@@ -30,7 +30,7 @@ import (
 const IndexDataConnectionID = "status.providerRefs.dataConnectionID"
 
 // DataConnectionIDOf is the indexer function of IndexDataConnectionID.
-var DataConnectionIDOf = connection.Indexer(func(bc *bankingv1alpha1.BankConnection) string {
+var DataConnectionIDOf = index.Field(func(bc *bankingv1alpha1.BankConnection) string {
 	if p := bc.Status.ProviderRefs; p != nil {
 		return p.DataConnectionID
 	}

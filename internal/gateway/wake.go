@@ -9,19 +9,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
+	"github.com/consent-operator/consent-operator/internal/index"
 )
 
 // wakeTimeout bounds the apiserver calls one webhook makes.
 const wakeTimeout = 10 * time.Second
-
-// Index names of the gateway's cache: it finds a v3 connection by its data connection
-// id (set by IndexDataConnectionID) and the SyncJobs of a connection by name.
-const IndexSyncJobConnection = "spec.connectionRef.name"
-
-// SyncJobConnectionOf indexes a SyncJob by the connection it reads.
-func SyncJobConnectionOf(o client.Object) []string {
-	return []string{o.(*bankingv1alpha1.SyncJob).Spec.ConnectionRef.Name}
-}
 
 // Wakes hand verified webhooks over to the reconcilers. The gateway records what the
 // provider said in the one status field it writes on each kind (a SyncJob's
@@ -99,7 +91,7 @@ func (w Wakes) v3Transactions(ctx context.Context, e V3Event) bool {
 			continue
 		}
 		var jobs bankingv1alpha1.SyncJobList
-		if err := w.Client.List(ctx, &jobs, client.InNamespace(bc.Namespace), client.MatchingFields{IndexSyncJobConnection: bc.Name}); err != nil {
+		if err := w.Client.List(ctx, &jobs, client.InNamespace(bc.Namespace), client.MatchingFields{index.SyncJobConnection: bc.Name}); err != nil {
 			return false
 		}
 		for j := range jobs.Items {

@@ -19,6 +19,7 @@ import (
 	bankingv1alpha1 "github.com/consent-operator/consent-operator/api/v1alpha1"
 	"github.com/consent-operator/consent-operator/internal/clock"
 	"github.com/consent-operator/consent-operator/internal/gateway"
+	"github.com/consent-operator/consent-operator/internal/index"
 	"github.com/consent-operator/consent-operator/internal/journey"
 	"github.com/consent-operator/consent-operator/internal/metrics"
 	"github.com/consent-operator/consent-operator/internal/scheme"
@@ -143,7 +144,7 @@ func gatewayIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return fmt.Errorf("indexing BankConnections by data connection id: %w", err)
 	}
 	// The SyncJobs a v3 transactions webhook may wake.
-	if err := idx.IndexField(ctx, &bankingv1alpha1.SyncJob{}, gateway.IndexSyncJobConnection, gateway.SyncJobConnectionOf); err != nil {
+	if err := idx.IndexField(ctx, &bankingv1alpha1.SyncJob{}, index.SyncJobConnection, index.SyncJobConnectionOf); err != nil {
 		return fmt.Errorf("indexing SyncJobs by connection: %w", err)
 	}
 	return nil
