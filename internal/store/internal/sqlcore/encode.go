@@ -24,6 +24,7 @@ func ownerValues(o store.Owner) []any {
 func encodeKeyed[R any](d Dialect, t *Table, o store.Owner, kind string, records []R, accountOf func(R) string,
 	values func(i int, r R, what item) (key string, vals []any, err error)) ([][]any, error) {
 	rows := newKeyedRows(len(records))
+	owner := ownerValues(o) // once: slices.Concat copies it into each row
 	for i, r := range records {
 		what := item{kind, i}
 		if accountOf(r) == "" {
@@ -33,7 +34,7 @@ func encodeKeyed[R any](d Dialect, t *Table, o store.Owner, kind string, records
 		if err != nil {
 			return nil, err
 		}
-		rows.put(key, encodeRow(d, t, slices.Concat(ownerValues(o), vals)...))
+		rows.put(key, encodeRow(d, t, slices.Concat(owner, vals)...))
 	}
 	return rows.sorted(), nil
 }
@@ -44,12 +45,15 @@ func encodeKeyed[R any](d Dialect, t *Table, o store.Owner, kind string, records
 func encodeSnapshot[R any](d Dialect, t *Table, o store.Owner, accountID string, fetched time.Time, kind string, records []R,
 	values func(r R, what item) ([]any, error)) ([][]any, error) {
 	rows := make([][]any, 0, len(records))
+	// Built once: slices.Concat copies them into each row, which encodeRow then
+	// encodes in place.
+	head, tail := append(ownerValues(o), accountID), []any{fetched}
 	for i, r := range records {
 		vals, err := values(r, item{kind, i})
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, encodeRow(d, t, slices.Concat(ownerValues(o), []any{accountID, int64(i)}, vals, []any{fetched})...))
+		rows = append(rows, encodeRow(d, t, slices.Concat(head, []any{int64(i)}, vals, tail)...))
 	}
 	return rows, nil
 }
