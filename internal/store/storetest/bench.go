@@ -10,7 +10,8 @@ import (
 )
 
 // PlainInsertColumns are the transaction columns a PlainInserter's INSERT
-// names, in the order of its arguments; each backend adds its placeholders.
+// names, in the order of its arguments; each backend adds its placeholders
+// (PostgreSQL's cast by position: a column added goes at the end).
 const PlainInsertColumns = `namespace, connection, user_ref, provider, account_id,
  normalised_provider_transaction_id, provider_transaction_id, "timestamp", description, amount, currency,
  transaction_type, transaction_category, transaction_classification, merchant_name, running_balance,
